@@ -1,0 +1,554 @@
+// Node-API binding to libtorch.
+//
+// Operators are called through libtorch's dispatcher by schema ("aten::add.Tensor"),
+// boxed: one generic entry point converts JavaScript arguments according to the
+// operator's schema, so every ATen operator (with its autograd formula) is reachable
+// without one hand-written C++ wrapper per op. The TypeScript layer (src/torch)
+// gives each op its typed, PyTorch-shaped signature.
+
+#include "common.h"
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/grad_mode.h>
+#include <c10/util/Exception.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+namespace tsv {
+
+namespace {
+
+// Tag that marks our Externals, so a foreign External is rejected instead of being
+// reinterpreted (which would crash).
+const napi_type_tag kHandleTag = {0x7473766973696f6eULL, 0x74656e736f72ULL};
+
+void finalizeHandle(Napi::Env env, Handle* h) {
+  if (!h->disposed && h->reportedBytes) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, -h->reportedBytes);
+  }
+  delete h;
+}
+
+int64_t bytesOf(const at::Tensor& t) {
+  if (!t.defined() || !t.device().is_cpu()) return 0;
+  return static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
+}
+
+}  // namespace
+
+Napi::Value wrap(Napi::Env env, at::Tensor t) {
+  if (!t.defined()) return env.Null();
+  auto* h = new Handle{std::move(t)};
+  h->reportedBytes = bytesOf(h->tensor);
+  auto ext = Napi::External<Handle>::New(env, h, finalizeHandle);
+  napi_type_tag_object(env, ext, &kHandleTag);
+  // Small tensors are not worth a V8 call; the report is a GC hint for big ones.
+  if (h->reportedBytes >= 4096) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, h->reportedBytes);
+  } else {
+    h->reportedBytes = 0;
+  }
+  return ext;
+}
+
+Handle* unwrapHandle(Napi::Env env, const Napi::Value& value, const char* what) {
+  bool tagged = false;
+  if (value.IsExternal()) napi_check_object_type_tag(env, value, &kHandleTag, &tagged);
+  if (!tagged) {
+    throw Napi::TypeError::New(env, std::string(what) + ": expected a Tensor");
+  }
+  return value.As<Napi::External<Handle>>().Data();
+}
+
+const at::Tensor& unwrap(Napi::Env env, const Napi::Value& value, const char* what) {
+  Handle* h = unwrapHandle(env, value, what);
+  if (h->disposed) {
+    throw Napi::Error::New(env, std::string(what) + ": tensor has been disposed");
+  }
+  return h->tensor;
+}
+
+void rethrow(Napi::Env env, const char* where) {
+  try {
+    throw;
+  } catch (const c10::Error& e) {
+    throw Napi::Error::New(env, std::string(where) + ": " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string(where) + ": " + e.what());
+  } catch (...) {
+    throw Napi::Error::New(env, std::string(where) + ": unknown native error");
+  }
+}
+
+namespace {
+
+// ---------------------------------------------------------------- dispatcher calls
+
+enum class Kind : uint8_t {
+  Tensor, Int, Float, Bool, Scalar, String, Device, IntList, FloatList, BoolList,
+  TensorList, OptTensorList, None, Unsupported
+};
+
+struct ArgSpec {
+  Kind kind;
+  bool optional;
+  c10::optional<int32_t> n;  // fixed list length, e.g. int[2]: a single int broadcasts
+  c10::optional<c10::IValue> defaultValue;
+  std::string name;
+};
+
+struct OpEntry {
+  c10::OperatorHandle handle;
+  std::string name;
+  std::vector<ArgSpec> args;
+};
+
+std::vector<std::unique_ptr<OpEntry>> gOps;
+
+Kind kindOf(const c10::TypePtr& type) {
+  using K = c10::TypeKind;
+  switch (type->kind()) {
+    case K::TensorType: return Kind::Tensor;
+    case K::IntType: case K::SymIntType: case K::ScalarTypeType: case K::LayoutType:
+    case K::MemoryFormatType: return Kind::Int;
+    case K::FloatType: return Kind::Float;
+    case K::BoolType: return Kind::Bool;
+    case K::NumberType: return Kind::Scalar;
+    case K::StringType: return Kind::String;
+    case K::DeviceObjType: return Kind::Device;
+    case K::GeneratorType: return Kind::None;
+    case K::ListType: {
+      const auto& el = type->castRaw<c10::ListType>()->getElementType();
+      switch (el->kind()) {
+        case K::IntType: case K::SymIntType: return Kind::IntList;
+        case K::FloatType: return Kind::FloatList;
+        case K::BoolType: return Kind::BoolList;
+        case K::TensorType: return Kind::TensorList;
+        case K::OptionalType: return Kind::OptTensorList;
+        default: return Kind::Unsupported;
+      }
+    }
+    default: return Kind::Unsupported;
+  }
+}
+
+ArgSpec specOf(const c10::Argument& a) {
+  ArgSpec s{Kind::Unsupported, false, a.N(), a.default_value(), a.name()};
+  c10::TypePtr t = a.type();
+  if (t->kind() == c10::TypeKind::OptionalType) {
+    s.optional = true;
+    t = t->castRaw<c10::OptionalType>()->getElementType();
+  }
+  s.kind = kindOf(t);
+  return s;
+}
+
+// findOp(name, overload) -> op id (throws if libtorch has no such operator)
+Napi::Value FindOp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].As<Napi::String>();
+  std::string overload = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  auto handle = c10::Dispatcher::singleton().findSchema({name, overload});
+  if (!handle) {
+    throw Napi::Error::New(env, "libtorch has no operator " + name +
+                                    (overload.empty() ? "" : "." + overload));
+  }
+  auto e = std::make_unique<OpEntry>(OpEntry{*handle, name + (overload.empty() ? "" : "." + overload), {}});
+  for (const auto& a : handle->schema().arguments()) e->args.push_back(specOf(a));
+  gOps.push_back(std::move(e));
+  return Napi::Number::New(env, static_cast<double>(gOps.size() - 1));
+}
+
+[[noreturn]] void badArg(Napi::Env env, const OpEntry& op, const ArgSpec& s, const char* expected) {
+  throw Napi::TypeError::New(env, op.name + ": argument '" + s.name + "' expected " + expected);
+}
+
+int64_t toInt(Napi::Env env, const OpEntry& op, const ArgSpec& s, const Napi::Value& v) {
+  if (!v.IsNumber()) badArg(env, op, s, "an integer");
+  double d = v.As<Napi::Number>().DoubleValue();
+  int64_t i = static_cast<int64_t>(d);
+  if (static_cast<double>(i) != d) badArg(env, op, s, "an integer");
+  return i;
+}
+
+c10::IValue toIValue(Napi::Env env, const OpEntry& op, const ArgSpec& s, const Napi::Value& v) {
+  if (v.IsUndefined() || v.IsNull()) {
+    if (s.optional || s.kind == Kind::None) return c10::IValue();
+    if (v.IsUndefined() && s.defaultValue) return *s.defaultValue;
+    badArg(env, op, s, "a value (it has no default)");
+  }
+  switch (s.kind) {
+    case Kind::Tensor: return unwrap(env, v, op.name.c_str());
+    case Kind::Int: return toInt(env, op, s, v);
+    case Kind::Float:
+      if (!v.IsNumber()) badArg(env, op, s, "a number");
+      return v.As<Napi::Number>().DoubleValue();
+    case Kind::Bool:
+      if (!v.IsBoolean()) badArg(env, op, s, "a boolean");
+      return v.As<Napi::Boolean>().Value();
+    case Kind::Scalar: {
+      if (v.IsBoolean()) return c10::Scalar(v.As<Napi::Boolean>().Value());
+      if (!v.IsNumber()) badArg(env, op, s, "a number");
+      double d = v.As<Napi::Number>().DoubleValue();
+      // JavaScript has one number type: integral values act as Python ints do
+      // (keeping integer tensors integral), others as Python floats.
+      if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.007199254740992e15) {
+        return c10::Scalar(static_cast<int64_t>(d));
+      }
+      return c10::Scalar(d);
+    }
+    case Kind::String:
+      if (!v.IsString()) badArg(env, op, s, "a string");
+      return v.As<Napi::String>().Utf8Value();
+    case Kind::Device:
+      if (!v.IsString()) badArg(env, op, s, "a device string such as 'cpu' or 'cuda:0'");
+      return c10::Device(v.As<Napi::String>().Utf8Value());
+    case Kind::IntList: {
+      if (v.IsNumber() && s.n) {
+        return c10::List<int64_t>(std::vector<int64_t>(*s.n, toInt(env, op, s, v)));
+      }
+      if (!v.IsArray()) badArg(env, op, s, "an array of integers");
+      auto arr = v.As<Napi::Array>();
+      c10::List<int64_t> out;
+      out.reserve(arr.Length());
+      for (uint32_t i = 0; i < arr.Length(); ++i) out.push_back(toInt(env, op, s, arr.Get(i)));
+      return out;
+    }
+    case Kind::FloatList: {
+      if (!v.IsArray()) badArg(env, op, s, "an array of numbers");
+      auto arr = v.As<Napi::Array>();
+      c10::List<double> out;
+      for (uint32_t i = 0; i < arr.Length(); ++i) {
+        Napi::Value e = arr.Get(i);
+        if (!e.IsNumber()) badArg(env, op, s, "an array of numbers");
+        out.push_back(e.As<Napi::Number>().DoubleValue());
+      }
+      return out;
+    }
+    case Kind::BoolList: {
+      if (!v.IsArray()) badArg(env, op, s, "an array of booleans");
+      auto arr = v.As<Napi::Array>();
+      c10::List<bool> out;
+      for (uint32_t i = 0; i < arr.Length(); ++i) {
+        Napi::Value e = arr.Get(i);
+        if (!e.IsBoolean()) badArg(env, op, s, "an array of booleans");
+        out.push_back(e.As<Napi::Boolean>().Value());
+      }
+      return out;
+    }
+    case Kind::TensorList: {
+      if (!v.IsArray()) badArg(env, op, s, "an array of tensors");
+      auto arr = v.As<Napi::Array>();
+      c10::List<at::Tensor> out;
+      out.reserve(arr.Length());
+      for (uint32_t i = 0; i < arr.Length(); ++i) out.push_back(unwrap(env, arr.Get(i), op.name.c_str()));
+      return out;
+    }
+    case Kind::OptTensorList: {
+      if (!v.IsArray()) badArg(env, op, s, "an array of tensors or nulls");
+      auto arr = v.As<Napi::Array>();
+      c10::List<c10::optional<at::Tensor>> out;
+      for (uint32_t i = 0; i < arr.Length(); ++i) {
+        Napi::Value e = arr.Get(i);
+        if (e.IsNull() || e.IsUndefined()) out.push_back(c10::nullopt);
+        else out.push_back(unwrap(env, e, op.name.c_str()));
+      }
+      return out;
+    }
+    case Kind::None: return c10::IValue();
+    case Kind::Unsupported: break;
+  }
+  badArg(env, op, s, "a value of a type the binding does not support");
+}
+
+Napi::Value fromIValue(Napi::Env env, const c10::IValue& v) {
+  if (v.isTensor()) return wrap(env, v.toTensor());
+  if (v.isNone()) return env.Null();
+  if (v.isInt()) return Napi::Number::New(env, static_cast<double>(v.toInt()));
+  if (v.isDouble()) return Napi::Number::New(env, v.toDouble());
+  if (v.isBool()) return Napi::Boolean::New(env, v.toBool());
+  if (v.isTensorList()) {
+    auto list = v.toTensorVector();
+    auto arr = Napi::Array::New(env, list.size());
+    for (size_t i = 0; i < list.size(); ++i) arr.Set(static_cast<uint32_t>(i), wrap(env, list[i]));
+    return arr;
+  }
+  if (v.isTuple()) {
+    const auto& el = v.toTupleRef().elements();
+    auto arr = Napi::Array::New(env, el.size());
+    for (size_t i = 0; i < el.size(); ++i) arr.Set(static_cast<uint32_t>(i), fromIValue(env, el[i]));
+    return arr;
+  }
+  if (v.isIntList()) {
+    auto list = v.toIntVector();
+    auto arr = Napi::Array::New(env, list.size());
+    for (size_t i = 0; i < list.size(); ++i) arr.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(list[i])));
+    return arr;
+  }
+  if (v.isString()) return Napi::String::New(env, v.toStringRef());
+  throw Napi::Error::New(env, "operator returned a value of type " + v.tagKind() + " that the binding does not convert");
+}
+
+Napi::Value callOp(const Napi::CallbackInfo& info, bool wantResult) {
+  Napi::Env env = info.Env();
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  if (id >= gOps.size()) throw Napi::Error::New(env, "call: unknown op id");
+  const OpEntry& op = *gOps[id];
+  size_t given = info.Length() - 1;
+  if (given > op.args.size()) {
+    throw Napi::TypeError::New(env, op.name + ": expected at most " + std::to_string(op.args.size()) +
+                                        " arguments, got " + std::to_string(given));
+  }
+  TSV_TRY
+  torch::jit::Stack stack;
+  stack.reserve(op.args.size());
+  Napi::Value undef = env.Undefined();
+  for (size_t i = 0; i < op.args.size(); ++i) {
+    stack.push_back(toIValue(env, op, op.args[i], i < given ? info[i + 1] : undef));
+  }
+  op.handle.callBoxed(&stack);
+  if (!wantResult) return env.Undefined();
+  if (stack.size() == 1) return fromIValue(env, stack[0]);
+  auto arr = Napi::Array::New(env, stack.size());
+  for (size_t i = 0; i < stack.size(); ++i) arr.Set(static_cast<uint32_t>(i), fromIValue(env, stack[i]));
+  return arr;
+  TSV_CATCH(op.name.c_str())
+}
+
+Napi::Value Call(const Napi::CallbackInfo& info) { return callOp(info, true); }
+Napi::Value CallVoid(const Napi::CallbackInfo& info) { return callOp(info, false); }
+
+Napi::Value OpSchema(const Napi::CallbackInfo& info) {
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  if (id >= gOps.size()) throw Napi::Error::New(info.Env(), "opSchema: unknown op id");
+  std::ostringstream ss;
+  ss << gOps[id]->handle.schema();
+  return Napi::String::New(info.Env(), ss.str());
+}
+
+// ---------------------------------------------------------------- tensor handles
+
+Napi::Value Dispose(const Napi::CallbackInfo& info) {
+  Handle* h = unwrapHandle(info.Env(), info[0], "dispose");
+  if (!h->disposed) {
+    h->disposed = true;
+    h->tensor.reset();
+    if (h->reportedBytes) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -h->reportedBytes);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), unwrapHandle(info.Env(), info[0], "isDisposed")->disposed);
+}
+
+Napi::Value IntArray(Napi::Env env, c10::IntArrayRef v) {
+  auto arr = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) arr.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(v[i])));
+  return arr;
+}
+
+Napi::Value Sizes(const Napi::CallbackInfo& info) {
+  return IntArray(info.Env(), unwrap(info.Env(), info[0], "shape").sizes());
+}
+Napi::Value Strides(const Napi::CallbackInfo& info) {
+  return IntArray(info.Env(), unwrap(info.Env(), info[0], "stride").strides());
+}
+Napi::Value Dim(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(unwrap(info.Env(), info[0], "dim").dim()));
+}
+Napi::Value Numel(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(unwrap(info.Env(), info[0], "numel").numel()));
+}
+Napi::Value ScalarTypeOf(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<int>(unwrap(info.Env(), info[0], "dtype").scalar_type()));
+}
+Napi::Value DeviceOf(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), unwrap(info.Env(), info[0], "device").device().str());
+}
+Napi::Value StorageOffset(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(unwrap(info.Env(), info[0], "storageOffset").storage_offset()));
+}
+Napi::Value IsContiguous(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), unwrap(info.Env(), info[0], "isContiguous").is_contiguous());
+}
+Napi::Value SameTensor(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), unwrap(info.Env(), info[0], "same").is_same(unwrap(info.Env(), info[1], "same")));
+}
+Napi::Value SharesStorage(const Napi::CallbackInfo& info) {
+  const auto& a = unwrap(info.Env(), info[0], "sharesStorage");
+  const auto& b = unwrap(info.Env(), info[1], "sharesStorage");
+  return Napi::Boolean::New(info.Env(), a.storage().is_alias_of(b.storage()));
+}
+
+// Live handles' views of the same tensor: a new handle to the same at::Tensor.
+Napi::Value Alias(const Napi::CallbackInfo& info) {
+  return wrap(info.Env(), unwrap(info.Env(), info[0], "alias"));
+}
+
+// fromBuffer(typedArrayOrBuffer, scalarType, shape[]) -> tensor (one copy)
+Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TSV_TRY
+  const uint8_t* data = nullptr;
+  size_t byteLength = 0;
+  if (info[0].IsTypedArray()) {
+    auto ta = info[0].As<Napi::TypedArray>();
+    auto ab = ta.ArrayBuffer();
+    data = static_cast<const uint8_t*>(ab.Data()) + ta.ByteOffset();
+    byteLength = ta.ByteLength();
+  } else if (info[0].IsArrayBuffer()) {
+    auto ab = info[0].As<Napi::ArrayBuffer>();
+    data = static_cast<const uint8_t*>(ab.Data());
+    byteLength = ab.ByteLength();
+  } else if (info[0].IsDataView()) {
+    auto dv = info[0].As<Napi::DataView>();
+    data = static_cast<const uint8_t*>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
+    byteLength = dv.ByteLength();
+  } else {
+    throw Napi::TypeError::New(env, "fromBuffer: expected a TypedArray, ArrayBuffer or DataView");
+  }
+  auto st = static_cast<at::ScalarType>(info[1].As<Napi::Number>().Int32Value());
+  auto shapeArr = info[2].As<Napi::Array>();
+  std::vector<int64_t> shape(shapeArr.Length());
+  int64_t numel = 1;
+  for (uint32_t i = 0; i < shapeArr.Length(); ++i) {
+    double d = shapeArr.Get(i).As<Napi::Number>().DoubleValue();
+    if (d < 0 || std::trunc(d) != d) throw Napi::RangeError::New(env, "fromBuffer: shape must hold non-negative integers");
+    shape[i] = static_cast<int64_t>(d);
+    numel *= shape[i];
+  }
+  size_t need = static_cast<size_t>(numel) * c10::elementSize(st);
+  if (need != byteLength) {
+    throw Napi::RangeError::New(env, "fromBuffer: shape [" + c10::str(c10::IntArrayRef(shape)) + "] of " +
+                                         c10::toString(st) + " needs " + std::to_string(need) +
+                                         " bytes, the buffer has " + std::to_string(byteLength));
+  }
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(st));
+  if (need) std::memcpy(t.data_ptr(), data, need);
+  return wrap(env, std::move(t));
+  TSV_CATCH("fromBuffer")
+}
+
+// toBuffer(tensor) -> ArrayBuffer holding the tensor's elements (contiguous, on CPU)
+Napi::Value ToBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TSV_TRY
+  at::Tensor t = unwrap(env, info[0], "toBuffer");
+  t = t.detach();
+  if (!t.device().is_cpu()) t = t.to(at::kCPU);
+  t = t.contiguous();
+  size_t n = static_cast<size_t>(t.numel()) * t.element_size();
+  auto ab = Napi::ArrayBuffer::New(env, n);
+  if (n) std::memcpy(ab.Data(), t.data_ptr(), n);
+  return ab;
+  TSV_CATCH("toBuffer")
+}
+
+Napi::Value Item(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TSV_TRY
+  const at::Tensor& t = unwrap(env, info[0], "item");
+  if (t.numel() != 1) {
+    throw Napi::Error::New(env, "item: a tensor with " + std::to_string(t.numel()) +
+                                    " elements cannot be converted to a number");
+  }
+  at::Scalar s = t.item();
+  if (s.isBoolean()) return Napi::Boolean::New(env, s.toBool());
+  if (s.isIntegral(false)) return Napi::Number::New(env, static_cast<double>(s.toLong()));
+  return Napi::Number::New(env, s.toDouble());
+  TSV_CATCH("item")
+}
+
+// ---------------------------------------------------------------- autograd
+
+Napi::Value RequiresGrad(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), unwrap(info.Env(), info[0], "requiresGrad").requires_grad());
+}
+Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  unwrap(info.Env(), info[0], "requiresGrad_").set_requires_grad(info[1].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+  TSV_CATCH("requiresGrad_")
+}
+Napi::Value IsLeaf(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), unwrap(info.Env(), info[0], "isLeaf").is_leaf());
+}
+Napi::Value Grad(const Napi::CallbackInfo& info) {
+  return wrap(info.Env(), unwrap(info.Env(), info[0], "grad").grad());
+}
+Napi::Value SetGrad(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  const at::Tensor& t = unwrap(info.Env(), info[0], "grad");
+  if (info[1].IsNull() || info[1].IsUndefined()) t.mutable_grad().reset();
+  else t.mutable_grad() = unwrap(info.Env(), info[1], "grad");
+  return info.Env().Undefined();
+  TSV_CATCH("setGrad")
+}
+// backward(tensor, gradient|null, retainGraph, createGraph)
+Napi::Value Backward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TSV_TRY
+  const at::Tensor& t = unwrap(env, info[0], "backward");
+  at::Tensor g;
+  if (!info[1].IsNull() && !info[1].IsUndefined()) g = unwrap(env, info[1], "backward gradient");
+  c10::optional<bool> retain;
+  if (info[2].IsBoolean()) retain = info[2].As<Napi::Boolean>().Value();
+  bool create = info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
+  t.backward(g, retain, create);
+  return env.Undefined();
+  TSV_CATCH("backward")
+}
+Napi::Value IsGradEnabled(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), at::GradMode::is_enabled());
+}
+Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
+  at::GradMode::set_enabled(info[0].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto fn = [&](const char* name, Napi::Function::Callback cb) {
+    exports.Set(name, Napi::Function::New(env, cb, name));
+  };
+  fn("findOp", FindOp);
+  fn("call", Call);
+  fn("callVoid", CallVoid);
+  fn("opSchema", OpSchema);
+  fn("dispose", Dispose);
+  fn("isDisposed", IsDisposed);
+  fn("sizes", Sizes);
+  fn("strides", Strides);
+  fn("dim", Dim);
+  fn("numel", Numel);
+  fn("scalarType", ScalarTypeOf);
+  fn("device", DeviceOf);
+  fn("storageOffset", StorageOffset);
+  fn("isContiguous", IsContiguous);
+  fn("same", SameTensor);
+  fn("sharesStorage", SharesStorage);
+  fn("alias", Alias);
+  fn("fromBuffer", FromBuffer);
+  fn("toBuffer", ToBuffer);
+  fn("item", Item);
+  fn("requiresGrad", RequiresGrad);
+  fn("setRequiresGrad", SetRequiresGrad);
+  fn("isLeaf", IsLeaf);
+  fn("grad", Grad);
+  fn("setGrad", SetGrad);
+  fn("backward", Backward);
+  fn("isGradEnabled", IsGradEnabled);
+  fn("setGradEnabled", SetGradEnabled);
+  registerRuntime(env, exports);
+  registerDetectionOps(env, exports);
+  return exports;
+}
+
+}  // namespace tsv
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return tsv::Init(env, exports); }
+NODE_API_MODULE(tsvision, InitModule)

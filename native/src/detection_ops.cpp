@@ -1,0 +1,4 @@
+#include "common.h"
+namespace tsv {
+void registerDetectionOps(Napi::Env, Napi::Object) {}
+}

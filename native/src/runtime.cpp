@@ -1,0 +1,111 @@
+// Runtime controls: seeding, threads, CUDA queries and memory statistics.
+#include "common.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/Context.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+
+#ifdef TSV_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#endif
+
+namespace tsv {
+namespace {
+
+Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  double s = info[0].As<Napi::Number>().DoubleValue();
+  if (s < 0 || std::trunc(s) != s) throw Napi::RangeError::New(info.Env(), "manualSeed: expected a non-negative integer");
+  at::manual_seed(static_cast<uint64_t>(s));
+  return info.Env().Undefined();
+  TSV_CATCH("manualSeed")
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  int n = info[0].As<Napi::Number>().Int32Value();
+  if (n < 1) throw Napi::RangeError::New(info.Env(), "setNumThreads: expected a positive integer");
+  at::set_num_threads(n);
+  return info.Env().Undefined();
+  TSV_CATCH("setNumThreads")
+}
+
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), at::get_num_threads());
+}
+
+Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), at::hasCUDA() && at::detail::getCUDAHooks().getNumGPUs() > 0);
+}
+
+Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0);
+}
+
+Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
+  TSV_TRY
+#ifdef TSV_WITH_CUDA
+  c10::cuda::device_synchronize();
+#endif
+  return info.Env().Undefined();
+  TSV_CATCH("cuda.synchronize")
+}
+
+// cudaMemoryStats(device) -> [allocated, maxAllocated, reserved, maxReserved] in bytes
+Napi::Value CudaMemoryStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TSV_TRY
+  auto arr = Napi::Array::New(env, 4);
+#ifdef TSV_WITH_CUDA
+  int dev = info[0].As<Napi::Number>().Int32Value();
+  auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(dev);
+  auto agg = static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE);
+  arr.Set(0u, Napi::Number::New(env, static_cast<double>(stats.allocated_bytes[agg].current)));
+  arr.Set(1u, Napi::Number::New(env, static_cast<double>(stats.allocated_bytes[agg].peak)));
+  arr.Set(2u, Napi::Number::New(env, static_cast<double>(stats.reserved_bytes[agg].current)));
+  arr.Set(3u, Napi::Number::New(env, static_cast<double>(stats.reserved_bytes[agg].peak)));
+#else
+  throw Napi::Error::New(env, "cuda memory stats: this build of tsvision has no CUDA support");
+#endif
+  return arr;
+  TSV_CATCH("cuda.memoryStats")
+}
+
+Napi::Value CudaResetPeak(const Napi::CallbackInfo& info) {
+  TSV_TRY
+#ifdef TSV_WITH_CUDA
+  c10::cuda::CUDACachingAllocator::resetPeakStats(info[0].As<Napi::Number>().Int32Value());
+#else
+  throw Napi::Error::New(info.Env(), "cuda.resetPeakMemoryStats: this build of tsvision has no CUDA support");
+#endif
+  return info.Env().Undefined();
+  TSV_CATCH("cuda.resetPeakMemoryStats")
+}
+
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+#ifdef TSV_WITH_CUDA
+  o.Set("cuda", true);
+#else
+  o.Set("cuda", false);
+#endif
+  o.Set("parallel", at::get_parallel_info());
+  return o;
+}
+
+}  // namespace
+
+void registerRuntime(Napi::Env env, Napi::Object exports) {
+  exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
+  exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
+  exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount));
+  exports.Set("cudaSynchronize", Napi::Function::New(env, CudaSynchronize));
+  exports.Set("cudaMemoryStats", Napi::Function::New(env, CudaMemoryStats));
+  exports.Set("cudaResetPeak", Napi::Function::New(env, CudaResetPeak));
+  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
+}
+
+}  // namespace tsv

@@ -1,0 +1,13 @@
+/**
+ * The one explicit index of CLI commands (no registration by import side effect).
+ * Each command lives in its own module under ./commands/.
+ */
+import type { Command } from './command';
+
+export const commands: Command[] = [];
+
+const seen = new Set<string>();
+for (const c of commands) {
+  if (seen.has(c.name)) throw new Error(`cli: command '${c.name}' is listed twice`);
+  seen.add(c.name);
+}

@@ -1,0 +1,2 @@
+/** tsvision: the public TypeScript API. */
+export * as cli from './cli/main';
