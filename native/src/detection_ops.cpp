@@ -1,4 +1,419 @@
+// Detection ops libtorch lacks, with torchvision.ops semantics: nms, roi_align and
+// roi_pool (CPU kernels; differentiable through autograd Functions).
+//
+// Shapes: boxes [N, 4] (x1, y1, x2, y2); rois [K, 5] (batch index, x1, y1, x2, y2) in
+// input-image coordinates, mapped to the feature map by spatial_scale;
+// input [N, C, H, W]; pooled output [K, C, PH, PW].
+
 #include "common.h"
+
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <vector>
+
 namespace tsv {
-void registerDetectionOps(Napi::Env, Napi::Object) {}
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// ---------------------------------------------------------------- nms
+
+template <typename T>
+at::Tensor nmsKernel(const at::Tensor& boxes, const at::Tensor& scores, double iouThreshold) {
+  const int64_t n = boxes.size(0);
+  at::Tensor keep = at::empty({n}, boxes.options().dtype(at::kLong));
+  if (n == 0) return keep;
+  // Stable descending sort, so equal scores keep their input order (as torchvision).
+  at::Tensor order = std::get<1>(scores.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
+  const T* b = boxes.data_ptr<T>();
+  const int64_t* ord = order.data_ptr<int64_t>();
+  std::vector<T> areas(n);
+  for (int64_t i = 0; i < n; ++i) areas[i] = (b[4 * i + 2] - b[4 * i]) * (b[4 * i + 3] - b[4 * i + 1]);
+  std::vector<uint8_t> suppressed(n, 0);
+  int64_t* k = keep.data_ptr<int64_t>();
+  int64_t kept = 0;
+  for (int64_t oi = 0; oi < n; ++oi) {
+    const int64_t i = ord[oi];
+    if (suppressed[i]) continue;
+    k[kept++] = i;
+    const T ix1 = b[4 * i], iy1 = b[4 * i + 1], ix2 = b[4 * i + 2], iy2 = b[4 * i + 3], iarea = areas[i];
+    for (int64_t oj = oi + 1; oj < n; ++oj) {
+      const int64_t j = ord[oj];
+      if (suppressed[j]) continue;
+      const T xx1 = std::max(ix1, b[4 * j]), yy1 = std::max(iy1, b[4 * j + 1]);
+      const T xx2 = std::min(ix2, b[4 * j + 2]), yy2 = std::min(iy2, b[4 * j + 3]);
+      const T w = std::max(static_cast<T>(0), xx2 - xx1), h = std::max(static_cast<T>(0), yy2 - yy1);
+      const T inter = w * h;
+      const T ovr = inter / (iarea + areas[j] - inter);
+      if (ovr > iouThreshold) suppressed[j] = 1;
+    }
+  }
+  return keep.narrow(0, 0, kept);
 }
+
+at::Tensor nms(const at::Tensor& boxesIn, const at::Tensor& scoresIn, double iouThreshold) {
+  TORCH_CHECK(boxesIn.dim() == 2 && boxesIn.size(1) == 4, "boxes should be a [N, 4] tensor, got ", boxesIn.sizes());
+  TORCH_CHECK(scoresIn.dim() == 1 && scoresIn.size(0) == boxesIn.size(0),
+              "scores should be a [N] tensor matching boxes, got ", scoresIn.sizes(), " for boxes ", boxesIn.sizes());
+  TORCH_CHECK(boxesIn.scalar_type() == scoresIn.scalar_type(), "boxes and scores should have the same dtype, got ",
+              boxesIn.scalar_type(), " and ", scoresIn.scalar_type());
+  const auto device = boxesIn.device();
+  at::Tensor boxes = boxesIn.detach().to(at::kCPU).contiguous();
+  at::Tensor scores = scoresIn.detach().to(at::kCPU).contiguous();
+  at::Tensor keep;
+  AT_DISPATCH_FLOATING_TYPES(boxes.scalar_type(), "nms", [&] { keep = nmsKernel<scalar_t>(boxes, scores, iouThreshold); });
+  return keep.to(device);
+}
+
+// ---------------------------------------------------------------- roi_align
+
+template <typename T>
+struct Sample {
+  int64_t pos1, pos2, pos3, pos4;
+  T w1, w2, w3, w4;
+};
+
+// Bilinear weights of point (y, x) on an H×W plane; all-zero weights outside
+// [-1, H] × [-1, W] (torchvision's convention; positions then point at 0).
+template <typename T>
+inline Sample<T> bilinear(int64_t height, int64_t width, T y, T x, bool& valid) {
+  Sample<T> s{0, 0, 0, 0, 0, 0, 0, 0};
+  if (y < -1.0 || y > height || x < -1.0 || x > width) {
+    valid = false;
+    return s;
+  }
+  valid = true;
+  if (y <= 0) y = 0;
+  if (x <= 0) x = 0;
+  int64_t yLow = static_cast<int64_t>(y), xLow = static_cast<int64_t>(x), yHigh, xHigh;
+  if (yLow >= height - 1) {
+    yHigh = yLow = height - 1;
+    y = static_cast<T>(yLow);
+  } else {
+    yHigh = yLow + 1;
+  }
+  if (xLow >= width - 1) {
+    xHigh = xLow = width - 1;
+    x = static_cast<T>(xLow);
+  } else {
+    xHigh = xLow + 1;
+  }
+  const T ly = y - yLow, lx = x - xLow, hy = 1. - ly, hx = 1. - lx;
+  s.w1 = hy * hx;
+  s.w2 = hy * lx;
+  s.w3 = ly * hx;
+  s.w4 = ly * lx;
+  s.pos1 = yLow * width + xLow;
+  s.pos2 = yLow * width + xHigh;
+  s.pos3 = yHigh * width + xLow;
+  s.pos4 = yHigh * width + xHigh;
+  return s;
+}
+
+struct RoiGeometry {
+  int64_t batch;
+  double startH, startW, binH, binW;
+  int64_t gridH, gridW;
+  double count;
+};
+
+template <typename T>
+RoiGeometry roiGeometry(const T* roi, double scale, int64_t ph, int64_t pw, int64_t samplingRatio, bool aligned) {
+  const T offset = aligned ? static_cast<T>(0.5) : static_cast<T>(0.0);
+  const T startW = roi[1] * scale - offset, startH = roi[2] * scale - offset;
+  const T endW = roi[3] * scale - offset, endH = roi[4] * scale - offset;
+  T roiW = endW - startW, roiH = endH - startH;
+  if (!aligned) {  // legacy behaviour: force malformed RoIs to be 1×1
+    roiW = std::max(roiW, static_cast<T>(1.));
+    roiH = std::max(roiH, static_cast<T>(1.));
+  }
+  const T binH = roiH / static_cast<T>(ph), binW = roiW / static_cast<T>(pw);
+  const int64_t gridH = samplingRatio > 0 ? samplingRatio : static_cast<int64_t>(std::ceil(roiH / ph));
+  const int64_t gridW = samplingRatio > 0 ? samplingRatio : static_cast<int64_t>(std::ceil(roiW / pw));
+  const T count = std::max(gridH * gridW, static_cast<int64_t>(1));
+  return {static_cast<int64_t>(roi[0]), static_cast<double>(startH), static_cast<double>(startW),
+          static_cast<double>(binH), static_cast<double>(binW), gridH, gridW, static_cast<double>(count)};
+}
+
+template <typename T>
+void roiAlignForward(const at::Tensor& input, const at::Tensor& rois, at::Tensor& output, double scale,
+                     int64_t ph, int64_t pw, int64_t samplingRatio, bool aligned) {
+  const int64_t channels = input.size(1), height = input.size(2), width = input.size(3);
+  const T* in = input.data_ptr<T>();
+  const T* r = rois.data_ptr<T>();
+  T* out = output.data_ptr<T>();
+  at::parallel_for(0, rois.size(0), 1, [&](int64_t begin, int64_t end) {
+    std::vector<Sample<T>> samples;
+    for (int64_t n = begin; n < end; ++n) {
+      const RoiGeometry g = roiGeometry<T>(r + n * 5, scale, ph, pw, samplingRatio, aligned);
+      const T startH = g.startH, startW = g.startW, binH = g.binH, binW = g.binW;
+      samples.clear();
+      for (int64_t y = 0; y < ph; ++y)
+        for (int64_t x = 0; x < pw; ++x)
+          for (int64_t iy = 0; iy < g.gridH; ++iy) {
+            const T yy = startH + y * binH + static_cast<T>(iy + .5f) * binH / static_cast<T>(g.gridH);
+            for (int64_t ix = 0; ix < g.gridW; ++ix) {
+              const T xx = startW + x * binW + static_cast<T>(ix + .5f) * binW / static_cast<T>(g.gridW);
+              bool valid;
+              samples.push_back(bilinear<T>(height, width, yy, xx, valid));
+            }
+          }
+      const T count = static_cast<T>(g.count);
+      const int64_t perBin = g.gridH * g.gridW;
+      for (int64_t c = 0; c < channels; ++c) {
+        const T* plane = in + (g.batch * channels + c) * height * width;
+        T* o = out + (n * channels + c) * ph * pw;
+        const Sample<T>* s = samples.data();
+        for (int64_t b = 0; b < ph * pw; ++b) {
+          T v = 0;
+          for (int64_t k = 0; k < perBin; ++k, ++s) {
+            v += s->w1 * plane[s->pos1] + s->w2 * plane[s->pos2] + s->w3 * plane[s->pos3] + s->w4 * plane[s->pos4];
+          }
+          o[b] = v / count;
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void roiAlignBackward(const at::Tensor& gradOut, const at::Tensor& rois, at::Tensor& gradIn, double scale,
+                      int64_t ph, int64_t pw, int64_t samplingRatio, bool aligned) {
+  const int64_t channels = gradIn.size(1), height = gradIn.size(2), width = gradIn.size(3);
+  const T* go = gradOut.data_ptr<T>();
+  const T* r = rois.data_ptr<T>();
+  T* gi = gradIn.data_ptr<T>();
+  const int64_t nRois = rois.size(0);
+  // RoIs of one image overlap, so parallelize over channels (disjoint output planes).
+  at::parallel_for(0, channels, 1, [&](int64_t cBegin, int64_t cEnd) {
+    for (int64_t n = 0; n < nRois; ++n) {
+      const RoiGeometry g = roiGeometry<T>(r + n * 5, scale, ph, pw, samplingRatio, aligned);
+      const T startH = g.startH, startW = g.startW, binH = g.binH, binW = g.binW, count = g.count;
+      for (int64_t c = cBegin; c < cEnd; ++c) {
+        T* plane = gi + (g.batch * channels + c) * height * width;
+        const T* gob = go + (n * channels + c) * ph * pw;
+        for (int64_t y = 0; y < ph; ++y)
+          for (int64_t x = 0; x < pw; ++x) {
+            const T grad = gob[y * pw + x];
+            for (int64_t iy = 0; iy < g.gridH; ++iy) {
+              const T yy = startH + y * binH + static_cast<T>(iy + .5f) * binH / static_cast<T>(g.gridH);
+              for (int64_t ix = 0; ix < g.gridW; ++ix) {
+                const T xx = startW + x * binW + static_cast<T>(ix + .5f) * binW / static_cast<T>(g.gridW);
+                bool valid;
+                const Sample<T> s = bilinear<T>(height, width, yy, xx, valid);
+                if (!valid) continue;
+                plane[s.pos1] += grad * s.w1 / count;
+                plane[s.pos2] += grad * s.w2 / count;
+                plane[s.pos3] += grad * s.w3 / count;
+                plane[s.pos4] += grad * s.w4 / count;
+              }
+            }
+          }
+      }
+    }
+  });
+}
+
+void checkRoiArgs(const char* op, const at::Tensor& input, const at::Tensor& rois, int64_t ph, int64_t pw) {
+  TORCH_CHECK(input.dim() == 4, op, ": input should be [N, C, H, W], got ", input.sizes());
+  TORCH_CHECK(rois.dim() == 2 && rois.size(1) == 5, op, ": rois should be [K, 5] (batch index, x1, y1, x2, y2), got ", rois.sizes());
+  TORCH_CHECK(input.scalar_type() == rois.scalar_type(), op, ": input and rois should have the same dtype, got ",
+              input.scalar_type(), " and ", rois.scalar_type());
+  TORCH_CHECK(ph > 0 && pw > 0, op, ": output size should be positive, got ", ph, "x", pw);
+  if (rois.size(0) > 0) {
+    at::Tensor b = rois.select(1, 0);
+    const double lo = b.min().item<double>(), hi = b.max().item<double>();
+    TORCH_CHECK(lo >= 0 && hi < input.size(0), op, ": rois refer to batch index ", lo < 0 ? lo : hi,
+                " but the input batch has ", input.size(0), " images");
+  }
+}
+
+class RoiAlignFunction : public torch::autograd::Function<RoiAlignFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& rois, double scale,
+                            int64_t ph, int64_t pw, int64_t samplingRatio, bool aligned) {
+    ctx->saved_data["scale"] = scale;
+    ctx->saved_data["ph"] = ph;
+    ctx->saved_data["pw"] = pw;
+    ctx->saved_data["sampling"] = samplingRatio;
+    ctx->saved_data["aligned"] = aligned;
+    ctx->saved_data["shape"] = input.sizes();
+    ctx->save_for_backward({rois});
+    const auto device = input.device();
+    at::Tensor in = input.to(at::kCPU).contiguous();
+    at::Tensor r = rois.to(at::kCPU).contiguous();
+    at::Tensor out = at::zeros({r.size(0), in.size(1), ph, pw}, in.options());
+    AT_DISPATCH_FLOATING_TYPES(in.scalar_type(), "roi_align", [&] {
+      roiAlignForward<scalar_t>(in, r, out, scale, ph, pw, samplingRatio, aligned);
+    });
+    return out.to(device);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list gradOutputs) {
+    at::Tensor rois = ctx->get_saved_variables()[0];
+    const auto device = rois.device();
+    at::Tensor r = rois.to(at::kCPU).contiguous();
+    at::Tensor go = gradOutputs[0].to(at::kCPU).contiguous();
+    at::Tensor gi = at::zeros(ctx->saved_data["shape"].toIntVector(), go.options());
+    AT_DISPATCH_FLOATING_TYPES(go.scalar_type(), "roi_align_backward", [&] {
+      roiAlignBackward<scalar_t>(go, r, gi, ctx->saved_data["scale"].toDouble(), ctx->saved_data["ph"].toInt(),
+                                 ctx->saved_data["pw"].toInt(), ctx->saved_data["sampling"].toInt(),
+                                 ctx->saved_data["aligned"].toBool());
+    });
+    return {gi.to(device), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+// ---------------------------------------------------------------- roi_pool
+
+template <typename T>
+void roiPoolForward(const at::Tensor& input, const at::Tensor& rois, at::Tensor& output, at::Tensor& argmax,
+                    double scale, int64_t ph, int64_t pw) {
+  const int64_t channels = input.size(1), height = input.size(2), width = input.size(3);
+  const T* in = input.data_ptr<T>();
+  const T* r = rois.data_ptr<T>();
+  T* out = output.data_ptr<T>();
+  int64_t* am = argmax.data_ptr<int64_t>();
+  at::parallel_for(0, rois.size(0), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) {
+      const T* roi = r + n * 5;
+      const int64_t batch = static_cast<int64_t>(roi[0]);
+      const int64_t startW = std::round(roi[1] * scale), startH = std::round(roi[2] * scale);
+      const int64_t endW = std::round(roi[3] * scale), endH = std::round(roi[4] * scale);
+      const int64_t roiW = std::max(endW - startW + 1, static_cast<int64_t>(1));
+      const int64_t roiH = std::max(endH - startH + 1, static_cast<int64_t>(1));
+      const T binH = static_cast<T>(roiH) / static_cast<T>(ph), binW = static_cast<T>(roiW) / static_cast<T>(pw);
+      for (int64_t y = 0; y < ph; ++y)
+        for (int64_t x = 0; x < pw; ++x) {
+          int64_t hs = static_cast<int64_t>(std::floor(static_cast<T>(y) * binH));
+          int64_t ws = static_cast<int64_t>(std::floor(static_cast<T>(x) * binW));
+          int64_t he = static_cast<int64_t>(std::ceil(static_cast<T>(y + 1) * binH));
+          int64_t we = static_cast<int64_t>(std::ceil(static_cast<T>(x + 1) * binW));
+          hs = std::min(std::max(hs + startH, static_cast<int64_t>(0)), height);
+          he = std::min(std::max(he + startH, static_cast<int64_t>(0)), height);
+          ws = std::min(std::max(ws + startW, static_cast<int64_t>(0)), width);
+          we = std::min(std::max(we + startW, static_cast<int64_t>(0)), width);
+          const bool empty = he <= hs || we <= ws;
+          for (int64_t c = 0; c < channels; ++c) {
+            const T* plane = in + (batch * channels + c) * height * width;
+            T best = empty ? 0 : -FLT_MAX;
+            int64_t bestIdx = -1;
+            for (int64_t h = hs; h < he; ++h)
+              for (int64_t w = ws; w < we; ++w) {
+                const int64_t idx = h * width + w;
+                if (plane[idx] > best) {
+                  best = plane[idx];
+                  bestIdx = idx;
+                }
+              }
+            const int64_t o = ((n * channels + c) * ph + y) * pw + x;
+            out[o] = best;
+            am[o] = bestIdx;
+          }
+        }
+    }
+  });
+}
+
+class RoiPoolFunction : public torch::autograd::Function<RoiPoolFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& rois, double scale,
+                            int64_t ph, int64_t pw) {
+    const auto device = input.device();
+    at::Tensor in = input.to(at::kCPU).contiguous();
+    at::Tensor r = rois.to(at::kCPU).contiguous();
+    at::Tensor out = at::zeros({r.size(0), in.size(1), ph, pw}, in.options());
+    at::Tensor argmax = at::full({r.size(0), in.size(1), ph, pw}, -1, in.options().dtype(at::kLong));
+    AT_DISPATCH_FLOATING_TYPES(in.scalar_type(), "roi_pool", [&] {
+      roiPoolForward<scalar_t>(in, r, out, argmax, scale, ph, pw);
+    });
+    ctx->save_for_backward({rois, argmax});
+    ctx->saved_data["shape"] = input.sizes();
+    return out.to(device);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list gradOutputs) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor& rois = saved[0];
+    const at::Tensor& argmax = saved[1];
+    const auto device = rois.device();
+    auto shape = ctx->saved_data["shape"].toIntVector();
+    at::Tensor go = gradOutputs[0].to(at::kCPU).contiguous();
+    at::Tensor r = rois.to(at::kCPU).contiguous();
+    // grad_input[batch(roi), c].flat[argmax] += grad_output, skipping empty bins (-1)
+    at::Tensor gi = at::zeros({shape[0] * shape[1], shape[2] * shape[3]}, go.options());
+    const int64_t k = go.size(0), channels = go.size(1), bins = go.size(2) * go.size(3);
+    if (k > 0) {
+      at::Tensor batch = r.select(1, 0).to(at::kLong);
+      at::Tensor planeIdx = (batch.view({k, 1}) * channels + at::arange(channels, batch.options()).view({1, channels}))
+                                .view({k, channels, 1}).expand({k, channels, bins}).reshape({-1, bins});
+      at::Tensor am = argmax.view({-1, bins});
+      at::Tensor valid = am >= 0;
+      at::Tensor flat = planeIdx * (shape[2] * shape[3]) + am.clamp_min(0);
+      at::Tensor giFlat = gi.view({-1});
+      giFlat.index_put_({flat.masked_select(valid)}, go.view({-1, bins}).masked_select(valid), /*accumulate=*/true);
+    }
+    return {gi.view(shape).to(device), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+// ---------------------------------------------------------------- bindings
+
+int64_t intArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(op) + ": " + name + " should be a number");
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  if (std::trunc(d) != d) throw Napi::TypeError::New(info.Env(), std::string(op) + ": " + name + " should be an integer");
+  return static_cast<int64_t>(d);
+}
+
+double numArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(op) + ": " + name + " should be a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+Napi::Value Nms(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  const at::Tensor& boxes = unwrap(info.Env(), info[0], "nms boxes");
+  const at::Tensor& scores = unwrap(info.Env(), info[1], "nms scores");
+  return wrap(info.Env(), nms(boxes, scores, numArg(info, 2, "nms", "iouThreshold")));
+  TSV_CATCH("nms")
+}
+
+// roiAlign(input, rois, spatialScale, pooledH, pooledW, samplingRatio, aligned)
+Napi::Value RoiAlign(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  const at::Tensor& input = unwrap(info.Env(), info[0], "roiAlign input");
+  const at::Tensor& rois = unwrap(info.Env(), info[1], "roiAlign rois");
+  const int64_t ph = intArg(info, 3, "roiAlign", "outputSize"), pw = intArg(info, 4, "roiAlign", "outputSize");
+  checkRoiArgs("roiAlign", input, rois, ph, pw);
+  return wrap(info.Env(), RoiAlignFunction::apply(input, rois, numArg(info, 2, "roiAlign", "spatialScale"), ph, pw,
+                                                  intArg(info, 5, "roiAlign", "samplingRatio"),
+                                                  info[6].ToBoolean().Value()));
+  TSV_CATCH("roiAlign")
+}
+
+// roiPool(input, rois, spatialScale, pooledH, pooledW)
+Napi::Value RoiPool(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  const at::Tensor& input = unwrap(info.Env(), info[0], "roiPool input");
+  const at::Tensor& rois = unwrap(info.Env(), info[1], "roiPool rois");
+  const int64_t ph = intArg(info, 3, "roiPool", "outputSize"), pw = intArg(info, 4, "roiPool", "outputSize");
+  checkRoiArgs("roiPool", input, rois, ph, pw);
+  return wrap(info.Env(), RoiPoolFunction::apply(input, rois, numArg(info, 2, "roiPool", "spatialScale"), ph, pw));
+  TSV_CATCH("roiPool")
+}
+
+}  // namespace
+
+void registerDetectionOps(Napi::Env env, Napi::Object exports) {
+  exports.Set("nms", Napi::Function::New(env, Nms, "nms"));
+  exports.Set("roiAlign", Napi::Function::New(env, RoiAlign, "roiAlign"));
+  exports.Set("roiPool", Napi::Function::New(env, RoiPool, "roiPool"));
+}
+
+}  // namespace tsv

@@ -1,0 +1,32 @@
+/** Gradient-mode scopes (torch.no_grad / torch.enable_grad). */
+import { native } from './native';
+
+function withGradMode<T>(enabled: boolean, fn: () => T): T {
+  const prev = native.isGradEnabled();
+  native.setGradEnabled(enabled);
+  try {
+    const r = fn();
+    if (r instanceof Promise) throw new Error('noGrad/enableGrad: fn must be synchronous (grad mode is thread-local state)');
+    return r;
+  } finally {
+    native.setGradEnabled(prev);
+  }
+}
+
+/** Runs fn without recording operations for autograd. */
+export function noGrad<T>(fn: () => T): T {
+  return withGradMode(false, fn);
+}
+
+/** Runs fn with autograd recording on (inside a noGrad scope, for example). */
+export function enableGrad<T>(fn: () => T): T {
+  return withGradMode(true, fn);
+}
+
+export function isGradEnabled(): boolean {
+  return native.isGradEnabled();
+}
+
+export function setGradEnabled(enabled: boolean): void {
+  native.setGradEnabled(enabled);
+}

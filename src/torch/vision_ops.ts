@@ -1,0 +1,100 @@
+/**
+ * Detection ops with torchvision.ops semantics: nms, batchedNms, roiAlign, roiPool,
+ * boxIou. Boxes are [N, 4] (x1, y1, x2, y2) in absolute coordinates.
+ */
+import { native } from './native';
+import { Tensor, wrap } from './tensor';
+import { cat, full } from './creation';
+import { tidy } from './scope';
+
+function check(cond: boolean, msg: string): void {
+  if (!cond) throw new TypeError(msg);
+}
+
+/**
+ * Non-maximum suppression: indices (int64) of the boxes to keep, by decreasing score.
+ * A box is dropped when its IoU with a kept, higher-scoring box exceeds iouThreshold.
+ */
+export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor {
+  return wrap(native.nms(boxes._h, scores._h, iouThreshold));
+}
+
+/**
+ * NMS done independently per category (idxs [N] int64): boxes of different
+ * categories never suppress each other. Uses torchvision's coordinate offset trick.
+ */
+export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number): Tensor {
+  if (boxes.numel() === 0) return wrap(native.nms(boxes._h, scores._h, iouThreshold));
+  return tidy(() => {
+    // offset each category's boxes by (max coordinate + 1) × category so they never overlap
+    const maxCoordinate = boxes.max();
+    const offsets = idxs.to({ dtype: boxes.dtype }).mul(maxCoordinate.add(1));
+    const shifted = boxes.add(offsets.unsqueeze(1));
+    return nms(shifted, scores, iouThreshold);
+  });
+}
+
+/** RoIs as [K, 5] (batch index, x1, y1, x2, y2), or one [Ki, 4] box tensor per image. */
+export type Rois = Tensor | Tensor[];
+
+function toRoiFormat(rois: Rois): { rois: Tensor; owned: boolean } {
+  if (rois instanceof Tensor) {
+    check(rois.dim() === 2 && rois.size(1) === 5, `roi op: rois should be [K, 5], got [${rois.shape.join(', ')}]`);
+    return { rois, owned: false };
+  }
+  const withIdx = tidy(() => cat(rois.map((b, i) => {
+    check(b.dim() === 2 && b.size(1) === 4, `roi op: boxes of image ${i} should be [K, 4], got [${b.shape.join(', ')}]`);
+    return cat([full([b.size(0), 1], i, { dtype: b.dtype, device: b.device }), b], 1);
+  }), 0));
+  return { rois: withIdx, owned: true };
+}
+
+function sizeArg(op: string, s: number | [number, number]): [number, number] {
+  const [h, w] = typeof s === 'number' ? [s, s] : s;
+  check(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0, `${op}: outputSize should be positive integers, got ${s}`);
+  return [h, w];
+}
+
+/**
+ * RoIAlign (Mask R-CNN): bilinear pooling of each RoI into outputSize bins.
+ * samplingRatio ≤ 0 samples ceil(roi size / output size) points per bin;
+ * aligned shifts boxes by -0.5 pixel (pixel model of Detectron2). Differentiable w.r.t. input.
+ */
+export function roiAlign(input: Tensor, rois: Rois, opts: { outputSize: number | [number, number]; spatialScale?: number; samplingRatio?: number; aligned?: boolean }): Tensor {
+  const [ph, pw] = sizeArg('roiAlign', opts.outputSize);
+  const r = toRoiFormat(rois);
+  try {
+    return wrap(native.roiAlign(input._h, r.rois._h, opts.spatialScale ?? 1, ph, pw, opts.samplingRatio ?? -1, opts.aligned ?? false));
+  } finally {
+    if (r.owned) r.rois.dispose();
+  }
+}
+
+/** RoIPool (Fast R-CNN): max pooling over quantized bins. Differentiable w.r.t. input. */
+export function roiPool(input: Tensor, rois: Rois, opts: { outputSize: number | [number, number]; spatialScale?: number }): Tensor {
+  const [ph, pw] = sizeArg('roiPool', opts.outputSize);
+  const r = toRoiFormat(rois);
+  try {
+    return wrap(native.roiPool(input._h, r.rois._h, opts.spatialScale ?? 1, ph, pw));
+  } finally {
+    if (r.owned) r.rois.dispose();
+  }
+}
+
+/** Box areas, [N]. */
+export function boxArea(boxes: Tensor): Tensor {
+  return tidy(() => boxes.select(1, 2).sub(boxes.select(1, 0)).mul(boxes.select(1, 3).sub(boxes.select(1, 1))));
+}
+
+/** Pairwise IoU of two box sets: [N, M]. */
+export function boxIou(a: Tensor, b: Tensor): Tensor {
+  return tidy(() => {
+    const areaA = boxArea(a);
+    const areaB = boxArea(b);
+    const lt = a.slice(1, 0, 2).unsqueeze(1).maximum(b.slice(1, 0, 2).unsqueeze(0));
+    const rb = a.slice(1, 2, 4).unsqueeze(1).minimum(b.slice(1, 2, 4).unsqueeze(0));
+    const wh = rb.sub(lt).clamp({ min: 0 });
+    const inter = wh.select(2, 0).mul(wh.select(2, 1));
+    return inter.div(areaA.unsqueeze(1).add(areaB.unsqueeze(0)).sub(inter));
+  });
+}
