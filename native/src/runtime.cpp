@@ -3,6 +3,8 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/Context.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <mutex>
 #include <ATen/detail/CUDAHooksInterface.h>
 
 #ifdef TSV_WITH_CUDA
@@ -20,6 +22,25 @@ Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   at::manual_seed(static_cast<uint64_t>(s));
   return info.Env().Undefined();
   TSV_CATCH("manualSeed")
+}
+
+// The default CPU generator's state as a uint8 tensor (for checkpoints), and back.
+Napi::Value GetRngState(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return wrap(info.Env(), gen.get_state());
+  TSV_CATCH("getRngState")
+}
+
+Napi::Value SetRngState(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  const at::Tensor& state = unwrap(info.Env(), info[0], "setRngState");
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+  return info.Env().Undefined();
+  TSV_CATCH("setRngState")
 }
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
@@ -98,6 +119,8 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 
 void registerRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
+  exports.Set("getRngState", Napi::Function::New(env, GetRngState));
+  exports.Set("setRngState", Napi::Function::New(env, SetRngState));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));

@@ -39,6 +39,8 @@ export interface NativeBinding {
   isGradEnabled(): boolean;
   setGradEnabled(enabled: boolean): void;
   manualSeed(seed: number): void;
+  getRngState(): NativeHandle;
+  setRngState(state: NativeHandle): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cudaIsAvailable(): boolean;

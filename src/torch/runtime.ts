@@ -1,10 +1,21 @@
 /** Seeding, threads and CUDA queries. */
 import * as os from 'node:os';
 import { native } from './native';
+import { wrap, type Tensor } from './tensor';
 
 /** Seeds libtorch's generators (CPU and CUDA). */
 export function manualSeed(seed: number): void {
   native.manualSeed(seed);
+}
+
+/** The default CPU generator's state (uint8 tensor), e.g. to store in a checkpoint. */
+export function getRngState(): Tensor {
+  return wrap(native.getRngState());
+}
+
+/** Restores a state from getRngState(). */
+export function setRngState(state: Tensor): void {
+  native.setRngState(state._h);
 }
 
 /** Intra-op threads libtorch uses. */
