@@ -10,3 +10,4 @@ export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd';
 export { manualSeed, getRngState, setRngState, setNumThreads, getNumThreads, cuda, buildInfo, type CudaMemoryStats } from './runtime';
 export * as F from './functional';
 export * as ops from './vision_ops';
+export * from './serialization';

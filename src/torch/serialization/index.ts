@@ -1,0 +1,2 @@
+/** Checkpoint I/O: safetensors (read/write) and PyTorch .pth files (read). */
+export { saveSafetensors, loadSafetensors, serializeSafetensors, deserializeSafetensors, SAFETENSORS_DTYPE, type Safetensors } from './safetensors';
