@@ -3,8 +3,9 @@
  * Each command lives in its own module under ./commands/.
  */
 import type { Command } from './command';
+import { cocoEvalCommand } from './commands/coco-eval';
 
-export const commands: Command[] = [];
+export const commands: Command[] = [cocoEvalCommand];
 
 const seen = new Set<string>();
 for (const c of commands) {
