@@ -1,0 +1,203 @@
+/**
+ * Region Proposal Network head (Ren et al., 2015), as MMDetection's RPNHead.
+ *
+ * Shape shorthand: N images, L levels, A anchors per location, Hl×Wl level sizes,
+ * P = Σ Hl·Wl·A anchors of an image (ordered level, y, x, a).
+ * forward: feats [N, C, Hl, Wl] per level → objectness logits [N, A, Hl, Wl] and
+ * deltas [N, 4A, Hl, Wl] per level. Names: rpn_conv, rpn_cls, rpn_reg.
+ */
+import * as torch from '../../torch';
+import type { Tensor } from '../../torch';
+import { Conv2d, Module, init } from '../../nn';
+import { AnchorGenerator, type AnchorGeneratorOptions } from '../task_modules/anchor_generator';
+import { DeltaXYWHBBoxCoder, type DeltaXYWHCoderOptions } from '../task_modules/bbox_coder';
+import { MaxIoUAssigner, type MaxIoUAssignerOptions } from '../task_modules/assigner';
+import { RandomSampler, type RandomSamplerOptions } from '../task_modules/sampler';
+import type { DetImageMeta, DetTargets, LossDict } from '../detectors/types';
+
+/** How proposals are made from the head's outputs (MMDetection's rpn test_cfg / rpn_proposal). */
+export interface ProposalConfig {
+  /** Top-scoring anchors kept per level before NMS. */
+  nmsPre: number;
+  /** Proposals kept per image after NMS. */
+  maxPerImg: number;
+  /** NMS IoU threshold. */
+  iouThreshold: number;
+  /** Drop boxes whose width or height is not above this (pixels). */
+  minBboxSize: number;
+}
+
+export interface RPNTrainConfig {
+  assigner: MaxIoUAssignerOptions;
+  sampler: RandomSamplerOptions;
+  /** Anchors crossing the image border by more than this are ignored; -1 keeps all. */
+  allowedBorder: number;
+}
+
+export interface RPNHeadOptions {
+  inChannels: number;
+  featChannels?: number;
+  anchor: AnchorGeneratorOptions;
+  coder?: DeltaXYWHCoderOptions;
+  /** Derive level strides from padded image size // feature size (torchvision's AnchorGenerator). */
+  strideFromFeatureSize?: boolean;
+  lossClsWeight?: number;
+  lossBboxWeight?: number;
+}
+
+/** Proposals of one image: boxes [K, 4] in resized-image pixels, scores [K]. */
+export interface Proposals {
+  boxes: Tensor;
+  scores: Tensor;
+}
+
+export class RPNHead extends Module {
+  readonly rpnConv: Conv2d;
+  readonly rpnCls: Conv2d;
+  readonly rpnReg: Conv2d;
+  readonly anchors: AnchorGenerator;
+  readonly coder: DeltaXYWHBBoxCoder;
+  private readonly strideFromFeatureSize: boolean;
+  private readonly lossClsWeight: number;
+  private readonly lossBboxWeight: number;
+
+  constructor(opts: RPNHeadOptions) {
+    super();
+    this.anchors = new AnchorGenerator(opts.anchor);
+    const a = this.anchors.numBaseAnchors;
+    const feat = opts.featChannels ?? opts.inChannels;
+    this.rpnConv = this.registerModule('rpn_conv', new Conv2d(opts.inChannels, feat, 3, { padding: 1 }));
+    this.rpnCls = this.registerModule('rpn_cls', new Conv2d(feat, a, 1));
+    this.rpnReg = this.registerModule('rpn_reg', new Conv2d(feat, a * 4, 1));
+    for (const conv of [this.rpnConv, this.rpnCls, this.rpnReg]) init.normalInit(conv, { std: 0.01 });
+    this.coder = new DeltaXYWHBBoxCoder(opts.coder);
+    this.strideFromFeatureSize = opts.strideFromFeatureSize ?? false;
+    this.lossClsWeight = opts.lossClsWeight ?? 1;
+    this.lossBboxWeight = opts.lossBboxWeight ?? 1;
+  }
+
+  forward(feats: Tensor[]): { clsScores: Tensor[]; bboxPreds: Tensor[] } {
+    return torch.tidy(() => {
+      const clsScores: Tensor[] = [];
+      const bboxPreds: Tensor[] = [];
+      for (const f of feats) {
+        const x = this.rpnConv.forward(f).relu_();
+        clsScores.push(this.rpnCls.forward(x));
+        bboxPreds.push(this.rpnReg.forward(x));
+      }
+      return { clsScores, bboxPreds };
+    });
+  }
+
+  /** Anchors of every level for this batch ([Hl·Wl·A, 4] each). */
+  levelAnchors(feats: Tensor[], padShape: [number, number]): Tensor[] {
+    return feats.map((f, level) => {
+      const [h, w] = f.shape.slice(2);
+      const [sy, sx] = this.strideFromFeatureSize
+        ? [Math.floor(padShape[0] / h), Math.floor(padShape[1] / w)]
+        : [this.anchors.strides[level], this.anchors.strides[level]];
+      return this.anchors.singleLevelGridAnchors(level, h, w, sy, sx, f.device);
+    });
+  }
+
+  /** Proposals for each image (no gradient). */
+  predict(outs: { clsScores: Tensor[]; bboxPreds: Tensor[] }, anchors: Tensor[], metas: DetImageMeta[], cfg: ProposalConfig): Proposals[] {
+    return torch.noGrad(() => metas.map((meta, i) => torch.tidy(() => {
+      const scores: Tensor[] = [];
+      const deltas: Tensor[] = [];
+      const priors: Tensor[] = [];
+      const levelIds: Tensor[] = [];
+      outs.clsScores.forEach((cls, level) => {
+        let s = cls.select(0, i).permute(1, 2, 0).reshape(-1).sigmoid();
+        let d = outs.bboxPreds[level].select(0, i).permute(1, 2, 0).reshape(-1, 4);
+        let p = anchors[level];
+        if (cfg.nmsPre > 0 && cfg.nmsPre < s.size(0)) {
+          const top = s.topk(cfg.nmsPre);
+          s = top.values;
+          d = d.index([top.indices]);
+          p = p.index([top.indices]);
+        }
+        scores.push(s);
+        deltas.push(d);
+        priors.push(p);
+        levelIds.push(torch.full([s.size(0)], level, { dtype: 'int64' }));
+      });
+      let s = torch.cat(scores);
+      let boxes = this.coder.decode(torch.cat(priors), torch.cat(deltas), meta.imgShape);
+      let ids = torch.cat(levelIds);
+      if (cfg.minBboxSize >= 0) {
+        const w = boxes.select(1, 2).sub(boxes.select(1, 0));
+        const h = boxes.select(1, 3).sub(boxes.select(1, 1));
+        const valid = w.gt(cfg.minBboxSize).logicalAnd(h.gt(cfg.minBboxSize));
+        if (!valid.all().item()) {
+          boxes = boxes.index([valid]);
+          s = s.index([valid]);
+          ids = ids.index([valid]);
+        }
+      }
+      if (boxes.size(0) === 0) return { boxes, scores: s };
+      const keep = torch.ops.batchedNms(boxes, s, ids, cfg.iouThreshold).slice(0, 0, cfg.maxPerImg);
+      return { boxes: boxes.index([keep]), scores: s.index([keep]) };
+    })));
+  }
+
+  /** Objectness (sigmoid BCE) and box (L1) losses over sampled anchors. */
+  loss(outs: { clsScores: Tensor[]; bboxPreds: Tensor[] }, anchors: Tensor[], metas: DetImageMeta[], targets: DetTargets[], cfg: RPNTrainConfig): LossDict {
+    return torch.tidy(() => {
+      const assigner = new MaxIoUAssigner(cfg.assigner);
+      const sampler = new RandomSampler({ ...cfg.sampler, addGtAsProposals: cfg.sampler.addGtAsProposals ?? false });
+      const allAnchors = torch.cat(anchors);
+      const logits: Tensor[] = [];
+      const logitTargets: Tensor[] = [];
+      const deltas: Tensor[] = [];
+      const deltaTargets: Tensor[] = [];
+      let numSamples = 0;
+      metas.forEach((meta, i) => {
+        const clsFlat = torch.cat(outs.clsScores.map((c) => c.select(0, i).permute(1, 2, 0).reshape(-1)));
+        const regFlat = torch.cat(outs.bboxPreds.map((b) => b.select(0, i).permute(1, 2, 0).reshape(-1, 4)));
+        const inside = this.validAnchorIndices(anchors, outs.clsScores, meta, cfg.allowedBorder);
+        const priors = allAnchors.index([inside]);
+        const t = targets[i];
+        const assign = assigner.assign(priors, t.boxes, t.labels, t.ignoreBoxes);
+        const res = sampler.sample(assign, priors, t.boxes, t.labels);
+        const pos = inside.index([res.posInds]);
+        const neg = inside.index([res.negInds]);
+        logits.push(clsFlat.index([pos]), clsFlat.index([neg]));
+        logitTargets.push(torch.ones([pos.size(0)]), torch.zeros([neg.size(0)]));
+        numSamples += pos.size(0) + neg.size(0);
+        if (pos.size(0) > 0) {
+          deltas.push(regFlat.index([pos]));
+          deltaTargets.push(this.coder.encode(res.posPriors, res.posGtBoxes));
+        }
+      });
+      const avg = Math.max(numSamples, 1);
+      const lossCls = torch.F.binaryCrossEntropyWithLogits(torch.cat(logits), torch.cat(logitTargets), { reduction: 'sum' }).div(avg).mul(this.lossClsWeight);
+      const lossBbox = deltas.length > 0
+        ? torch.F.l1Loss(torch.cat(deltas), torch.cat(deltaTargets), { reduction: 'sum' }).div(avg).mul(this.lossBboxWeight)
+        : outs.bboxPreds[0].sum().mul(0);
+      return { loss_rpn_cls: lossCls, loss_rpn_bbox: lossBbox };
+    });
+  }
+
+  /**
+   * Indices [V] of anchors on the unpadded image region (MMDetection's valid flags) and,
+   * when allowedBorder ≥ 0, not crossing the image border by more than it.
+   */
+  private validAnchorIndices(anchors: Tensor[], clsScores: Tensor[], meta: DetImageMeta, allowedBorder: number): Tensor {
+    return torch.tidy(() => {
+      const a = this.anchors.numBaseAnchors;
+      const flags = clsScores.map((c, level) => {
+        const [h, w] = c.shape.slice(2);
+        const stride = this.anchors.strides[level];
+        const vh = Math.min(Math.ceil(meta.imgShape[0] / stride), h);
+        const vw = Math.min(Math.ceil(meta.imgShape[1] / stride), w);
+        const fy = torch.arange(h).lt(vh).view(h, 1, 1);
+        const fx = torch.arange(w).lt(vw).view(1, w, 1);
+        return fy.logicalAnd(fx).expand(h, w, a).reshape(-1);
+      });
+      let valid = torch.cat(flags);
+      if (allowedBorder >= 0) valid = valid.logicalAnd(this.anchors.validFlags(torch.cat(anchors), meta.imgShape, allowedBorder));
+      return valid.nonzero().view(-1);
+    });
+  }
+}

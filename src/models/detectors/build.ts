@@ -1,0 +1,50 @@
+/**
+ * Builds two-stage detectors from their JSON-serializable model config (the `model`
+ * section of a config). Each field maps to one part's typed options.
+ */
+import { ResNet, type ResNetOptions } from '../backbones/resnet';
+import { FPN, type FPNOptions } from '../necks/fpn';
+import { RPNHead, type RPNHeadOptions } from '../dense_heads/rpn_head';
+import { Shared2FCBBoxHead, SingleRoIExtractor, StandardRoIHead, type BBoxHeadOptions, type RoIExtractorOptions } from '../roi_heads/standard_roi_head';
+import { TwoStageDetector, type TwoStageTestConfig, type TwoStageTrainConfig } from './two_stage';
+
+/** How images enter the model (see src/models/detectors/preprocess.ts). */
+export interface DataPreprocessorConfig {
+  /** Per-channel mean and std in the pixel range of the input (0..255). */
+  mean: [number, number, number];
+  std: [number, number, number];
+  /** Channel order the model expects. */
+  order: 'rgb' | 'bgr';
+  /** Pad the batch to a multiple of this. */
+  padSizeDivisor: number;
+  /**
+   * Resize inside the model as torchvision's GeneralizedRCNNTransform (bilinear on the
+   * normalized tensor, min side minSize, max side maxSize); otherwise the data pipeline resizes.
+   */
+  torchvisionResize?: { minSize: number; maxSize: number };
+}
+
+export interface TwoStageModelConfig {
+  type: 'FasterRCNN' | 'FastRCNN' | 'RPN';
+  dataPreprocessor: DataPreprocessorConfig;
+  backbone: ResNetOptions;
+  neck: FPNOptions;
+  rpnHead?: RPNHeadOptions;
+  roiHead?: { roiExtractor: RoIExtractorOptions; bboxHead: BBoxHeadOptions };
+  trainCfg: TwoStageTrainConfig;
+  testCfg: TwoStageTestConfig;
+}
+
+export function buildTwoStageDetector(cfg: TwoStageModelConfig): TwoStageDetector {
+  const needRpn = cfg.type !== 'FastRCNN';
+  const needRoi = cfg.type !== 'RPN';
+  if (needRpn && !cfg.rpnHead) throw new Error(`model.rpnHead: required for ${cfg.type}`);
+  if (needRoi && !cfg.roiHead) throw new Error(`model.roiHead: required for ${cfg.type}`);
+  const backbone = new ResNet(cfg.backbone);
+  const neck = new FPN(cfg.neck);
+  const rpnHead = needRpn ? new RPNHead(cfg.rpnHead!) : undefined;
+  const roiHead = needRoi
+    ? new StandardRoIHead(new SingleRoIExtractor(cfg.roiHead!.roiExtractor), new Shared2FCBBoxHead(cfg.roiHead!.bboxHead))
+    : undefined;
+  return new TwoStageDetector({ backbone, neck, rpnHead, roiHead, trainCfg: cfg.trainCfg, testCfg: cfg.testCfg });
+}

@@ -1,0 +1,42 @@
+/**
+ * Typed containers that flow through detectors (Detectron2's Instances, typed).
+ * Boxes are [N, 4] (x1, y1, x2, y2) in absolute pixels; which image space is said per field.
+ */
+import type { Tensor } from '../../torch';
+
+/** Geometry of one image in a batch (the subset of the data pipeline's metainfo models use). */
+export interface DetImageMeta {
+  /** [h, w] of the original image. */
+  oriShape: [number, number];
+  /** [h, w] of the resized image: the valid region inside the padded batch tensor. */
+  imgShape: [number, number];
+  /** [w_scale, h_scale] = imgShape / oriShape, for mapping predictions back. */
+  scaleFactor: [number, number];
+}
+
+/** Ground truth of one image, in the resized image's pixels. */
+export interface DetTargets {
+  boxes: Tensor; // [G, 4] float32
+  labels: Tensor; // [G] int64, 0-based class indices
+  /** Crowd regions to ignore, [I, 4]. */
+  ignoreBoxes?: Tensor;
+}
+
+/** A batch as detectors consume it (after the data preprocessor). */
+export interface DetBatch {
+  images: Tensor; // [N, 3, H, W] float32, normalized and padded
+  metas: DetImageMeta[];
+  targets?: DetTargets[];
+  /** Per-image precomputed proposals [P, 4] in resized pixels (Fast R-CNN). */
+  proposals?: Tensor[];
+}
+
+/** Detections of one image. */
+export interface DetInstances {
+  boxes: Tensor; // [K, 4] float32
+  scores: Tensor; // [K]
+  labels: Tensor; // [K] int64
+}
+
+/** A detector's loss terms; keys containing 'loss' are summed for the backward pass. */
+export type LossDict = Record<string, Tensor>;
