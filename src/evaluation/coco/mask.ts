@@ -226,20 +226,13 @@ export function rleFromBbox(bb: ArrayLike<number>, h: number, w: number): Rle {
 }
 
 /**
- * The union of an instance's polygons (several polygons make holes only by the union;
- * COCO has no even-odd fill between polygons), as the reference's annToRLE.
- * Quirk kept from pycocotools: when the first "polygon" has exactly 4 numbers, every
- * entry is read as a box [x, y, w, h].
+ * The union of an instance's polygons, as the reference's annToRLE: several polygons are
+ * merged (an inner polygon adds nothing; COCO has no even-odd fill between polygons, so
+ * holes need an RLE). Like the reference, refuses a first polygon of fewer than 3 points.
  */
 export function rleFromPolygons(polys: readonly ArrayLike<number>[], h: number, w: number): Rle {
   if (polys.length === 0) throw new Error('rleFromPolygons: no polygons');
-  if (polys[0].length === 4) {
-    return mergeRles(polys.map((bb) => {
-      if (bb.length !== 4) throw new Error(`rleFromPolygons: entries read as boxes must have 4 numbers, got ${bb.length}`);
-      return rleFromBbox(bb, h, w);
-    }));
-  }
-  if (polys[0].length < 4) throw new Error(`rleFromPolygons: a polygon needs at least 3 points, got ${polys[0].length} numbers`);
+  if (polys[0].length <= 4) throw new Error(`rleFromPolygons: a polygon needs at least 3 points, got ${polys[0].length} numbers`);
   return mergeRles(polys.map((p) => rleFromPolygon(p, h, w)));
 }
 
