@@ -8,6 +8,7 @@
  * [i, i+1) x [j, j+1)), so a horizontal flip maps x to width - x.
  */
 import type { InstanceMasks } from '../structures/masks';
+import type { PendingDecode } from './image';
 
 /** Pixels of one image. `hwc` images are interleaved; `chw` (after Normalize) planar. */
 export interface ImageData {
@@ -69,7 +70,10 @@ export interface PoseTargets {
 }
 
 export interface Sample {
+  /** The pixels; while `pending` is set, only its height/width/order are meaningful. */
   img: ImageData;
+  /** An image not decoded yet, with the geometry transforms recorded on it. */
+  pending?: PendingDecode;
   meta: ImageMeta;
   targets: SampleTargets;
   pose?: PoseTargets;

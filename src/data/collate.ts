@@ -1,0 +1,52 @@
+/**
+ * collate: per-image samples -> one padded NCHW float32 batch buffer, written once, plus
+ * per-image typed targets and metas (MMDetection's stack_batch + PackDetInputs).
+ *
+ * Shapes: N images, H x W = the largest pad_shape in the batch.
+ */
+import type { ImageMeta, PoseTargets, Sample, SampleTargets } from './sample';
+
+export interface BatchItem {
+  meta: ImageMeta;
+  targets: SampleTargets;
+  pose?: PoseTargets;
+}
+
+export interface Batch {
+  /** [N, 3, H, W] float32, padded bottom/right with each image's pad value. */
+  inputs: Float32Array;
+  shape: [number, number, number, number];
+  items: BatchItem[];
+}
+
+export function collate(samples: Sample[]): Batch {
+  if (samples.length === 0) throw new Error('collate: empty batch');
+  const n = samples.length;
+  let H = 0, W = 0;
+  for (const s of samples) {
+    H = Math.max(H, s.meta.padShape[0], s.img.height);
+    W = Math.max(W, s.meta.padShape[1], s.img.width);
+  }
+  const C = 3;
+  const plane = H * W;
+  const inputs = new Float32Array(n * C * plane);
+  samples.forEach((s, i) => writeImage(inputs.subarray(i * C * plane, (i + 1) * C * plane), s, H, W));
+  return { inputs, shape: [n, C, H, W], items: samples.map((s) => ({ meta: s.meta, targets: s.targets, pose: s.pose })) };
+}
+
+/** Writes one image into its [3, H, W] slot: rows copied (CHW float) or transposed (HWC), pad filled. */
+function writeImage(dst: Float32Array, s: Sample, H: number, W: number): void {
+  const { data, height: h, width: w, layout } = s.img;
+  if (data.length !== h * w * 3) throw new Error(`collate: ${s.meta.imgPath}: image is not decoded (${data.length} values for ${w}x${h}x3)`);
+  const pad = s.meta.padValue ?? 0;
+  for (let c = 0; c < 3; c++) {
+    const base = c * H * W;
+    for (let y = 0; y < h; y++) {
+      const row = base + y * W;
+      if (layout === 'chw') dst.set(data.subarray((c * h + y) * w, (c * h + y + 1) * w), row);
+      else for (let x = 0, j = y * w * 3 + c; x < w; x++, j += 3) dst[row + x] = data[j];
+      if (pad !== 0 && w < W) dst.fill(pad, row + w, row + W);
+    }
+    if (pad !== 0 && h < H) dst.fill(pad, base + h * W, base + H * W);
+  }
+}

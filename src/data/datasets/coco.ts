@@ -1,0 +1,155 @@
+/**
+ * COCO detection / instance segmentation (MMDetection's CocoDataset semantics): polygons
+ * and RLE masks, crowd annotations as ignore regions, images without usable annotations
+ * dropped in training, class names from the annotation file.
+ */
+import * as path from 'node:path';
+import type { Rle } from '../../structures/masks';
+import { createBackend, type BackendSpec } from '../backends';
+import type { CocoAnnotation, CocoCategory, CocoFile, CocoImage } from './coco-format';
+import { AnnotationError, checkClasses, type DataInfo, type Dataset } from './dataset';
+
+export interface CocoDetectionOptions {
+  /** Annotation JSON (a key for the backend, usually a path). */
+  annFile: string;
+  /** Folder that `file_name`s are relative to. */
+  imgDir: string;
+  /** Expected class names, in order; must equal the file's categories. */
+  classes?: string[];
+  /** Drop images with no non-crowd annotation (training). */
+  filterEmpty?: boolean;
+  /** Drop images whose shorter side is below this. */
+  minSize?: number;
+  /** Keep instance masks. */
+  withMasks?: boolean;
+  /** Where the annotation file is read from (images use the loader's backend). */
+  backend?: BackendSpec;
+}
+
+/** Reads and parses a JSON annotation file; a syntax error names the file. */
+export async function readJsonFile(file: string, backend?: BackendSpec): Promise<unknown> {
+  const b = createBackend(backend);
+  try {
+    const text = await b.getText(file);
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new AnnotationError(file, 'JSON', (err as Error).message);
+    }
+  } finally {
+    await b.close();
+  }
+}
+
+/** Checks the top-level shape of a COCO file. */
+export function checkCocoFile(file: string, json: unknown): CocoFile {
+  const j = json as Partial<CocoFile>;
+  for (const key of ['images', 'annotations', 'categories'] as const) {
+    if (!Array.isArray(j?.[key])) throw new AnnotationError(file, 'top level', `expected an array '${key}'`);
+  }
+  j.categories!.forEach((c, i) => {
+    if (!Number.isInteger(c?.id) || typeof c?.name !== 'string') throw new AnnotationError(file, `categories[${i}]`, `expected {id: integer, name: string}, got ${JSON.stringify(c).slice(0, 100)}`);
+  });
+  j.images!.forEach((im, i) => {
+    if (!Number.isInteger(im?.id) || typeof im?.file_name !== 'string' || !(im.width > 0) || !(im.height > 0)) {
+      throw new AnnotationError(file, `images[${i}]`, `expected {id, file_name, width > 0, height > 0}, got ${JSON.stringify(im).slice(0, 120)}`);
+    }
+  });
+  return j as CocoFile;
+}
+
+/** Validates one annotation's id, image, category and bbox; returns the bbox as xyxy. */
+export function checkAnnotation(file: string, ann: CocoAnnotation, index: number, images: Map<number, CocoImage>, catToLabel: Map<number, number>): [number, number, number, number] {
+  const rec = `annotation ${ann?.id ?? `#${index}`}`;
+  if (!images.has(ann?.image_id)) throw new AnnotationError(file, rec, `image_id ${ann?.image_id} is not in 'images'`);
+  if (!catToLabel.has(ann.category_id)) throw new AnnotationError(file, `${rec} (image ${ann.image_id})`, `category_id ${ann.category_id} is not in 'categories'`);
+  const b = ann.bbox;
+  if (!Array.isArray(b) || b.length !== 4 || b.some((v) => typeof v !== 'number' || !Number.isFinite(v)) || b[2] < 0 || b[3] < 0) {
+    throw new AnnotationError(file, `${rec} (image ${ann.image_id})`, `bbox must be [x, y, w, h] with w, h >= 0, got ${JSON.stringify(b)}`);
+  }
+  return [b[0], b[1], b[0] + b[2], b[1] + b[3]];
+}
+
+export class CocoDetection implements Dataset {
+  readonly name: string;
+  private constructor(readonly file: string, readonly classes: string[], readonly categories: CocoCategory[], private readonly infos: DataInfo[]) {
+    this.name = `coco ${path.basename(file)}`;
+  }
+
+  get length(): number {
+    return this.infos.length;
+  }
+
+  info(index: number): DataInfo {
+    const i = this.infos[index];
+    if (!i) throw new RangeError(`${this.name}: index ${index} out of range [0, ${this.infos.length})`);
+    return i;
+  }
+
+  static async load(opts: CocoDetectionOptions): Promise<CocoDetection> {
+    const coco = checkCocoFile(opts.annFile, await readJsonFile(opts.annFile, opts.backend));
+    return CocoDetection.fromJson(opts, coco);
+  }
+
+  static fromJson(opts: CocoDetectionOptions, coco: CocoFile): CocoDetection {
+    const file = opts.annFile;
+    const classes = coco.categories.map((c) => c.name);
+    checkClasses(file, classes, opts.classes);
+    const catToLabel = new Map(coco.categories.map((c, i) => [c.id, i]));
+    const images = new Map(coco.images.map((im) => [im.id, im]));
+    const byImage = new Map<number, CocoAnnotation[]>();
+    coco.annotations.forEach((ann, i) => {
+      checkAnnotation(file, ann, i, images, catToLabel);
+      let list = byImage.get(ann.image_id);
+      if (!list) byImage.set(ann.image_id, (list = []));
+      list.push(ann);
+    });
+    const infos: DataInfo[] = [];
+    for (const im of coco.images) {
+      if (opts.minSize && Math.min(im.width, im.height) < opts.minSize) continue;
+      const info = parseImageAnnotations(file, im, byImage.get(im.id) ?? [], catToLabel, opts.withMasks ?? true);
+      info.imgPath = path.join(opts.imgDir, im.file_name);
+      if (opts.filterEmpty && info.labels.length === 0) continue;
+      infos.push(info);
+    }
+    return new CocoDetection(file, classes, coco.categories, infos);
+  }
+}
+
+/** MMDetection's parse_data_info: usable boxes, crowd regions to ignore, masks. */
+function parseImageAnnotations(file: string, im: CocoImage, anns: CocoAnnotation[], catToLabel: Map<number, number>, withMasks: boolean): DataInfo {
+  const info: DataInfo = { imgId: im.id, imgPath: im.file_name, width: im.width, height: im.height, boxes: [], labels: [], ignoreBoxes: [], annIds: [] };
+  if (withMasks) info.masks = [];
+  for (const ann of anns) {
+    if ((ann as { ignore?: boolean }).ignore) continue;
+    const [x1, y1, x2, y2] = [ann.bbox[0], ann.bbox[1], ann.bbox[0] + ann.bbox[2], ann.bbox[1] + ann.bbox[3]];
+    const interW = Math.max(0, Math.min(x2, im.width) - Math.max(x1, 0));
+    const interH = Math.max(0, Math.min(y2, im.height) - Math.max(y1, 0));
+    if (interW * interH === 0 || ann.area <= 0 || ann.bbox[2] < 1 || ann.bbox[3] < 1) continue;
+    if (ann.iscrowd) {
+      info.ignoreBoxes!.push(x1, y1, x2, y2);
+      continue;
+    }
+    info.boxes.push(x1, y1, x2, y2);
+    info.labels.push(catToLabel.get(ann.category_id)!);
+    info.annIds!.push(ann.id);
+    if (withMasks) info.masks!.push(checkSegmentation(file, ann, im));
+  }
+  return info;
+}
+
+function checkSegmentation(file: string, ann: CocoAnnotation, im: CocoImage): number[][] | Rle {
+  const seg = ann.segmentation;
+  const rec = `annotation ${ann.id} (image ${im.id})`;
+  if (Array.isArray(seg)) {
+    // Polygons with fewer than 3 points are dropped, as MMDetection does.
+    const polys = seg.filter((p) => Array.isArray(p) && p.length >= 6 && p.length % 2 === 0);
+    if (polys.some((p) => p.some((v) => typeof v !== 'number' || !Number.isFinite(v)))) throw new AnnotationError(file, rec, 'segmentation polygon has non-numeric coordinates');
+    return polys;
+  }
+  if (seg && Array.isArray(seg.size) && (typeof seg.counts === 'string' || Array.isArray(seg.counts))) {
+    if (seg.size[0] !== im.height || seg.size[1] !== im.width) throw new AnnotationError(file, rec, `RLE size [${seg.size}] differs from the image's [${im.height}, ${im.width}]`);
+    return seg;
+  }
+  throw new AnnotationError(file, rec, `segmentation must be polygons or an RLE {size, counts}, got ${JSON.stringify(seg)?.slice(0, 80)}`);
+}

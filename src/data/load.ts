@@ -1,0 +1,95 @@
+/**
+ * LoadImage + LoadAnnotations: turns a dataset record into a typed Sample. The image is
+ * only probed here (header); pixels are decoded by the first transform that needs them.
+ */
+import sharp from 'sharp';
+import { decodeRle, rasterizePolygons, type InstanceMasks } from '../structures/masks';
+import type { FileBackend } from './backends';
+import type { DataInfo, SegMapOptions } from './datasets/dataset';
+import { ImageDecodeError, ensureDecoded, imageSize } from './image';
+import type { Sample } from './sample';
+
+export interface LoadOptions {
+  /** Channel order of decoded images. */
+  order?: 'rgb' | 'bgr';
+  /** How label-map values become class indices (segmentation datasets). */
+  segMap?: SegMapOptions;
+}
+
+/** Builds the Sample for `info`, reading its files through `backend`. */
+export async function loadSample(info: DataInfo, backend: FileBackend, opts: LoadOptions = {}): Promise<Sample> {
+  const bytes = await backend.get(info.imgPath);
+  const { width, height } = await imageSize(bytes, info.imgPath);
+  const order = opts.order ?? 'rgb';
+  const sample: Sample = {
+    img: { data: new Uint8Array(0), width, height, channels: 3, layout: 'hwc', order },
+    pending: { bytes, path: info.imgPath, flop: false, interpolation: 'bilinear' },
+    meta: {
+      imgId: info.imgId,
+      imgPath: info.imgPath,
+      oriShape: [height, width],
+      imgShape: [height, width],
+      padShape: [height, width],
+      scaleFactor: [1, 1],
+      flip: false,
+      flipDirection: null,
+    },
+    targets: {
+      boxes: Float32Array.from(info.boxes),
+      labels: Int32Array.from(info.labels),
+    },
+  };
+  const t = sample.targets;
+  if (info.ignoreBoxes) t.ignoreBoxes = Float32Array.from(info.ignoreBoxes);
+  if (info.masks) t.masks = loadMasks(info.masks, height, width);
+  if (info.keypoints) {
+    t.keypoints = Float32Array.from(info.keypoints);
+    t.numKeypoints = info.numKeypoints ?? 17;
+  }
+  if (info.segMapPath) t.segMap = await loadSegMap(await backend.get(info.segMapPath), info.segMapPath, width, height, opts.segMap ?? {});
+  return sample;
+}
+
+/** Polygons stay polygons; if any instance is an RLE, all become bitmaps (one form per sample). */
+function loadMasks(masks: NonNullable<DataInfo['masks']>, height: number, width: number): InstanceMasks {
+  if (masks.every((m) => Array.isArray(m))) {
+    return { kind: 'polygons', height, width, polygons: (masks as number[][][]).map((ps) => ps.map((p) => Float32Array.from(p))) };
+  }
+  const hw = height * width;
+  const data = new Uint8Array(masks.length * hw);
+  masks.forEach((m, i) => {
+    const dst = data.subarray(i * hw, (i + 1) * hw);
+    if (Array.isArray(m)) rasterizePolygons(m, height, width, dst);
+    else dst.set(decodeRle(m));
+  });
+  return { kind: 'bitmaps', height, width, data, count: masks.length };
+}
+
+/** Decodes a label-map PNG (first channel) and maps its values to class indices. */
+export async function loadSegMap(bytes: Uint8Array, file: string, width: number, height: number, opts: SegMapOptions): Promise<Uint8Array> {
+  let out: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    out = await sharp(bytes, { failOn: 'truncated' }).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw new ImageDecodeError(file, err);
+  }
+  if (out.info.width !== width || out.info.height !== height) {
+    throw new ImageDecodeError(file, new Error(`label map is ${out.info.width}x${out.info.height}, its image ${width}x${height}`));
+  }
+  const map = new Uint8Array(out.data);
+  if (opts.labelMap) {
+    const lut = new Uint8Array(256).fill(255);
+    for (const [k, v] of Object.entries(opts.labelMap)) lut[Number(k)] = v;
+    for (let i = 0; i < map.length; i++) map[i] = lut[map[i]];
+  }
+  if (opts.reduceZeroLabel) {
+    for (let i = 0; i < map.length; i++) map[i] = map[i] === 0 || map[i] === 255 ? 255 : map[i] - 1;
+  }
+  return map;
+}
+
+/** Makes sure a finished sample has decoded pixels (the pipeline may have ended on geometry only). */
+export async function finishSample(sample: Sample): Promise<Sample> {
+  await ensureDecoded(sample);
+  return sample;
+}

@@ -1,0 +1,16 @@
+/** The synthetic datasets, by name (the one index `tsvision make-dataset` uses). */
+import type { SizeOptions } from './common';
+import { generateShapes, type GenerateOptions } from './shapes';
+
+export const SYNTHETIC_KINDS = ['shapes', 'people', 'shapes-seg'] as const;
+export type SyntheticKind = (typeof SYNTHETIC_KINDS)[number];
+
+export { generateShapes, makeShapesScene, SHAPE_CLASSES, SHAPE_CATEGORIES } from './shapes';
+
+/** Writes dataset `kind`; resolves to the train/val image counts. */
+export async function generateSynthetic(kind: SyntheticKind, opts: GenerateOptions & { size?: SizeOptions }): Promise<{ train: number; val: number }> {
+  switch (kind) {
+    case 'shapes': return generateShapes({ ...opts, shapes: opts.size });
+    default: throw new Error(`make-dataset: '${kind}' is not implemented yet`);
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Pipelines as data: a TransformSpec is a typed, JSON-serializable description of one
+ * transform (checked by the compiler, so no registry strings), which is how a pipeline
+ * travels to the loader's worker threads. `buildPipeline` is the one explicit index.
+ */
+import type { Rng } from '../rng';
+import type { Sample } from '../sample';
+import { RandomCrop, type RandomCropOptions } from './crop';
+import { RandomFlip, type RandomFlipOptions } from './flip';
+import { Normalize, type NormalizeOptions } from './normalize';
+import { Pad, type PadOptions } from './pad';
+import { PhotoMetricDistortion, type PhotoMetricDistortionOptions } from './photometric';
+import { Resize, type ResizeOptions } from './resize';
+import { GenerateHeatmap, TopdownAffine, type HeatmapOptions, type TopdownAffineOptions } from './topdown';
+import type { Transform } from './transform';
+
+export type { Transform } from './transform';
+export { RandomCrop, RandomFlip, Normalize, Pad, PhotoMetricDistortion, Resize, TopdownAffine, GenerateHeatmap };
+import { NORMALIZE_CAFFE, NORMALIZE_PYTORCH } from './normalize';
+export { NORMALIZE_CAFFE, NORMALIZE_PYTORCH };
+export { rescaleSize } from './resize';
+export { paddedImage } from './pad';
+
+export type TransformSpec =
+  | ({ type: 'Resize' } & ResizeOptions)
+  | ({ type: 'RandomFlip' } & RandomFlipOptions)
+  | ({ type: 'Normalize' } & NormalizeOptions)
+  | ({ type: 'Pad' } & PadOptions)
+  | ({ type: 'RandomCrop' } & RandomCropOptions)
+  | ({ type: 'PhotoMetricDistortion' } & PhotoMetricDistortionOptions)
+  | ({ type: 'TopdownAffine' } & TopdownAffineOptions)
+  | ({ type: 'GenerateHeatmap' } & HeatmapOptions);
+
+/** Builds one transform from its spec. */
+export function buildTransform(spec: TransformSpec): Transform {
+  switch (spec.type) {
+    case 'Resize': return new Resize(spec);
+    case 'RandomFlip': return new RandomFlip(spec);
+    case 'Normalize': return new Normalize(spec);
+    case 'Pad': return new Pad(spec);
+    case 'RandomCrop': return new RandomCrop(spec);
+    case 'PhotoMetricDistortion': return new PhotoMetricDistortion(spec);
+    case 'TopdownAffine': return new TopdownAffine(spec);
+    case 'GenerateHeatmap': return new GenerateHeatmap(spec);
+    default: throw new Error(`pipeline: unknown transform type '${(spec as { type: string }).type}'`);
+  }
+}
+
+/** Transforms applied in order. */
+export class Compose implements Transform {
+  readonly name = 'Compose';
+  constructor(readonly transforms: Transform[]) {}
+  async apply(sample: Sample, rng: Rng): Promise<Sample> {
+    for (const t of this.transforms) sample = await t.apply(sample, rng);
+    return sample;
+  }
+}
+
+export function buildPipeline(specs: readonly TransformSpec[]): Compose {
+  return new Compose(specs.map(buildTransform));
+}
+
+/** MMDetection's standard training pipeline (after loading): keep-ratio resize, flip, normalize, pad 32. */
+export function detTrainPipeline(scale: [number, number] = [1333, 800], normalize: NormalizeOptions = NORMALIZE_PYTORCH): TransformSpec[] {
+  return [
+    { type: 'Resize', scales: [scale], keepRatio: true },
+    { type: 'RandomFlip', prob: 0.5 },
+    { type: 'Normalize', ...normalize },
+    { type: 'Pad', sizeDivisor: 32 },
+  ];
+}
+
+/** The test-time counterpart: no flip. */
+export function detTestPipeline(scale: [number, number] = [1333, 800], normalize: NormalizeOptions = NORMALIZE_PYTORCH): TransformSpec[] {
+  return detTrainPipeline(scale, normalize).filter((s) => s.type !== 'RandomFlip');
+}
