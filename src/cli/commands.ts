@@ -3,9 +3,10 @@
  * Each command lives in its own module under ./commands/.
  */
 import type { Command } from './command';
+import { makeDatasetCommand } from './commands/make-dataset';
 import { cocoEvalCommand } from './commands/coco-eval';
 
-export const commands: Command[] = [cocoEvalCommand];
+export const commands: Command[] = [cocoEvalCommand, makeDatasetCommand];
 
 const seen = new Set<string>();
 for (const c of commands) {
