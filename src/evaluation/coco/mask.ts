@@ -93,6 +93,35 @@ export function rleToBbox(rle: Rle): [number, number, number, number] {
   return [xs, ys, xe - xs + 1, ye - ys + 1];
 }
 
+/**
+ * Walks two RLEs of one size in lockstep, as maskApi's rleMerge and rleIou do: `step` gets
+ * each stretch of c pixels with both masks' values over it (va, vb), their values after it,
+ * and whether it is the last stretch.
+ */
+function walkRuns(A: Uint32Array, B: Uint32Array, step: (c: number, va: number, vb: number, vaNext: number, vbNext: number, last: boolean) => void): void {
+  let ca = A.length ? A[0] : 0;
+  let cb = B.length ? B[0] : 0;
+  let va = 0, vb = 0, a = 1, b = 1, ct = 1;
+  while (ct > 0) {
+    const c = Math.min(ca, cb);
+    const va0 = va, vb0 = vb;
+    ct = 0;
+    ca -= c;
+    if (!ca && a < A.length) {
+      ca = A[a++];
+      va ^= 1;
+    }
+    ct += ca;
+    cb -= c;
+    if (!cb && b < B.length) {
+      cb = B[b++];
+      vb ^= 1;
+    }
+    ct += cb;
+    step(c, va0, vb0, va, vb, ct === 0);
+  }
+}
+
 /** Union (or intersection) of RLEs of one size, as maskApi's rleMerge. */
 export function mergeRles(rles: readonly Rle[], intersect = false): Rle {
   if (rles.length === 0) return { h: 0, w: 0, counts: new Uint32Array(0) };
@@ -105,32 +134,16 @@ export function mergeRles(rles: readonly Rle[], intersect = false): Rle {
     const A = acc;
     const out = new Uint32Array(A.length + B.counts.length + 1);
     let m = 0;
-    let ca = A.length ? A[0] : 0;
-    let cb = B.counts.length ? B.counts[0] : 0;
-    let v = 0, va = 0, vb = 0, a = 1, b = 1, cc = 0, ct = 1;
-    while (ct > 0) {
-      const c = Math.min(ca, cb);
+    let v = 0, cc = 0;
+    walkRuns(A, B.counts, (c, _va, _vb, va, vb, last) => {
       cc += c;
-      ct = 0;
-      ca -= c;
-      if (!ca && a < A.length) {
-        ca = A[a++];
-        va ^= 1;
-      }
-      ct += ca;
-      cb -= c;
-      if (!cb && b < B.counts.length) {
-        cb = B.counts[b++];
-        vb ^= 1;
-      }
-      ct += cb;
       const vp = v;
       v = intersect ? va & vb : va | vb;
-      if (v !== vp || ct === 0) {
+      if (v !== vp || last) {
         out[m++] = cc;
         cc = 0;
       }
-    }
+    });
     acc = out.subarray(0, m);
   }
   return { h, w, counts: acc.slice() };
@@ -346,28 +359,13 @@ export function rleIou(dt: readonly Rle[], gt: readonly Rle[], iscrowd?: ArrayLi
         o[d * G + g] = -1;
         continue;
       }
-      const A = dt[d].counts;
-      let ca = A[0], cb = B[0], va = 0, vb = 0, a = 1, b = 1, i = 0, u = 0, ct = 1;
-      while (ct > 0) {
-        const c = Math.min(ca, cb);
+      let i = 0, u = 0;
+      walkRuns(dt[d].counts, B, (c, va, vb) => {
         if (va || vb) {
           u += c;
           if (va && vb) i += c;
         }
-        ct = 0;
-        ca -= c;
-        if (!ca && a < A.length) {
-          ca = A[a++];
-          va ^= 1;
-        }
-        ct += ca;
-        cb -= c;
-        if (!cb && b < B.length) {
-          cb = B[b++];
-          vb ^= 1;
-        }
-        ct += cb;
-      }
+      });
       if (i === 0) u = 1;
       else if (crowd) u = rleArea(dt[d]);
       o[d * G + g] = i / u;

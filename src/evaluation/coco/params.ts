@@ -57,10 +57,19 @@ export function defaultParams(iouType: IouType): Omit<CocoParams, 'imgIds' | 'ca
 }
 
 /**
- * numpy's pairwise summation (what np.sum and np.mean do on a float64 array), so means
- * match the reference bit for bit: blocks of up to 128 summed with 8 accumulators.
+ * Sums as np.sum / np.mean do on a float64 array, so means match the reference bit for bit:
+ * numpy reduces in chunks of 8192 elements (its buffer size), added in order, and sums each
+ * chunk pairwise (blocks of up to 128 with 8 accumulators).
  */
 export function pairwiseSum(a: ArrayLike<number>, start = 0, n = a.length - start): number {
+  const chunk = 8192;
+  let res = 0;
+  for (let s = 0; s < n; s += chunk) res += pairwiseBlock(a, start + s, Math.min(chunk, n - s));
+  return res;
+}
+
+/** numpy's pairwise_sum over a[start, start + n). */
+function pairwiseBlock(a: ArrayLike<number>, start: number, n: number): number {
   if (n < 8) {
     let res = 0;
     for (let i = 0; i < n; i++) res += a[start + i];
@@ -81,5 +90,5 @@ export function pairwiseSum(a: ArrayLike<number>, start = 0, n = a.length - star
   }
   let n2 = Math.floor(n / 2);
   n2 -= n2 % 8;
-  return pairwiseSum(a, start, n2) + pairwiseSum(a, start + n2, n - n2);
+  return pairwiseBlock(a, start, n2) + pairwiseBlock(a, start + n2, n - n2);
 }
