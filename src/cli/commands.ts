@@ -4,9 +4,10 @@
  */
 import type { Command } from './command';
 import { makeDatasetCommand } from './commands/make-dataset';
+import { cacheDatasetCommand } from './commands/cache-dataset';
 import { cocoEvalCommand } from './commands/coco-eval';
 
-export const commands: Command[] = [cocoEvalCommand, makeDatasetCommand];
+export const commands: Command[] = [cocoEvalCommand, makeDatasetCommand, cacheDatasetCommand];
 
 const seen = new Set<string>();
 for (const c of commands) {

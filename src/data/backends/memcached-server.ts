@@ -38,7 +38,10 @@ async function waitForPort(port: number, child: ChildProcess, ms: number): Promi
 export async function startMemcached(opts: { binary?: string; memoryMb?: number } = {}): Promise<MemcachedServer> {
   const port = await freePort();
   const binary = opts.binary ?? '/usr/bin/memcached';
-  const child = spawn(binary, ['-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', String(opts.memoryMb ?? 256)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = ['-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', String(opts.memoryMb ?? 256)];
+  // memcached refuses to run as root without a user to drop to.
+  if (process.getuid?.() === 0) args.push('-u', 'nobody');
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'ignore'] });
   const spawned = new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
     child.once('error', (err) => reject(new Error(`cannot start ${binary}: ${err.message} (install Debian's memcached package)`)));

@@ -11,6 +11,8 @@ import { FileNotFoundError, type FileBackend } from './backend';
 import { LocalBackend } from './local';
 
 const CHUNKED = 1;
+/** Key (after the prefix) of the JSON list of cached file keys. */
+const INDEX_KEY = '__tsvision_index__';
 /** Bytes per chunk: under the default 1 MB item size once key and item overhead are counted. */
 export const CHUNK_BYTES = 1000 * 1000;
 
@@ -153,10 +155,11 @@ export class MemcachedClient {
       const keys: string[] = [];
       let p = off;
       for (;;) {
-        const eol = buf.indexOf('\r\n', p);
+        // metadump lines end in a bare \n; only the final END has \r\n.
+        const eol = buf.indexOf('\n', p);
         if (eol < 0) return -1;
-        const line = buf.toString('latin1', p, eol);
-        p = eol + 2;
+        const line = buf.toString('latin1', p, eol).replace(/\r$/, '');
+        p = eol + 1;
         if (line === 'END') break;
         if (line.startsWith('BUSY') || line.startsWith('ERROR') || line.startsWith('CLIENT_ERROR')) throw new Error(`memcached: metadump: ${line}`);
         const m = /^key=(\S+)/.exec(line);
@@ -256,14 +259,29 @@ export class MemcachedBackend implements FileBackend {
     return this.fallbackToDisk ? this.disk.exists(key) : false;
   }
 
-  /** Cached keys below `prefix` (hashed keys cannot be listed back and are left out). */
+  /**
+   * Records `keys` in the cache's index (merged with what is there), so `list` finds them:
+   * memcached's own key dump (lru_crawler metadump) is best-effort and can miss items.
+   */
+  async addToIndex(keys: string[]): Promise<void> {
+    const all = new Set([...(await this.readIndex()), ...keys]);
+    await this.client.setLarge(this.prefix + INDEX_KEY, Buffer.from(JSON.stringify([...all])));
+  }
+
+  private async readIndex(): Promise<string[]> {
+    const v = await this.client.getLarge(this.prefix + INDEX_KEY);
+    return v ? (JSON.parse(new TextDecoder().decode(v)) as string[]) : [];
+  }
+
+  /** Cached keys below `prefix`: the index plus whatever the server's key dump shows. */
   async list(prefix: string): Promise<string[]> {
-    const all = await this.client.keys();
+    const found = new Set((await this.readIndex()).filter((k) => k.startsWith(prefix)));
     const start = this.prefix + prefix;
-    return all
-      .filter((k) => k.startsWith(start) && !k.includes('#') && !k.startsWith(this.prefix + 'sha1:'))
-      .map((k) => k.slice(this.prefix.length))
-      .sort();
+    for (const k of await this.client.keys()) {
+      // Chunk parts ('#') and hashed keys cannot be mapped back to a path.
+      if (k.startsWith(start) && !k.includes('#') && !k.startsWith(this.prefix + 'sha1:') && k !== this.prefix + INDEX_KEY) found.add(k.slice(this.prefix.length));
+    }
+    return [...found].sort();
   }
 
   close(): Promise<void> {
