@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  bboxIou, decodeMask, encodeMask, mergeRles, rleArea, rleFromJson, rleFromPolygon, rleFromPolygons,
+  bboxIou, decodeMask, encodeMask, mergeRles, pairwiseSum, rleArea, rleFromJson, rleFromPolygon, rleFromPolygons,
   rleFromString, rleIou, rleToBbox, rleToJson, rleToString, type Rle,
 } from '../../src/evaluation';
 
@@ -128,4 +128,16 @@ test('IoU of masks and boxes, with crowd flags', () => {
   assert.deepEqual([...bboxIou([0, 0, 4, 4], [2, 2, 4, 4], [1])], [0.25]);
   // Two detections against one gt: row d, column g.
   assert.deepEqual([...bboxIou([0, 0, 2, 2, 0, 0, 4, 4], [0, 0, 4, 4])], [0.25, 1]);
+});
+
+test('pairwiseSum adds as numpy does (chunks of 8192, pairwise inside), not left to right', () => {
+  const a = Array.from({ length: 20000 }, (_, i) => ((i * 7919) % 10007) / 10007);
+  // np.sum(a[:n]) with numpy 1.26
+  assert.equal(pairwiseSum(a, 0, 10), 4.610572599180573);
+  assert.equal(pairwiseSum(a, 0, 100), 50.16298590986308);
+  assert.equal(pairwiseSum(a, 0, 1000), 500.355850904367);
+  assert.equal(pairwiseSum(a), 9999.091336064754);
+  let naive = 0;
+  for (let i = 0; i < 100; i++) naive += a[i];
+  assert.notEqual(naive, pairwiseSum(a, 0, 100));
 });
