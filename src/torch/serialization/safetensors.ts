@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { Tensor } from '../tensor';
 import { fromBytes } from '../creation';
 import { DTYPE_SIZE, type DType } from '../dtype';
+import { readAt } from './io';
 
 /** safetensors dtype names for our dtypes. */
 export const SAFETENSORS_DTYPE: Readonly<Record<DType, string>> = {
@@ -225,16 +226,4 @@ export function loadSafetensors(file: string): Safetensors {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-/** Reads exactly `length` bytes at `position`. */
-export function readAt(fd: number, position: number, length: number, file: string): Uint8Array {
-  const buf = Buffer.allocUnsafe(length);
-  let off = 0;
-  while (off < length) {
-    const r = fs.readSync(fd, buf, off, length - off, position + off);
-    if (r === 0) throw new Error(`${file}: unexpected end of file at byte ${position + off}`);
-    off += r;
-  }
-  return buf;
 }
