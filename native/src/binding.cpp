@@ -177,7 +177,7 @@ c10::IValue toIValue(Napi::Env env, const OpEntry& op, const ArgSpec& s, const N
   if (v.IsUndefined() || v.IsNull()) {
     if (s.optional || s.kind == Kind::None) return c10::IValue();
     if (v.IsUndefined() && s.defaultValue) return *s.defaultValue;
-    badArg(env, op, s, "a value (it has no default)");
+    badArg(env, op, s, s.kind == Kind::Tensor ? "a Tensor" : "a value (it has no default)");
   }
   switch (s.kind) {
     case Kind::Tensor: return unwrap(env, v, op.name.c_str());
@@ -252,7 +252,8 @@ c10::IValue toIValue(Napi::Env env, const OpEntry& op, const ArgSpec& s, const N
       c10::List<c10::optional<at::Tensor>> out;
       for (uint32_t i = 0; i < arr.Length(); ++i) {
         Napi::Value e = arr.Get(i);
-        if (e.IsNull() || e.IsUndefined()) out.push_back(c10::nullopt);
+        if (e.IsNull()) out.push_back(c10::nullopt);
+        else if (e.IsUndefined()) badArg(env, op, s, "an array of tensors or nulls");
         else out.push_back(unwrap(env, e, op.name.c_str()));
       }
       return out;
@@ -422,7 +423,7 @@ Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
   }
   size_t need = static_cast<size_t>(numel) * c10::elementSize(st);
   if (need != byteLength) {
-    throw Napi::RangeError::New(env, "fromBuffer: shape [" + c10::str(c10::IntArrayRef(shape)) + "] of " +
+    throw Napi::RangeError::New(env, "fromBuffer: shape " + c10::str(c10::IntArrayRef(shape)) + " of " +
                                          c10::toString(st) + " needs " + std::to_string(need) +
                                          " bytes, the buffer has " + std::to_string(byteLength));
   }
@@ -483,7 +484,14 @@ Napi::Value SetGrad(const Napi::CallbackInfo& info) {
   TSV_TRY
   const at::Tensor& t = unwrap(info.Env(), info[0], "grad");
   if (info[1].IsNull() || info[1].IsUndefined()) t.mutable_grad().reset();
-  else t.mutable_grad() = unwrap(info.Env(), info[1], "grad");
+  else {
+    const at::Tensor& g = unwrap(info.Env(), info[1], "grad");
+    // as PyTorch's setter: a gradient of another shape, dtype or device would break accumulation
+    TORCH_CHECK(g.sizes() == t.sizes(), "assigned grad has shape ", g.sizes(), ", the tensor has ", t.sizes());
+    TORCH_CHECK(g.scalar_type() == t.scalar_type(), "assigned grad has dtype ", g.scalar_type(), ", the tensor has ", t.scalar_type());
+    TORCH_CHECK(g.device() == t.device(), "assigned grad is on ", g.device(), ", the tensor on ", t.device());
+    t.mutable_grad() = g;
+  }
   return info.Env().Undefined();
   TSV_CATCH("setGrad")
 }

@@ -226,6 +226,8 @@ void checkRoiArgs(const char* op, const at::Tensor& input, const at::Tensor& roi
               input.scalar_type(), " and ", rois.scalar_type());
   TORCH_CHECK(ph > 0 && pw > 0, op, ": output size should be positive, got ", ph, "x", pw);
   if (rois.size(0) > 0) {
+    // NaN/inf coordinates would turn into out-of-range sample positions in the kernels
+    TORCH_CHECK(at::isfinite(rois).all().item<bool>(), op, ": rois should hold finite numbers");
     at::Tensor b = rois.select(1, 0);
     const double lo = b.min().item<double>(), hi = b.max().item<double>();
     TORCH_CHECK(lo >= 0 && hi < input.size(0), op, ": rois refer to batch index ", lo < 0 ? lo : hi,

@@ -297,6 +297,7 @@ export class Tensor {
     return g === null ? null : new Tensor(g);
   }
   set grad(g: Tensor | null) {
+    if (g !== null && !(g instanceof Tensor)) throw new TypeError('grad: expected a Tensor or null');
     native.setGrad(this._h, g === null ? null : g._h);
   }
   /** Computes gradients of this tensor w.r.t. graph leaves (gradient: d(out)/d(this), default 1 for scalars). */
