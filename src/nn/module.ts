@@ -6,6 +6,12 @@
  *
  * Parameters and buffers are long-lived: they are torch.keep()-ed when registered,
  * so an enclosing tidy() never frees them; dispose() frees them all.
+ *
+ *   class Bottleneck extends Module {
+ *     readonly conv1 = this.registerModule('conv1', new Conv2d(64, 64, 1, { bias: false }));
+ *     readonly bn1 = this.registerModule('bn1', new BatchNorm2d(64));
+ *     forward(x: Tensor): Tensor { return torch.tidy(() => this.bn1.forward(this.conv1.forward(x)).relu()); }
+ *   }
  */
 import * as torch from '../torch';
 import type { Tensor, Device, DType } from '../torch';
@@ -363,7 +369,17 @@ export class Module {
     return this;
   }
 
-  /** Hook for freeze(): layers with running statistics stop updating them. */
+  /**
+   * Keeps normalization layers below in eval mode (running statistics used and not
+   * updated) even when train() is called, without freezing parameters: MMDetection's
+   * norm_eval=True.
+   */
+  normEval(): this {
+    for (const m of this.modules()) m.freezeStatistics();
+    return this;
+  }
+
+  /** Hook for freeze() and normEval(): layers with running statistics stop updating them. */
   protected freezeStatistics(): void {}
 
   /** Drops every parameter's gradient (sets it to null, as zero_grad(set_to_none=True)). */

@@ -107,6 +107,11 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     return t;
   }
 
+  /** The current lr of each group (for logs). */
+  get lrs(): number[] {
+    return this.paramGroups.map((g) => g.lr);
+  }
+
   /** Drops every parameter's gradient (set_to_none, PyTorch 2's default). */
   zeroGrad(): void {
     for (const g of this.paramGroups) for (const p of g.params) p.grad = null;

@@ -140,6 +140,11 @@ test('train/eval, freeze and zeroGrad', () => {
   assert.ok(net.fc.weight.grad !== null);
   net.zeroGrad();
   assert.equal(net.fc.weight.grad, null);
+  const other = net.layer1.at(1) as Block;
+  other.normEval();
+  net.train();
+  assert.equal(other.bn1.training, false);
+  assert.equal(other.bn1.weight!.requiresGrad, true, 'normEval keeps parameters trainable');
   const visited: string[] = [];
   block.apply((m) => visited.push(m.constructor.name));
   assert.deepEqual(visited, ['Conv2d', 'BatchNorm2d', 'ReLU', 'Block']);
