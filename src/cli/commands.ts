@@ -5,9 +5,10 @@
 import type { Command } from './command';
 import { makeDatasetCommand } from './commands/make-dataset';
 import { cacheDatasetCommand } from './commands/cache-dataset';
+import { browseDatasetCommand } from './commands/browse-dataset';
 import { cocoEvalCommand } from './commands/coco-eval';
 
-export const commands: Command[] = [cocoEvalCommand, makeDatasetCommand, cacheDatasetCommand];
+export const commands: Command[] = [cocoEvalCommand, makeDatasetCommand, cacheDatasetCommand, browseDatasetCommand];
 
 const seen = new Set<string>();
 for (const c of commands) {

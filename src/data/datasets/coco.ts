@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { Rle } from '../../structures/masks';
 import { createBackend, type BackendSpec } from '../backends';
 import type { CocoAnnotation, CocoCategory, CocoFile, CocoImage } from './coco-format';
-import { AnnotationError, checkClasses, type DataInfo, type Dataset } from './dataset';
+import { AnnotationError, checkClasses, type DataInfo, type Dataset, ListDataset } from './dataset';
 
 export interface CocoDetectionOptions {
   /** Annotation JSON (a key for the backend, usually a path). */
@@ -70,20 +70,11 @@ export function checkAnnotation(file: string, ann: CocoAnnotation, index: number
   return [b[0], b[1], b[0] + b[2], b[1] + b[3]];
 }
 
-export class CocoDetection implements Dataset {
+export class CocoDetection extends ListDataset {
   readonly name: string;
-  private constructor(readonly file: string, readonly classes: string[], readonly categories: CocoCategory[], private readonly infos: DataInfo[]) {
+  private constructor(readonly file: string, readonly classes: string[], readonly categories: CocoCategory[], infos: DataInfo[]) {
+    super(infos);
     this.name = `coco ${path.basename(file)}`;
-  }
-
-  get length(): number {
-    return this.infos.length;
-  }
-
-  info(index: number): DataInfo {
-    const i = this.infos[index];
-    if (!i) throw new RangeError(`${this.name}: index ${index} out of range [0, ${this.infos.length})`);
-    return i;
   }
 
   static async load(opts: CocoDetectionOptions): Promise<CocoDetection> {

@@ -51,6 +51,23 @@ export interface Dataset {
   readonly keypointInfo?: { names: string[]; skeleton: Array<[number, number]>; flipPairs: Array<[number, number]> };
 }
 
+/** A dataset held as an in-memory list of records. */
+export abstract class ListDataset implements Dataset {
+  abstract readonly name: string;
+  abstract readonly classes: readonly string[];
+  constructor(protected readonly infos: DataInfo[]) {}
+
+  get length(): number {
+    return this.infos.length;
+  }
+
+  info(index: number): DataInfo {
+    const i = this.infos[index];
+    if (!i) throw new RangeError(`${this.name}: index ${index} out of range [0, ${this.infos.length})`);
+    return i;
+  }
+}
+
 /** A dataset-format error that names the file and the record. */
 export class AnnotationError extends Error {
   override name = 'AnnotationError';

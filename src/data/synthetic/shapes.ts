@@ -126,6 +126,8 @@ export function makeShapesScene(rng: Rng, opts: ShapesOptions = DEFAULT_SHAPES_O
     if (box[0] < 0 || box[1] < 0 || box[2] > width || box[3] > height) continue;
     // Moderate overlap: no pair too alike, and no earlier object more than half covered.
     if (boxes.some((b) => { const o = boxIoU(box, b); return o.iou > 0.3 || o.ofB > 0.5; })) continue;
+    // Nothing inside the crowd region: it is ignored in training, so an object there would be lost.
+    if (crowd && boxIoU(box, boxes[0]).iou > 0) continue;
     boxes.push(box);
     // Colours avoid the background's lightness band so objects always stand out a little.
     objects.push({ cls, polygon, color: hsl(rng.uniform(0, 360), rng.uniform(0.45, 0.95), rng.choice([rng.uniform(0.2, 0.4), rng.uniform(0.55, 0.8)])) });
