@@ -88,3 +88,75 @@ export async function ensureDecoded(sample: Sample): Promise<ImageData> {
 export async function encodePng(img: { data: Uint8Array; width: number; height: number; channels?: number }): Promise<Buffer> {
   return sharp(img.data, { raw: { width: img.width, height: img.height, channels: (img.channels ?? 3) as 3 } }).png().toBuffer();
 }
+
+/** Decodes at the file's own size, without resize or flip (for fused transforms). */
+export async function decodeOriginal(p: PendingDecode, order: 'rgb' | 'bgr'): Promise<ImageData> {
+  return decodeImage({ ...p, resize: undefined, flop: false }, order);
+}
+
+/**
+ * Bilinear resize (OpenCV INTER_LINEAR / mmcv semantics: half-pixel centres, edge clamp),
+ * optional horizontal flip and per-channel (x - mean) / std in one pass, from an
+ * interleaved uint8 image to planar CHW float32. `srcChannel[c]` is the source channel
+ * read for output channel c (to swap RGB/BGR for free).
+ */
+export function resizeNormalizeChw(
+  src: Uint8Array, w: number, h: number, nw: number, nh: number, flop: boolean,
+  mean: readonly number[], std: readonly number[], srcChannel: readonly number[],
+): Float32Array {
+  const out = new Float32Array(3 * nw * nh);
+  const plane = nw * nh;
+  // Separable: each source row is interpolated horizontally once (into a cached float row
+  // per channel), then output rows blend two cached rows.
+  const x0s = new Int32Array(nw), x1s = new Int32Array(nw), fxs = new Float32Array(nw);
+  for (let x = 0; x < nw; x++) {
+    const ox = flop ? nw - 1 - x : x;
+    let sx = (ox + 0.5) * (w / nw) - 0.5;
+    if (sx < 0) sx = 0;
+    let x0 = Math.floor(sx);
+    if (x0 > w - 1) x0 = w - 1;
+    x0s[x] = x0 * 3;
+    x1s[x] = Math.min(x0 + 1, w - 1) * 3;
+    fxs[x] = Math.min(sx - x0, 1);
+  }
+  const rows = [new Float32Array(3 * nw), new Float32Array(3 * nw)];
+  const rowOf = [-1, -1];
+  const horizontal = (sy: number, dst: Float32Array) => {
+    const base = sy * w * 3;
+    for (let c = 0; c < 3; c++) {
+      const sc = base + srcChannel[c];
+      const off = c * nw;
+      for (let x = 0; x < nw; x++) {
+        const a = src[sc + x0s[x]];
+        dst[off + x] = a + (src[sc + x1s[x]] - a) * fxs[x];
+      }
+    }
+  };
+  const row = (sy: number): Float32Array => {
+    const k = sy & 1;
+    if (rowOf[k] !== sy) {
+      horizontal(sy, rows[k]);
+      rowOf[k] = sy;
+    }
+    return rows[k];
+  };
+  for (let y = 0; y < nh; y++) {
+    let sy = (y + 0.5) * (h / nh) - 0.5;
+    if (sy < 0) sy = 0;
+    let y0 = Math.floor(sy);
+    if (y0 > h - 1) y0 = h - 1;
+    const y1 = Math.min(y0 + 1, h - 1);
+    const fy = Math.min(sy - y0, 1);
+    const top = row(y0), bottom = y1 === y0 ? top : row(y1);
+    for (let c = 0; c < 3; c++) {
+      const m = mean[c], inv = 1 / std[c];
+      const off = c * nw;
+      const o = c * plane + y * nw;
+      for (let x = 0; x < nw; x++) {
+        const t = top[off + x];
+        out[o + x] = (t + (bottom[off + x] - t) * fy - m) * inv;
+      }
+    }
+  }
+  return out;
+}

@@ -142,3 +142,21 @@ test('photometric distortion changes colours, keeps shape and is reproducible fr
   assert.ok(outs.some((o) => o.join() !== [...halfImage(8, 4)].join()));
   assert.equal(outs[0].length, 8 * 4 * 3);
 });
+
+test('fused resize+flip+normalize follows OpenCV bilinear (half-pixel centres, edge clamp)', async () => {
+  const { resizeNormalizeChw } = await import('../../src/data/image');
+  const src = new Uint8Array([0, 0, 0, 100, 100, 100]); // 2 x 1 grey ramp
+  const out = resizeNormalizeChw(src, 2, 1, 4, 1, false, [0, 0, 0], [1, 1, 1], [0, 1, 2]);
+  assert.deepEqual([...out.subarray(0, 4)], [0, 25, 75, 100]);
+  const flipped = resizeNormalizeChw(src, 2, 1, 4, 1, true, [0, 0, 0], [1, 1, 1], [0, 1, 2]);
+  assert.deepEqual([...flipped.subarray(0, 4)], [100, 75, 25, 0]);
+  // A pending image normalized (fused path) equals the decoded one normalized, flip included.
+  const lazy = await pendingSample(halfImage(6, 4), 6, 4);
+  const eager = rawSample(halfImage(6, 4), 6, 4);
+  for (const s of [lazy, eager]) {
+    await new RandomFlip({ prob: 1 }).apply(s, rng());
+    await new Normalize(NORMALIZE_CAFFE).apply(s);
+  }
+  assert.equal(lazy.pending, undefined);
+  assert.deepEqual([...lazy.img.data], [...eager.img.data]);
+});

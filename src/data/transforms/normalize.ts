@@ -2,7 +2,7 @@
  * Normalize: (pixel - mean) / std per channel, written once as planar CHW float32 (the layout
  * the model takes), in the channel order the model was trained with.
  */
-import { ensureDecoded } from '../image';
+import { decodeOriginal, ensureDecoded, resizeNormalizeChw } from '../image';
 import type { Sample } from '../sample';
 import type { Transform } from './transform';
 
@@ -31,9 +31,23 @@ export class Normalize implements Transform {
   }
 
   async apply(sample: Sample): Promise<Sample> {
+    const { mean, std, order } = this.opts;
+    const p = sample.pending;
+    // Fast path: a pending Resize (not a strong shrink, where libvips' shrink-on-load wins)
+    // and flip are done here in one pass with OpenCV's bilinear semantics, as mmcv does.
+    if (p && p.interpolation === 'bilinear') {
+      const raw = await decodeOriginal(p, sample.img.order);
+      const [nw, nh] = p.resize ?? [raw.width, raw.height];
+      if (nw >= raw.width / 2 && nh >= raw.height / 2) {
+        const srcChannel = raw.order === order ? [0, 1, 2] : [2, 1, 0];
+        const data = resizeNormalizeChw(raw.data as Uint8Array, raw.width, raw.height, nw, nh, p.flop, mean, std, srcChannel);
+        sample.pending = undefined;
+        sample.img = { data, height: nh, width: nw, channels: 3, layout: 'chw', order };
+        return sample;
+      }
+    }
     const img = await ensureDecoded(sample);
     if (img.layout !== 'hwc') throw new Error('Normalize: image is already normalized (CHW)');
-    const { mean, std, order } = this.opts;
     const hw = img.height * img.width;
     const out = new Float32Array(3 * hw);
     const src = img.data;
