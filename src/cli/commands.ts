@@ -7,8 +7,9 @@ import { makeDatasetCommand } from './commands/make-dataset';
 import { cacheDatasetCommand } from './commands/cache-dataset';
 import { browseDatasetCommand } from './commands/browse-dataset';
 import { cocoEvalCommand } from './commands/coco-eval';
+import { quickstartCommand } from './commands/quickstart';
 
-export const commands: Command[] = [cocoEvalCommand, makeDatasetCommand, cacheDatasetCommand, browseDatasetCommand];
+export const commands: Command[] = [cocoEvalCommand, makeDatasetCommand, cacheDatasetCommand, browseDatasetCommand, quickstartCommand];
 
 const seen = new Set<string>();
 for (const c of commands) {

@@ -119,7 +119,6 @@ export class ResNet extends Module {
   readonly layers: Sequential[];
   readonly outIndices: number[];
   readonly frozenStages: number;
-  readonly normEval: boolean;
   /** Channels of each output (in outIndices order). */
   readonly outChannels: number[];
 
@@ -135,7 +134,6 @@ export class ResNet extends Module {
       if (!Number.isInteger(i) || i < 0 || i > 3) throw new Error(`ResNet: outIndices must be in 0..3, got ${this.outIndices}`);
     }
     this.frozenStages = opts.frozenStages ?? -1;
-    this.normEval = opts.normEval ?? false;
 
     this.conv1 = this.registerModule('conv1', new Conv2d(3, 64, 7, { stride: 2, padding: 3, bias: false }));
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(64, { eps: bnEps }));
@@ -165,6 +163,7 @@ export class ResNet extends Module {
       for (const m of this.modules()) if (m instanceof BatchNorm2d) m.requiresGrad_(false);
     }
     this.freezeStages();
+    if (opts.normEval) this.normEval();
   }
 
   private freezeStages(): void {
@@ -173,14 +172,6 @@ export class ResNet extends Module {
       this.bn1.freeze();
     }
     for (let i = 1; i <= this.frozenStages; i++) this.layers[i - 1].freeze();
-  }
-
-  override train(mode = true): this {
-    super.train(mode);
-    if (mode && this.normEval) {
-      for (const m of this.modules()) if (m instanceof BatchNorm2d) m.eval();
-    }
-    return this;
   }
 
   /** x [N, 3, H, W] → one feature map per out index. */
