@@ -8,8 +8,10 @@ import { cacheDatasetCommand } from './commands/cache-dataset';
 import { browseDatasetCommand } from './commands/browse-dataset';
 import { cocoEvalCommand } from './commands/coco-eval';
 import { quickstartCommand } from './commands/quickstart';
+import { trainCommand } from './commands/train';
+import { testCommand } from './commands/test';
 
-export const commands: Command[] = [cocoEvalCommand, makeDatasetCommand, cacheDatasetCommand, browseDatasetCommand, quickstartCommand];
+export const commands: Command[] = [trainCommand, testCommand, cocoEvalCommand, makeDatasetCommand, cacheDatasetCommand, browseDatasetCommand, quickstartCommand];
 
 const seen = new Set<string>();
 for (const c of commands) {

@@ -1,0 +1,49 @@
+/** `tsvision test CONFIG CHECKPOINT`: evaluates a checkpoint on the config's validation/test set. */
+import * as path from 'node:path';
+import { writeFileAtomic } from '../../config';
+import { buildRunner } from '../../engine';
+import { parseCommandArgs, UsageError, type Command } from '../command';
+import { expandCfgOptions, loadConfigArg } from '../config_args';
+
+const help = `Usage: tsvision test CONFIG CHECKPOINT [--eval METRICS] [--out RESULTS.json] [--work-dir DIR] [--cfg-options KEY=VALUE ...]
+
+Loads CHECKPOINT's weights (ours, safetensors or PyTorch .pth) into CONFIG's model, runs it
+over the config's validation set and prints the metrics. The run's folder in the work dir
+gets the resolved config, the log and metrics.json.
+
+Options:
+  --eval METRICS       metrics to compute, comma-separated (default: the config's), e.g. bbox,segm
+  --out RESULTS.json   write the raw results (e.g. COCO results) as JSON
+  --work-dir DIR       where the run's folder goes (default: the config's workDir, else work_dirs/<config name>)
+  --cfg-options K=V    override config keys (as for train)
+  --json               print the metrics as one JSON object
+  --quiet              no log lines on the console`;
+
+export const testCommand: Command = {
+  name: 'test',
+  summary: 'evaluate a checkpoint on the config\'s validation set (--eval, --out)',
+  help,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs('test', expandCfgOptions(argv), {
+      eval: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      'work-dir': { type: 'string' },
+      'cfg-options': { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    });
+    if (positionals.length !== 2) throw new UsageError(`test: expected CONFIG and CHECKPOINT, got ${positionals.length === 0 ? 'nothing' : positionals.join(' ')}`);
+    const [configArg, checkpoint] = positionals;
+    const overrides = [...((values['cfg-options'] as string[] | undefined) ?? [])];
+    if (typeof values['work-dir'] === 'string') overrides.push(`workDir=${JSON.stringify(values['work-dir'])}`);
+    const metrics = (values.eval as string[] | undefined)?.flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);
+    if (metrics && metrics.length === 0) throw new UsageError('test: --eval expects metric names, e.g. --eval bbox,segm');
+    const loaded = loadConfigArg('test', configArg, overrides);
+    const runner = buildRunner(loaded, { mode: 'test', metrics, quiet: values.quiet === true || values.json === true });
+    const { metrics: result, results } = await runner.test(checkpoint);
+    writeFileAtomic(path.join(runner.runDir!, 'metrics.json'), `${JSON.stringify(result, null, 2)}\n`);
+    if (typeof values.out === 'string') writeFileAtomic(values.out, JSON.stringify(results ?? result));
+    if (values.json === true) console.log(JSON.stringify(result));
+    return 0;
+  },
+};

@@ -1,0 +1,90 @@
+/**
+ * The shape of a config module. A config file is a TypeScript module whose default
+ * export is `defineConfig(task, config)`:
+ *
+ *   - `config` is plain, JSON-serializable data checked by the compiler against the
+ *     task's config type. It is what `--cfg-options` overrides, what is dumped beside
+ *     every run, and what is stored in checkpoints.
+ *   - `task` is a typed object imported from src/ that builds the model, data and
+ *     evaluator from the (resolved) config: the editor follows it, no string registry
+ *     stands between a config and the classes it builds.
+ */
+import type { SchedulerConfig, ParamwiseOptions } from '../optim';
+import type { BatchSource, Evaluator, TrainableModel } from '../engine/types';
+
+/** The optimizer: a discriminated union the runner switches on (one `case` per class, checked by the compiler). */
+export type OptimizerConfig =
+  | { type: 'SGD'; lr: number; momentum?: number; dampening?: number; nesterov?: boolean; weightDecay?: number }
+  | { type: 'Adam' | 'AdamW'; lr: number; betas?: [number, number]; eps?: number; weightDecay?: number; amsgrad?: boolean };
+
+/** MMEngine's optim_wrapper: the optimizer, gradient clipping and per-parameter options. */
+export interface OptimWrapperConfig {
+  optimizer: OptimizerConfig;
+  /** Clip the gradients' joint norm (null: no clipping). */
+  clipGrad: { maxNorm: number; normType?: number } | null;
+  /** Per-parameter lr/decay multipliers (null: one group with the optimizer's options). */
+  paramwise: Omit<ParamwiseOptions, 'lr' | 'weightDecay'> | null;
+}
+
+/** The training loop (MMEngine's train_cfg). */
+export type TrainLoopConfig =
+  | { byEpoch: true; maxEpochs: number; /** Validate every N epochs (0: never). */ valInterval: number }
+  | { byEpoch: false; maxIters: number; /** Validate every N iterations (0: never). */ valInterval: number };
+
+/** MMEngine's default_hooks that have settings. */
+export interface HooksConfig {
+  logger: {
+    /** Log (a line, a progress-bar update, a JSON line) every N iterations. */
+    interval: number;
+  };
+  checkpoint: {
+    /** Save every N epochs (byEpoch) or iterations (0: only the last, with saveLast). */
+    interval: number;
+    byEpoch: boolean;
+    /** Keep the newest K periodic checkpoints (-1: all). */
+    maxKeep: number;
+    /** Also save when training ends, whatever the interval. */
+    saveLast: boolean;
+  };
+}
+
+/** What every config has, whatever its task (MMEngine's runtime settings). */
+export interface RunConfig {
+  /** Seeds libtorch's generators and the data pipeline. */
+  seed: number;
+  /** Where runs write logs and checkpoints (`--work-dir` overrides; null: work_dirs/<config name>). */
+  workDir: string | null;
+  train: TrainLoopConfig;
+  optimWrapper: OptimWrapperConfig;
+  /** lr (and momentum) schedules, in MMEngine's scheduler-list form. */
+  paramScheduler: SchedulerConfig[];
+  hooks: HooksConfig;
+  /** Weights to start from (`--load-from` overrides; null: none). */
+  loadFrom: string | null;
+}
+
+/**
+ * Builds a run's parts from its resolved config. B: the batch type the data yields
+ * and the model consumes; P: the model's predictions, which the evaluator reads.
+ */
+export interface Task<C extends RunConfig, B = unknown, P = unknown> {
+  /** A short name for logs ('detection', 'toy-regression'). */
+  readonly name: string;
+  buildModel(cfg: C): TrainableModel<B, P>;
+  buildTrainData(cfg: C): BatchSource<B>;
+  /** The validation set (evaluation during training, and `tsvision test`). */
+  buildValData(cfg: C): BatchSource<B>;
+  /** metrics: the names given to `tsvision test --eval` (undefined: the config's defaults). */
+  buildEvaluator(cfg: C, opts?: { metrics?: string[] }): Evaluator<B, P>;
+}
+
+/** A config module's default export. */
+export interface ConfigModule<C extends RunConfig = RunConfig, B = unknown, P = unknown> {
+  readonly task: Task<C, B, P>;
+  readonly config: C;
+}
+
+/** Pairs a task with its config; the compiler checks the config against the task's config type. */
+export function defineConfig<C extends RunConfig, B, P>(task: Task<C, B, P>, config: C): ConfigModule<C, B, P> {
+  return { task, config };
+}

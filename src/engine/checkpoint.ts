@@ -1,0 +1,209 @@
+/**
+ * Training checkpoints.
+ *
+ * Format: ONE safetensors file per checkpoint (`epoch_3.safetensors`, `iter_2000.safetensors`):
+ *   state_dict.<key>            the model's parameters and buffers (MMDetection's key layout)
+ *   optimizer.<param>.<name>    the optimizer's per-parameter state tensors (momentum_buffer, exp_avg, ...)
+ *   rng_state                   libtorch's CPU generator state (uint8)
+ *   __metadata__.tsvision       JSON (CheckpointMeta): epoch/iteration counters, scheduler state,
+ *                               the optimizer's groups and numeric state, the resolved config
+ * DESIGN.md speaks of a JSON sidecar; we put that JSON in the safetensors header instead, so a
+ * checkpoint is a single file written by one atomic rename (saveSafetensors writes a temporary file,
+ * fsyncs and renames it): a checkpoint file is either absent or complete, never half-written, and
+ * there is no pair of files that a crash could leave out of step. Any safetensors reader still
+ * sees the weights under `state_dict.`.
+ *
+ * `last_checkpoint` in the work dir names the newest checkpoint (MMEngine's file); it is written
+ * (atomically) only after the checkpoint it names is complete.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as torch from '../torch';
+import type { Tensor } from '../torch';
+import type { OptimizerStateDict, SchedulerState } from '../optim';
+import type { RunConfig } from '../config/types';
+import { writeFileAtomic } from '../config/io';
+
+export const CHECKPOINT_EXT = '.safetensors';
+/** The pointer file, as MMEngine names it. */
+export const LAST_CHECKPOINT = 'last_checkpoint';
+const META_KEY = 'tsvision';
+const MODEL_PREFIX = 'state_dict.';
+const OPTIM_PREFIX = 'optimizer.';
+const RNG_KEY = 'rng_state';
+
+/** Where training is. */
+export interface Progress {
+  /** Completed epochs (epoch-based), or completed passes over the data (iteration-based). */
+  epoch: number;
+  /** Completed training iterations, over all epochs. */
+  iter: number;
+  /** Iterations completed within the current epoch (0 at an epoch's end). */
+  innerIter: number;
+}
+
+/** The JSON part of a checkpoint. */
+export interface CheckpointMeta extends Progress {
+  format: 'tsvision-checkpoint/1';
+  /** The config name the run was started from. */
+  configName: string;
+  config: RunConfig;
+  optimizer: {
+    paramGroups: OptimizerStateDict['paramGroups'];
+    /** Numeric per-parameter state (`step`), by parameter index; tensors are in the file. */
+    numbers: Record<number, Record<string, number>>;
+  };
+  schedulers: SchedulerState[];
+  /** ISO time of saving. */
+  savedAt: string;
+}
+
+/** What saveCheckpoint stores. Tensors are read, not taken over. */
+export interface CheckpointState extends Progress {
+  configName: string;
+  config: RunConfig;
+  model: Map<string, Tensor>;
+  optimizer: OptimizerStateDict;
+  schedulers: SchedulerState[];
+}
+
+/** What loadCheckpoint returns; the caller owns (and must dispose) the tensors. */
+export interface LoadedCheckpoint {
+  meta: CheckpointMeta;
+  model: Map<string, Tensor>;
+  optimizer: OptimizerStateDict;
+  rngState: Tensor;
+}
+
+/** The function that writes a safetensors file atomically (tests swap it to simulate a crash). */
+export type SafetensorsWriter = (file: string, tensors: Map<string, Tensor>, metadata: Record<string, string>) => void;
+
+/** Writes one checkpoint file (atomically) holding the model, optimizer, RNG state and counters. */
+export function saveCheckpoint(file: string, state: CheckpointState, write: SafetensorsWriter = torch.saveSafetensors): void {
+  const tensors = new Map<string, Tensor>();
+  for (const [k, t] of state.model) tensors.set(MODEL_PREFIX + k, t);
+  const numbers: Record<number, Record<string, number>> = {};
+  for (const [index, st] of Object.entries(state.optimizer.state)) {
+    for (const [name, v] of Object.entries(st)) {
+      if (typeof v === 'number') (numbers[Number(index)] ??= {})[name] = v;
+      else tensors.set(`${OPTIM_PREFIX}${index}.${name}`, v);
+    }
+  }
+  const rng = torch.getRngState();
+  tensors.set(RNG_KEY, rng);
+  const meta: CheckpointMeta = {
+    format: 'tsvision-checkpoint/1',
+    epoch: state.epoch, iter: state.iter, innerIter: state.innerIter,
+    configName: state.configName, config: state.config,
+    optimizer: { paramGroups: state.optimizer.paramGroups, numbers },
+    schedulers: state.schedulers,
+    savedAt: new Date().toISOString(),
+  };
+  try {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    write(file, tensors, { [META_KEY]: JSON.stringify(meta) });
+  } finally {
+    rng.dispose();
+  }
+}
+
+/** Reads a checkpoint written by saveCheckpoint. */
+export function loadCheckpoint(file: string): LoadedCheckpoint {
+  const { tensors, metadata } = torch.loadSafetensors(file);
+  try {
+    const json = metadata[META_KEY];
+    if (json === undefined) throw new Error(`${file}: not a tsvision training checkpoint (no '${META_KEY}' metadata); use --load-from for weights only`);
+    const meta = JSON.parse(json) as CheckpointMeta;
+    const model = new Map<string, Tensor>();
+    const state: OptimizerStateDict['state'] = {};
+    for (const [index, nums] of Object.entries(meta.optimizer.numbers)) state[Number(index)] = { ...nums };
+    let rngState: Tensor | undefined;
+    for (const [k, t] of tensors) {
+      if (k.startsWith(MODEL_PREFIX)) model.set(k.slice(MODEL_PREFIX.length), t);
+      else if (k === RNG_KEY) rngState = t;
+      else if (k.startsWith(OPTIM_PREFIX)) {
+        const rest = k.slice(OPTIM_PREFIX.length);
+        const dot = rest.indexOf('.');
+        (state[Number(rest.slice(0, dot))] ??= {})[rest.slice(dot + 1)] = t;
+      } else throw new Error(`${file}: unexpected tensor '${k}'`);
+    }
+    if (!rngState) throw new Error(`${file}: no '${RNG_KEY}' tensor`);
+    return { meta, model, optimizer: { state, paramGroups: meta.optimizer.paramGroups }, rngState };
+  } catch (e) {
+    for (const t of tensors.values()) t.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Model weights of any checkpoint, for `--load-from`: ours (the `state_dict.` tensors), other
+ * safetensors files (all tensors), or PyTorch `.pth` files (MMDetection / torchvision layouts).
+ */
+export function loadWeights(file: string): Map<string, Tensor> {
+  if (!fs.existsSync(file)) throw new Error(`checkpoint not found: ${file}`);
+  if (!file.endsWith(CHECKPOINT_EXT)) return torch.loadStateDict(file);
+  const { tensors } = torch.loadSafetensors(file);
+  if (![...tensors.keys()].some((k) => k.startsWith(MODEL_PREFIX))) return tensors;
+  const out = new Map<string, Tensor>();
+  for (const [k, t] of tensors) {
+    if (k.startsWith(MODEL_PREFIX)) out.set(k.slice(MODEL_PREFIX.length), t);
+    else t.dispose();
+  }
+  return out;
+}
+
+const CKPT_NAME = /^(epoch|iter)_(\d+)\.safetensors$/;
+
+/** The periodic checkpoints in a work dir, oldest first (by kind, then number). Temporary files never match. */
+export function listCheckpoints(workDir: string): { file: string; kind: 'epoch' | 'iter'; n: number }[] {
+  if (!fs.existsSync(workDir)) return [];
+  return fs.readdirSync(workDir)
+    .map((name) => ({ name, m: CKPT_NAME.exec(name) }))
+    .filter((x): x is { name: string; m: RegExpExecArray } => x.m !== null)
+    .map(({ name, m }) => ({ file: path.join(workDir, name), kind: m[1] as 'epoch' | 'iter', n: Number(m[2]) }))
+    .sort((a, b) => (a.kind === b.kind ? a.n - b.n : a.kind < b.kind ? -1 : 1));
+}
+
+/** Records `file` as the newest checkpoint (after it is complete). */
+export function writeLastCheckpoint(workDir: string, file: string): void {
+  writeFileAtomic(path.join(workDir, LAST_CHECKPOINT), `${path.basename(file)}\n`);
+}
+
+/**
+ * The checkpoint auto-resume starts from: the one `last_checkpoint` names if it exists,
+ * else the newest periodic checkpoint in the work dir; undefined when there is none.
+ */
+export function findLatestCheckpoint(workDir: string): string | undefined {
+  const pointer = path.join(workDir, LAST_CHECKPOINT);
+  if (fs.existsSync(pointer)) {
+    const name = fs.readFileSync(pointer, 'utf8').trim();
+    const file = path.isAbsolute(name) ? name : path.join(workDir, name);
+    if (name && fs.existsSync(file)) return file;
+  }
+  return listCheckpoints(workDir).at(-1)?.file;
+}
+
+/** Removes temporary checkpoint files that a killed process left behind (`.<name>.tmp-<pid>-<rand>` of a pid that is gone). */
+export function removeStaleTempFiles(workDir: string): string[] {
+  if (!fs.existsSync(workDir)) return [];
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(workDir)) {
+    const m = /^\..+\.tmp-(\d+)-[a-z0-9]+$/.exec(name);
+    if (!m || isAlive(Number(m[1]))) continue;
+    try {
+      fs.unlinkSync(path.join(workDir, name));
+      removed.push(name);
+    } catch { /* another process may have removed it */ }
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

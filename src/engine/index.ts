@@ -1,0 +1,13 @@
+/**
+ * The training framework: Runner (epoch/iteration loops, validation, test), hooks
+ * (logger, lr schedules, checkpoints), checkpoint files and resuming.
+ */
+export { Runner, buildRunner, defaultWorkDir, type RunnerOptions, type BuildRunnerOptions } from './runner';
+export { type TrainableModel, type BatchSource, type Evaluator } from './types';
+export { type Hook, type IterInfo, ParamSchedulerHook, CheckpointHook } from './hooks';
+export { LoggerHook, formatEta, memoryMb } from './logger';
+export { buildOptimizer, trainStep, type StepLog } from './optim_wrapper';
+export {
+  saveCheckpoint, loadCheckpoint, loadWeights, listCheckpoints, findLatestCheckpoint, writeLastCheckpoint, removeStaleTempFiles,
+  CHECKPOINT_EXT, LAST_CHECKPOINT, type CheckpointMeta, type CheckpointState, type LoadedCheckpoint, type Progress, type SafetensorsWriter,
+} from './checkpoint';

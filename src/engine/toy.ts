@@ -1,0 +1,169 @@
+/**
+ * A toy task: regression of y = x·w + b + noise with a two-layer MLP (with dropout, so
+ * training consumes libtorch's RNG). Small enough to train in a second on one CPU
+ * thread; it exercises every part of the runner and serves as the smallest example of
+ * a Task. Config: configs/toy/mlp_regression.ts.
+ *
+ * Shapes: N samples per batch, D input features, H hidden units.
+ */
+import * as torch from '../torch';
+import type { Tensor } from '../torch';
+import { Module, Linear, Dropout } from '../nn';
+import { Rng } from '../data/rng';
+import { shardIndices, batchIndices } from '../data/samplers';
+import type { RunConfig, Task } from '../config/types';
+import type { BatchSource, Evaluator } from './types';
+
+export interface ToyConfig extends RunConfig {
+  model: {
+    inFeatures: number;
+    hidden: number;
+    /** Dropout probability after the hidden layer. */
+    dropout: number;
+  };
+  data: {
+    trainSize: number;
+    valSize: number;
+    batchSize: number;
+    /** Standard deviation of the target noise. */
+    noise: number;
+  };
+  evaluation: {
+    /** Metrics the evaluator computes (`tsvision test --eval` overrides). */
+    metrics: ToyMetric[];
+  };
+}
+
+export type ToyMetric = 'mse' | 'mae';
+const TOY_METRICS: readonly ToyMetric[] = ['mse', 'mae'];
+
+/** A batch: row-major inputs and targets. */
+export interface ToyBatch {
+  x: Float32Array; /* [N, D] */
+  y: Float32Array; /* [N] */
+  n: number;
+}
+
+export class ToyRegressor extends Module {
+  readonly fc1: Linear;
+  readonly drop: Dropout;
+  readonly fc2: Linear;
+
+  constructor(readonly opts: ToyConfig['model']) {
+    super();
+    this.fc1 = this.registerModule('fc1', new Linear(opts.inFeatures, opts.hidden));
+    this.drop = this.registerModule('drop', new Dropout(opts.dropout));
+    this.fc2 = this.registerModule('fc2', new Linear(opts.hidden, 1));
+  }
+
+  /** [N, D] → [N] */
+  forward(x: Tensor): Tensor {
+    return this.fc2.forward(this.drop.forward(this.fc1.forward(x).relu())).flatten();
+  }
+
+  private inputs(b: ToyBatch): Tensor {
+    return torch.fromTypedArray(b.x, [b.n, this.opts.inFeatures]);
+  }
+
+  /** The squared-error loss, and the absolute error (logged, not optimized: its key has no 'loss'). */
+  loss(b: ToyBatch): Record<string, Tensor> {
+    const pred = this.forward(this.inputs(b));
+    const y = torch.fromTypedArray(b.y, [b.n]);
+    return { loss_mse: torch.F.mseLoss(pred, y), mae: pred.sub(y).abs().mean() };
+  }
+
+  predict(b: ToyBatch): Float32Array {
+    return torch.tidy(() => this.forward(this.inputs(b)).toTypedArray() as Float32Array);
+  }
+}
+
+/** The generated samples of a split: the same weights for every split, different inputs. */
+function generate(cfg: ToyConfig, split: 'train' | 'val'): { x: Float32Array; y: Float32Array } {
+  const d = cfg.model.inFeatures;
+  const n = split === 'train' ? cfg.data.trainSize : cfg.data.valSize;
+  const truth = new Rng(cfg.seed);
+  const w = Array.from({ length: d }, () => truth.normal());
+  const b = truth.normal();
+  const rng = new Rng(cfg.seed * 2 + (split === 'train' ? 1 : 2));
+  const x = new Float32Array(n * d);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let t = b;
+    for (let j = 0; j < d; j++) {
+      const v = rng.normal();
+      x[i * d + j] = v;
+      t += v * w[j];
+    }
+    y[i] = t + cfg.data.noise * rng.normal();
+  }
+  return { x, y };
+}
+
+/** Batches of a split; shuffled training batches whose order depends only on (seed, epoch). */
+export function toyData(cfg: ToyConfig, split: 'train' | 'val'): BatchSource<ToyBatch> {
+  const { x, y } = generate(cfg, split);
+  const d = cfg.model.inFeatures;
+  const n = y.length;
+  const { batchSize } = cfg.data;
+  return {
+    length: Math.ceil(n / batchSize),
+    *epoch(epoch: number) {
+      const order = shardIndices({ length: n, shuffle: split === 'train', seed: cfg.seed }, epoch);
+      for (const idx of batchIndices(order, batchSize)) {
+        const bx = new Float32Array(idx.length * d);
+        const by = new Float32Array(idx.length);
+        idx.forEach((i, k) => {
+          bx.set(x.subarray(i * d, (i + 1) * d), k * d);
+          by[k] = y[i];
+        });
+        yield { x: bx, y: by, n: idx.length };
+      }
+    },
+  };
+}
+
+/** Mean squared and absolute error over the processed batches. */
+export class ToyEvaluator implements Evaluator<ToyBatch, Float32Array> {
+  private predictions: number[] = [];
+  private targets: number[] = [];
+
+  constructor(readonly metrics: readonly ToyMetric[]) {
+    for (const m of metrics) {
+      if (!TOY_METRICS.includes(m)) throw new Error(`toy evaluator: unknown metric '${m}' (valid: ${TOY_METRICS.join(', ')})`);
+    }
+  }
+
+  reset(): void {
+    this.predictions = [];
+    this.targets = [];
+  }
+
+  process(batch: ToyBatch, predictions: Float32Array): void {
+    this.predictions.push(...predictions);
+    this.targets.push(...batch.y);
+  }
+
+  evaluate(): Record<string, number> {
+    const n = this.targets.length;
+    if (n === 0) throw new Error('toy evaluator: nothing was processed');
+    let se = 0, ae = 0;
+    this.targets.forEach((t, i) => {
+      se += (this.predictions[i] - t) ** 2;
+      ae += Math.abs(this.predictions[i] - t);
+    });
+    const all: Record<ToyMetric, number> = { mse: se / n, mae: ae / n };
+    return Object.fromEntries(this.metrics.map((m) => [m, all[m]]));
+  }
+
+  results(): { prediction: number; target: number }[] {
+    return this.predictions.map((p, i) => ({ prediction: p, target: this.targets[i] }));
+  }
+}
+
+export const toyTask: Task<ToyConfig, ToyBatch, Float32Array> = {
+  name: 'toy-regression',
+  buildModel: (cfg) => new ToyRegressor(cfg.model),
+  buildTrainData: (cfg) => toyData(cfg, 'train'),
+  buildValData: (cfg) => toyData(cfg, 'val'),
+  buildEvaluator: (cfg, opts) => new ToyEvaluator((opts?.metrics ?? cfg.evaluation.metrics) as ToyMetric[]),
+};

@@ -1,0 +1,45 @@
+/**
+ * The narrow interfaces the runner trains, evaluates and checkpoints through, so that
+ * it depends on no model, dataset or metric in particular.
+ */
+import type { Tensor } from '../torch';
+import type { LoadStateDictResult } from '../nn';
+
+/** A model the runner can train and evaluate (an nn.Module with `loss` and `predict`). */
+export interface TrainableModel<B, P> {
+  training: boolean;
+  train(mode?: boolean): unknown;
+  eval(): unknown;
+  /** Loss terms; those whose key contains 'loss' are summed and back-propagated, all are logged (MMEngine's parse_losses). */
+  loss(batch: B): Record<string, Tensor>;
+  /** Predictions for a batch, in whatever typed form the task's evaluator reads. */
+  predict(batch: B): P;
+  namedParameters(): Iterable<[string, Tensor]>;
+  /** The model's own tensors by key (not copies). */
+  stateDict(): Map<string, Tensor>;
+  loadStateDict(source: Map<string, Tensor>, opts?: { strict?: boolean }): LoadStateDictResult;
+}
+
+/**
+ * Batches, epoch by epoch. The order of epoch `e` must depend only on (seed, e), so a
+ * resumed run that skips the batches already trained sees the rest of the epoch in the
+ * same order as an uninterrupted run.
+ */
+export interface BatchSource<B> {
+  /** Batches per epoch, when known (progress, ETA, and jumping straight to the right epoch on resume). */
+  readonly length?: number;
+  epoch(epoch: number): AsyncIterable<B> | Iterable<B>;
+  /** Releases workers, files, connections. */
+  close?(): Promise<void> | void;
+}
+
+/** Accumulates predictions over an evaluation set, then computes metrics (MMEngine's Evaluator). */
+export interface Evaluator<B, P> {
+  /** Forget what was processed (called before each evaluation). */
+  reset(): void;
+  process(batch: B, predictions: P): void;
+  /** Metrics by name, e.g. `{ 'bbox_mAP': 0.372 }`. */
+  evaluate(): Record<string, number> | Promise<Record<string, number>>;
+  /** The raw results, JSON-serializable (e.g. COCO results), for `tsvision test --out`. */
+  results?(): unknown;
+}
