@@ -83,12 +83,13 @@ export class LoggerHook implements Hook {
     const { epoch, iter } = runner.progress;
     runner.writeScalars({ mode: 'val', epoch: runner.byEpoch ? epoch : undefined, iter, ...metrics });
     const where = runner.byEpoch ? `Epoch(val) [${epoch}]` : `Iter(val) [${iter}]`;
-    if (this.tty) process.stderr.write('\n');
     runner.logLine(`${where}  ${Object.entries(metrics).map(([k, v]) => `${k}: ${fmt(k, v)}`).join('  ')}`);
   }
 
-  afterRun(): void {
-    if (this.tty) process.stderr.write('\n');
+  afterRun(runner: Runner): void {
+    if (!this.tty) return;
+    this.bar(runner);
+    process.stderr.write('\n');
   }
 
   /** Seconds left, from the mean iteration time so far in this process. */

@@ -136,7 +136,11 @@ export class Runner<B = unknown, P = unknown> {
   /** A line to the run's log file and (unless quiet, or console false) stdout. */
   logLine(line: string, opts: { console?: boolean } = {}): void {
     this.logFile?.append(line);
-    if ((opts.console ?? true) && !this.opts.quiet) console.log(line);
+    if ((opts.console ?? true) && !this.opts.quiet) {
+      // Clear the logger's progress bar (if any) first; it is redrawn at the next iteration.
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      console.log(line);
+    }
   }
 
   /** One JSON object to the run's scalars.jsonl. */

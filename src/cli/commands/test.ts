@@ -1,4 +1,5 @@
 /** `tsvision test CONFIG CHECKPOINT`: evaluates a checkpoint on the config's validation/test set. */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../../config';
 import { buildRunner } from '../../engine';
@@ -34,6 +35,7 @@ export const testCommand: Command = {
     });
     if (positionals.length !== 2) throw new UsageError(`test: expected CONFIG and CHECKPOINT, got ${positionals.length === 0 ? 'nothing' : positionals.join(' ')}`);
     const [configArg, checkpoint] = positionals;
+    if (!fs.existsSync(checkpoint)) throw new UsageError(`test: checkpoint not found: ${checkpoint}`);
     const overrides = [...((values['cfg-options'] as string[] | undefined) ?? [])];
     if (typeof values['work-dir'] === 'string') overrides.push(`workDir=${JSON.stringify(values['work-dir'])}`);
     const metrics = (values.eval as string[] | undefined)?.flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);

@@ -1,4 +1,5 @@
 /** `tsvision train CONFIG`: trains a config with the runner (logs, checkpoints, validation, resume). */
+import * as fs from 'node:fs';
 import { buildRunner } from '../../engine';
 import { numberOption, parseCommandArgs, UsageError, type Command } from '../command';
 import { expandCfgOptions, loadConfigArg } from '../config_args';
@@ -56,6 +57,10 @@ export const trainCommand: Command = {
     if (values.seed !== undefined) overrides.push(`seed=${numberOption('train', 'seed', values.seed as string, 0, { integer: true, min: 0 })}`);
     if (typeof values['work-dir'] === 'string') overrides.push(`workDir=${JSON.stringify(values['work-dir'])}`);
     if (typeof values['load-from'] === 'string') overrides.push(`loadFrom=${JSON.stringify(values['load-from'])}`);
+    for (const flag of ['resume-from', 'load-from'] as const) {
+      const file = values[flag];
+      if (typeof file === 'string' && !fs.existsSync(file)) throw new UsageError(`train: --${flag === 'resume-from' ? 'resume' : flag}: checkpoint not found: ${file}`);
+    }
     const loaded = loadConfigArg('train', positionals[0], overrides);
     const resume = typeof values['resume-from'] === 'string' ? values['resume-from'] : values.resume === true;
     const runner = buildRunner(loaded, { mode: 'train', resume, quiet: values.quiet === true });
