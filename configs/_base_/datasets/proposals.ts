@@ -1,0 +1,13 @@
+/**
+ * Fast R-CNN reads precomputed proposals: COCO results-format JSON files (as
+ * `tsvision test <rpn config> CKPT --out` writes them), one per split.
+ */
+import type { DetectionDataConfig } from '../../../src/models/detectors/task';
+
+export function withProposals(data: DetectionDataConfig, dir = 'data/coco/proposals', name = 'rpn_r50_fpn_1x'): DetectionDataConfig {
+  return {
+    ...data,
+    train: { ...data.train, proposalFile: `${dir}/${name}_train2017.json` },
+    val: { ...data.val, proposalFile: `${dir}/${name}_val2017.json` },
+  };
+}

@@ -1,0 +1,10 @@
+/** MMDetection's fast-rcnn_r101-caffe_fpn_1x_coco: caffe-style R-101. */
+import { defineConfig } from '../../src/config';
+import { detectionTask } from '../../src/models/detectors/task';
+import type { DetectionConfig } from '../../src/models/detectors/task';
+import { withDepth } from '../_base_/models/faster-rcnn_r50_fpn';
+import { config as base } from './fast-rcnn_r50-caffe_fpn_1x_coco';
+
+export const config: DetectionConfig = { ...base, model: withDepth(base.model, 101) };
+
+export default defineConfig(detectionTask, config);

@@ -1,0 +1,16 @@
+/**
+ * RPN alone (ResNet-18-FPN from scratch) on the synthetic shapes dataset, evaluated by
+ * proposal recall (AR@100/300/1000).
+ *   ./bin/tsvision train rpn/rpn_r18_fpn_shapes
+ */
+import { defineConfig } from '../../src/config';
+import { detectionTask, type DetectionConfig } from '../../src/models/detectors/task';
+import { config as faster } from '../faster_rcnn/faster-rcnn_r18_fpn_shapes';
+
+export const config: DetectionConfig = {
+  ...faster,
+  model: { ...faster.model, type: 'RPN', roiHead: undefined, trainCfg: { rpn: faster.model.trainCfg.rpn }, testCfg: { rpn: { nmsPre: 2000, maxPerImg: 1000, iouThreshold: 0.7, minBboxSize: 0 } } },
+  evaluation: { metrics: ['proposal'] },
+};
+
+export default defineConfig(detectionTask, config);

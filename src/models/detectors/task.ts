@@ -1,0 +1,250 @@
+/**
+ * The detection task: builds a two-stage detector, COCO-format data loaders and the
+ * COCO evaluator (bbox AP or proposal AR) from a resolved detection config, for
+ * `tsvision train`/`test` and the runner.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as torch from '../../torch';
+import type { Tensor } from '../../torch';
+import type { RunConfig, Task } from '../../config/types';
+import type { BatchSource, Evaluator, TrainableModel } from '../../engine/types';
+import type { LoadStateDictResult } from '../../nn';
+import type { Batch } from '../../data/collate';
+import { DataLoader } from '../../data/loader';
+import { CocoDetection } from '../../data/datasets/coco';
+import { generateShapes } from '../../data/synthetic';
+import type { ShapesOptions } from '../../data/synthetic/shapes';
+import type { TransformSpec } from '../../data/transforms';
+import { CocoDataset, evaluateCoco, proposalRecall, type CocoResult } from '../../evaluation';
+import { buildTwoStageDetector, type TwoStageModelConfig } from './build';
+import { toCocoResults, toDetBatch } from './data';
+import type { TwoStageDetector } from './two_stage';
+import type { DetBatch, DetInstances } from './types';
+
+/** One split of a COCO-format dataset. */
+export interface CocoSplitConfig {
+  /** Annotation JSON (relative paths are resolved from the current directory). */
+  annFile: string;
+  /** Folder the images' file_names are relative to. */
+  imgDir: string;
+  /**
+   * Precomputed proposals for Fast R-CNN: a COCO results-format JSON (bbox [x, y, w, h],
+   * score) per image, in original-image pixels.
+   */
+  proposalFile?: string;
+}
+
+export interface DetectionDataConfig {
+  train: CocoSplitConfig;
+  val: CocoSplitConfig;
+  /** Class names; must equal the annotation file's categories (null: take the file's). */
+  classes: string[] | null;
+  trainPipeline: TransformSpec[];
+  testPipeline: TransformSpec[];
+  /** Images per batch (per process) in training. */
+  batchSize: number;
+  valBatchSize: number;
+  workers: number;
+  groupByAspectRatio: boolean;
+  /**
+   * Generate the synthetic shapes dataset into `dir` first when its annotations are
+   * missing (so configs on synthetic data run on a fresh clone). null: no generation.
+   */
+  generate: { kind: 'shapes'; dir: string; images: number; seed: number; shapes: Partial<ShapesOptions> } | null;
+}
+
+export type DetectionMetric = 'bbox' | 'proposal';
+
+export interface DetectionConfig extends RunConfig {
+  model: TwoStageModelConfig;
+  data: DetectionDataConfig;
+  evaluation: { metrics: DetectionMetric[] };
+}
+
+/** Proposals by image id: [x1, y1, x2, y2] rows in original pixels. */
+type ProposalIndex = Map<number, Float32Array>;
+
+function loadProposals(file: string): ProposalIndex {
+  let records: unknown;
+  try {
+    records = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: cannot read proposals (${(err as Error).message})`);
+  }
+  if (!Array.isArray(records)) throw new Error(`${file}: expected a JSON array of {image_id, bbox, score} records`);
+  const byImage = new Map<number, { score: number; box: number[] }[]>();
+  records.forEach((r: { image_id?: unknown; bbox?: unknown; score?: unknown }, i) => {
+    const b = r.bbox;
+    if (typeof r.image_id !== 'number' || !Array.isArray(b) || b.length !== 4 || !b.every((v) => Number.isFinite(v))) {
+      throw new Error(`${file}: proposal ${i}: expected {image_id: number, bbox: [x, y, w, h], score}`);
+    }
+    const list = byImage.get(r.image_id) ?? [];
+    list.push({ score: typeof r.score === 'number' ? r.score : 0, box: [b[0], b[1], b[0] + b[2], b[1] + b[3]] });
+    byImage.set(r.image_id, list);
+  });
+  const index: ProposalIndex = new Map();
+  for (const [id, list] of byImage) {
+    list.sort((a, b) => b.score - a.score);
+    index.set(id, Float32Array.from(list.flatMap((p) => p.box)));
+  }
+  return index;
+}
+
+/** Proposals of each batch image mapped into the resized (and flipped) image. */
+function batchProposals(batch: Batch, index: ProposalIndex): Tensor[] {
+  return batch.items.map(({ meta }) => torch.tidy(() => {
+    const raw = index.get(meta.imgId) ?? new Float32Array(0);
+    const [sx, sy] = meta.scaleFactor;
+    let b = torch.fromTypedArray(raw, [raw.length / 4, 4]).mul(torch.tensor([sx, sy, sx, sy]));
+    if (meta.flip) {
+      const w = meta.imgShape[1];
+      const [x1, y1, x2, y2] = b.unbind(1);
+      b = torch.stack([x2.rsub(w), y1, x1.rsub(w), y2], 1);
+    }
+    return b;
+  }));
+}
+
+/** Adapts a TwoStageDetector to the runner: collated batches in, tensors inside. */
+export class DetectionModel implements TrainableModel<Batch, DetInstances[]> {
+  constructor(readonly detector: TwoStageDetector, private readonly proposals?: { train?: ProposalIndex; val?: ProposalIndex }) {}
+
+  get training(): boolean {
+    return this.detector.training;
+  }
+  train(mode = true): this {
+    this.detector.train(mode);
+    return this;
+  }
+  eval(): this {
+    this.detector.eval();
+    return this;
+  }
+
+  private input(batch: Batch, withTargets: boolean): DetBatch {
+    const b = toDetBatch(batch, { withTargets });
+    const index = withTargets ? this.proposals?.train : this.proposals?.val;
+    if (index) b.proposals = batchProposals(batch, index);
+    return b;
+  }
+
+  loss(batch: Batch): Record<string, Tensor> {
+    return torch.tidy(() => this.detector.loss(this.input(batch, true)));
+  }
+  predict(batch: Batch): DetInstances[] {
+    return torch.tidy(() => this.detector.predict(this.input(batch, false)));
+  }
+  namedParameters(): Iterable<[string, Tensor]> {
+    return this.detector.namedParameters();
+  }
+  stateDict(): Map<string, Tensor> {
+    return this.detector.stateDict();
+  }
+  loadStateDict(source: Map<string, Tensor>, opts?: { strict?: boolean }): LoadStateDictResult {
+    return this.detector.loadStateDict(source, opts);
+  }
+}
+
+function ensureGenerated(data: DetectionDataConfig): Promise<void> {
+  const g = data.generate;
+  if (!g || fs.existsSync(data.val.annFile)) return Promise.resolve();
+  console.error(`detection: generating the synthetic ${g.kind} dataset (${g.images} images) in ${g.dir}`);
+  return generateShapes({ out: g.dir, images: g.images, seed: g.seed, shapes: g.shapes }).then(() => undefined);
+}
+
+/** A BatchSource that loads its dataset on first use (loading is asynchronous). */
+function cocoSource(cfg: DetectionConfig, split: 'train' | 'val'): BatchSource<Batch> {
+  const d = cfg.data;
+  let loader: DataLoader | undefined;
+  const open = async (): Promise<DataLoader> => {
+    if (loader) return loader;
+    await ensureGenerated(d);
+    const s = d[split];
+    const dataset = await CocoDetection.load({ annFile: s.annFile, imgDir: s.imgDir, classes: d.classes ?? undefined, filterEmpty: split === 'train', withMasks: false });
+    loader = new DataLoader({
+      dataset,
+      pipeline: split === 'train' ? d.trainPipeline : d.testPipeline,
+      batchSize: split === 'train' ? d.batchSize : d.valBatchSize,
+      workers: d.workers,
+      seed: cfg.seed,
+      shuffle: split === 'train',
+      groupByAspectRatio: split === 'train' && d.groupByAspectRatio,
+    });
+    return loader;
+  };
+  return {
+    async *epoch(e: number) {
+      yield* (await open()).epoch(e);
+    },
+    async close() {
+      await loader?.close();
+    },
+  };
+}
+
+/** Accumulates COCO results; evaluates box AP (bbox) and/or proposal AR (proposal). */
+export class CocoDetectionEvaluator implements Evaluator<Batch, DetInstances[]> {
+  private records: CocoResult[] = [];
+  private gt?: CocoDataset;
+
+  constructor(private readonly annFile: string, private readonly metrics: DetectionMetric[]) {}
+
+  private catIds(): number[] {
+    this.gt ??= CocoDataset.fromFile(this.annFile);
+    // labels index the categories in file order (as the dataset assigns them)
+    return this.gt.categories.map((c) => c.id);
+  }
+
+  reset(): void {
+    this.records = [];
+  }
+
+  process(batch: Batch, predictions: DetInstances[]): void {
+    this.records.push(...toCocoResults(predictions, batch.items, this.catIds()));
+  }
+
+  evaluate(): Record<string, number> {
+    const gt = this.gt ?? CocoDataset.fromFile(this.annFile);
+    const out: Record<string, number> = {};
+    for (const metric of this.metrics) {
+      if (metric === 'bbox') {
+        const r = evaluateCoco(gt, this.records, { iouType: 'bbox' });
+        for (const line of r.summary) console.error(line);
+        const names = ['mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l'];
+        names.forEach((n, i) => (out[`bbox_${n}`] = r.stats[i]));
+      } else {
+        const r = proposalRecall(gt, this.records);
+        for (const line of r.evaluation.summary) console.error(line);
+        for (const [k, v] of Object.entries(r.proposalAr)) out[k] = v;
+      }
+    }
+    return out;
+  }
+
+  results(): unknown {
+    return this.records;
+  }
+}
+
+export const detectionTask: Task<DetectionConfig, Batch, DetInstances[]> = {
+  name: 'detection',
+  buildModel(cfg) {
+    const detector = buildTwoStageDetector(cfg.model);
+    if (cfg.model.type !== 'FastRCNN') return new DetectionModel(detector);
+    const need = (s: CocoSplitConfig, split: string) => {
+      if (!s.proposalFile) throw new Error(`data.${split}.proposalFile: Fast R-CNN needs precomputed proposals`);
+      return loadProposals(path.resolve(s.proposalFile));
+    };
+    return new DetectionModel(detector, { train: need(cfg.data.train, 'train'), val: need(cfg.data.val, 'val') });
+  },
+  buildTrainData: (cfg) => cocoSource(cfg, 'train'),
+  buildValData: (cfg) => cocoSource(cfg, 'val'),
+  buildEvaluator(cfg, opts) {
+    const metrics = (opts?.metrics ?? cfg.evaluation.metrics) as DetectionMetric[];
+    for (const m of metrics) {
+      if (m !== 'bbox' && m !== 'proposal') throw new Error(`detection: unknown metric '${m}' (bbox, proposal)`);
+    }
+    return new CocoDetectionEvaluator(cfg.data.val.annFile, metrics);
+  },
+};
