@@ -50,6 +50,14 @@ export interface RunnerOptions<B, P> {
 
 type Source<T> = AsyncIterable<T> | Iterable<T>;
 
+/**
+ * Lets the event loop turn. libtorch tensors are freed eagerly by tidy/dispose, but the
+ * JavaScript wrappers' native finalizers run from the event loop; a loop that only awaits
+ * already-resolved promises (a synchronous data source) would never let them run, and
+ * memory would grow until training ends.
+ */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 function iteratorOf<T>(source: Source<T>): AsyncIterator<T> | Iterator<T> {
   return Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
 }
@@ -304,6 +312,7 @@ export class Runner<B = unknown, P = unknown> {
         const info: IterInfo = { log, lr, time: (performance.now() - start) / 1000, dataTime };
         await this.callHooks('afterTrainIter', info);
         if (await after()) return true;
+        await yieldToEventLoop();
       }
     } finally {
       await it.return?.();
@@ -337,6 +346,7 @@ export class Runner<B = unknown, P = unknown> {
         for (let next = await it.next(); !next.done; next = await it.next()) {
           const batch = next.value;
           torch.noGrad(() => torch.tidy(() => evaluator.process(batch, this.model.predict(batch))));
+          await yieldToEventLoop();
         }
       } finally {
         await it.return?.();
