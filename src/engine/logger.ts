@@ -12,10 +12,15 @@ import * as torch from '../torch';
 import type { Runner } from './runner';
 import type { Hook, IterInfo } from './hooks';
 
-/** Peak CUDA memory of the device in MB when the model is on a GPU, else the process's resident set in MB. */
+/**
+ * Memory in MB: on a GPU the peak allocated since the last call (the peak is then reset,
+ * as MMEngine's logger does), on CPU the process's resident set.
+ */
 export function memoryMb(onCuda: boolean): number {
-  const bytes = onCuda ? torch.cuda.maxMemoryAllocated() : process.memoryUsage().rss;
-  return Math.round(bytes / 2 ** 20);
+  if (!onCuda) return Math.round(process.memoryUsage().rss / 2 ** 20);
+  const peak = torch.cuda.maxMemoryAllocated();
+  torch.cuda.resetPeakMemoryStats();
+  return Math.round(peak / 2 ** 20);
 }
 
 /** `1:02:03` (h:mm:ss), or `2 days, 1:02:03`. */
