@@ -8,10 +8,13 @@ import { cacheDatasetCommand } from './commands/cache-dataset';
 import { browseDatasetCommand } from './commands/browse-dataset';
 import { cocoEvalCommand } from './commands/coco-eval';
 import { quickstartCommand } from './commands/quickstart';
+import { inferCommand } from './commands/infer';
+import { demoCommand } from './commands/demo';
+import { benchmarkCommand } from './commands/benchmark';
 import { trainCommand } from './commands/train';
 import { testCommand } from './commands/test';
 
-export const commands: Command[] = [trainCommand, testCommand, cocoEvalCommand, makeDatasetCommand, cacheDatasetCommand, browseDatasetCommand, quickstartCommand];
+export const commands: Command[] = [trainCommand, testCommand, cocoEvalCommand, makeDatasetCommand, cacheDatasetCommand, browseDatasetCommand, quickstartCommand, inferCommand, demoCommand, benchmarkCommand];
 
 const seen = new Set<string>();
 for (const c of commands) {

@@ -1,0 +1,125 @@
+/**
+ * `tsvision benchmark CONFIG`: inference time as the model zoo defines it (forward +
+ * post-processing per image, data loading excluded, after warm-up), or with --train the
+ * time of a full training iteration (data included), plus peak memory.
+ */
+import * as torch from '../../torch';
+import { resolveConfig } from '../../config';
+import { buildOptimizer, trainStep } from '../../engine';
+import type { Batch } from '../../data/collate';
+import { detectionTask } from '../../models/detectors/task';
+import { toDetBatch } from '../../models/detectors/data';
+import { asDetectionConfig, loadDetector, prepareImage } from '../../models/detectors/inference';
+import { numberOption, parseCommandArgs, UsageError, type Command } from '../command';
+
+const HELP = `Usage: tsvision benchmark CONFIG [--checkpoint CKPT] [--image IMG] [--images N] [--warmup N]
+                          [--train --iters N] [--json] [--cfg-options K=V ...]
+
+Inference: the mean time of forward + post-processing over N images (default 50) after
+--warmup images (default 5), images from the config's test set (or IMG repeated), data
+loading excluded. With --train: the mean time of full training iterations (data loading
+included) over --iters iterations (default 20) after --warmup (default 5).
+Peak memory: CUDA max allocated on GPU, peak resident set size on CPU.
+
+Options:
+  --checkpoint CKPT  weights (default: the config's random initialization)
+  --image IMG        use this image, repeated, instead of the test set
+  --json             print one JSON object: {"fps", "ms_per_image", "peak_memory_mb"}
+                     or with --train {"s_per_iter", "peak_memory_mb"}`;
+
+function peakMemoryMb(): number {
+  if (torch.cuda.isAvailable()) return torch.cuda.maxMemoryAllocated() / 2 ** 20;
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+async function collectBatches(source: AsyncIterable<Batch> | Iterable<Batch>, n: number): Promise<Batch[]> {
+  const out: Batch[] = [];
+  for await (const b of source) {
+    out.push(b);
+    if (out.length >= n) break;
+  }
+  return out;
+}
+
+export const benchmarkCommand: Command = {
+  name: 'benchmark',
+  summary: 'inference fps / training s/iter and peak memory of a config',
+  help: HELP,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs('benchmark', argv, {
+      checkpoint: { type: 'string' }, image: { type: 'string' }, images: { type: 'string' }, warmup: { type: 'string' },
+      train: { type: 'boolean' }, iters: { type: 'string' }, json: { type: 'boolean' }, 'cfg-options': { type: 'string', multiple: true },
+    });
+    if (positionals.length !== 1) throw new UsageError('benchmark: expected one CONFIG argument');
+    const warmup = numberOption('benchmark', 'warmup', values.warmup as string | undefined, 5, { integer: true, min: 0 });
+    const cfg = asDetectionConfig(resolveConfig(positionals[0], (values['cfg-options'] as string[] | undefined) ?? []), 'benchmark');
+    const say = (s: string) => { if (!values.json) console.error(s); };
+
+    if (values.train) {
+      const iters = numberOption('benchmark', 'iters', values.iters as string | undefined, 20, { integer: true, min: 1 });
+      const model = detectionTask.buildModel(cfg);
+      if (values.checkpoint) throw new UsageError('benchmark: --checkpoint applies to inference; training starts from the config');
+      const optimizer = buildOptimizer(cfg.optimWrapper, model);
+      const data = detectionTask.buildTrainData(cfg);
+      model.train();
+      const times: number[] = [];
+      let tick = performance.now();
+      say(`benchmark: ${warmup} warm-up + ${iters} training iterations of ${positionals[0]}`);
+      try {
+        for (let epoch = 0; times.length < warmup + iters; epoch++) {
+          for await (const batch of data.epoch(epoch)) {
+            trainStep(model, optimizer, batch, cfg.optimWrapper.clipGrad);
+            if (torch.cuda.isAvailable()) torch.cuda.synchronize();
+            const now = performance.now();
+            times.push((now - tick) / 1000);
+            tick = now;
+            if (times.length >= warmup + iters) break;
+          }
+        }
+      } finally {
+        await data.close?.();
+      }
+      const measured = times.slice(warmup);
+      const sPerIter = measured.reduce((a, b) => a + b, 0) / measured.length;
+      const out = { s_per_iter: Number(sPerIter.toFixed(4)), peak_memory_mb: Math.round(peakMemoryMb()) };
+      if (values.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+      else console.log(`train: ${out.s_per_iter} s/iter (mean of ${iters}), peak memory ${out.peak_memory_mb} MB`);
+      return 0;
+    }
+
+    const n = numberOption('benchmark', 'images', values.images as string | undefined, 50, { integer: true, min: 1 });
+    const detector = loadDetector(cfg, values.checkpoint as string | undefined);
+    let batches: Batch[];
+    if (values.image) {
+      const one = await prepareImage(cfg, values.image as string);
+      batches = Array.from({ length: warmup + n }, () => one);
+    } else {
+      // one image per batch, decoded up front: loading is not part of the timing
+      const data = detectionTask.buildValData({ ...cfg, data: { ...cfg.data, valBatchSize: 1 } });
+      try {
+        batches = await collectBatches(data.epoch(0), warmup + n);
+      } finally {
+        await data.close?.();
+      }
+      if (batches.length < warmup + n) throw new Error(`benchmark: the test set has ${batches.length} images, ${warmup + n} needed (use --images/--warmup)`);
+    }
+    say(`benchmark: ${warmup} warm-up + ${n} images of ${positionals[0]} (${torch.getNumThreads()} threads)`);
+    const times: number[] = [];
+    try {
+      batches.forEach((batch, i) => torch.tidy(() => {
+        const input = toDetBatch(batch);
+        const t0 = performance.now();
+        detector.model.predict(input);
+        if (torch.cuda.isAvailable()) torch.cuda.synchronize();
+        if (i >= warmup) times.push((performance.now() - t0) / 1000);
+      }));
+    } finally {
+      detector.model.dispose();
+    }
+    const mean = times.reduce((a, b) => a + b, 0) / times.length;
+    const out = { fps: Number((1 / mean).toFixed(2)), ms_per_image: Number((mean * 1000).toFixed(2)), peak_memory_mb: Math.round(peakMemoryMb()) };
+    if (values.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+    else console.log(`inference: ${out.fps} img/s (${out.ms_per_image} ms/image, mean of ${n}), peak memory ${out.peak_memory_mb} MB`);
+    return 0;
+  },
+};

@@ -1,0 +1,112 @@
+/**
+ * Detector inference from a config and a checkpoint: loading, single-image
+ * prediction in COCO results format (for `tsvision infer` and `demo`).
+ */
+import * as fs from 'node:fs';
+import * as torch from '../../torch';
+import type { LoadedConfig } from '../../config';
+import { loadWeights } from '../../engine/checkpoint';
+import { LocalBackend } from '../../data/backends';
+import { collate, type Batch } from '../../data/collate';
+import { imageSize } from '../../data/image';
+import { processSample } from '../../data/process';
+import { buildPipeline } from '../../data/transforms';
+import type { CocoResult } from '../../evaluation';
+import { buildTwoStageDetector } from './build';
+import { toCocoResults, toDetBatch } from './data';
+import type { DetectionConfig } from './task';
+import { loadTorchvisionWeights, runTorchvisionInference } from './torchvision';
+import type { TwoStageDetector } from './two_stage';
+
+/** A detector ready for inference, with what is needed to report its classes. */
+export interface LoadedDetector {
+  config: DetectionConfig;
+  model: TwoStageDetector;
+  /** Category id of each label (the dataset's ids; torchvision configs: the label itself). */
+  categoryIds: number[];
+  /** Class name by category id, when known. */
+  classNames: Map<number, string>;
+}
+
+/** Throws unless the loaded config is a detection config. */
+export function asDetectionConfig(loaded: LoadedConfig, what: string): DetectionConfig {
+  const cfg = loaded.config as Partial<DetectionConfig>;
+  const type = cfg.model?.type;
+  if (type !== 'FasterRCNN' && type !== 'FastRCNN' && type !== 'RPN') {
+    throw new Error(`${what}: ${loaded.name} is not a detection config (model.type ${String(type)})`);
+  }
+  return loaded.config as DetectionConfig;
+}
+
+function isTorchvision(cfg: DetectionConfig): boolean {
+  return cfg.model.dataPreprocessor.torchvisionResize !== undefined;
+}
+
+/** Category ids and names from the config's val annotation file, when it exists. */
+function categories(cfg: DetectionConfig): { ids: number[]; names: Map<number, string> } {
+  const numClasses = cfg.model.roiHead?.bboxHead.numClasses ?? 1;
+  const ann = cfg.data?.val?.annFile;
+  if (ann && fs.existsSync(ann)) {
+    const json = JSON.parse(fs.readFileSync(ann, 'utf8')) as { categories?: { id: number; name: string }[] };
+    const cats = json.categories ?? [];
+    return { ids: cats.map((c) => c.id), names: new Map(cats.map((c) => [c.id, c.name])) };
+  }
+  const names = cfg.data?.classes ?? [];
+  const ids = Array.from({ length: numClasses }, (_, i) => i + 1);
+  return { ids, names: new Map(names.map((n, i) => [i + 1, n])) };
+}
+
+/** Builds the config's detector and loads a checkpoint (ours, or a PyTorch .pth). */
+export function loadDetector(cfg: DetectionConfig, checkpoint?: string): LoadedDetector {
+  const model = buildTwoStageDetector(cfg.model);
+  if (checkpoint) {
+    if (!fs.existsSync(checkpoint)) throw new Error(`checkpoint not found: ${checkpoint}`);
+    if (isTorchvision(cfg) && checkpoint.endsWith('.pth')) {
+      loadTorchvisionWeights(model, checkpoint);
+    } else {
+      const sd = loadWeights(checkpoint);
+      try {
+        model.loadStateDict(sd, { strict: true });
+      } finally {
+        torch.dispose([...sd.values()]);
+      }
+    }
+  }
+  model.eval();
+  if (isTorchvision(cfg)) {
+    const n = (cfg.model.roiHead?.bboxHead.numClasses ?? 0) + 1;
+    return { config: cfg, model, categoryIds: Array.from({ length: n }, (_, i) => i), classNames: new Map() };
+  }
+  const { ids, names } = categories(cfg);
+  return { config: cfg, model, categoryIds: ids, classNames: names };
+}
+
+/** One image file through the config's test pipeline, as a collated batch. */
+export async function prepareImage(cfg: DetectionConfig, imgPath: string): Promise<Batch> {
+  if (!fs.existsSync(imgPath)) throw new Error(`image not found: ${imgPath}`);
+  const { width, height } = await imageSize(fs.readFileSync(imgPath), imgPath);
+  const backend = new LocalBackend();
+  try {
+    const sample = await processSample(
+      { index: 0, seed: 0, info: { imgId: 0, imgPath, width, height, boxes: [], labels: [] } },
+      backend, buildPipeline(cfg.data.testPipeline), { order: cfg.model.dataPreprocessor.order },
+    );
+    return collate([sample]);
+  } finally {
+    await backend.close();
+  }
+}
+
+/** Detections for one image file, as COCO results (image_id 0). */
+export async function inferImage(d: LoadedDetector, imgPath: string): Promise<CocoResult[]> {
+  if (isTorchvision(d.config)) {
+    const det = await runTorchvisionInference(d.model, d.config.model, imgPath);
+    try {
+      return toCocoResults([det], [{ meta: { imgId: 0 } as Batch['items'][number]['meta'] }], d.categoryIds);
+    } finally {
+      torch.dispose(det);
+    }
+  }
+  const batch = await prepareImage(d.config, imgPath);
+  return torch.tidy(() => toCocoResults(d.model.predict(toDetBatch(batch)), batch.items, d.categoryIds));
+}
