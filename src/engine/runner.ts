@@ -62,6 +62,16 @@ function iteratorOf<T>(source: Source<T>): AsyncIterator<T> | Iterator<T> {
   return Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
 }
 
+/** Dotted keys whose values differ between two JSON configs (objects compared key by key, arrays whole). */
+function changedKeys(a: unknown, b: unknown, at = ''): string[] {
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    return keys.flatMap((k) => changedKeys(a[k], b[k], at ? `${at}.${k}` : k));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [at];
+}
+
 /** `YYYYMMDD_HHMMSS` in local time (MMEngine's run folder name). */
 function timestamp(d = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');
@@ -209,6 +219,8 @@ export class Runner<B = unknown, P = unknown> {
       torch.dispose([...ck.model.values(), ck.rngState, ...Object.values(ck.optimizer.state).flatMap((s) => Object.values(s))]);
     }
     this.logLine(`Resumed from ${file} (epoch ${this.progress.epoch}, iter ${this.progress.iter})`);
+    const changed = changedKeys(ck.meta.config, this.config).filter((k) => k !== 'workDir' && k !== 'loadFrom');
+    if (changed.length > 0) this.logLine(`Note: the config differs from the checkpoint's in ${changed.join(', ')}`);
   }
 
   /** Loads model weights only (non-strict) and reports what did not match. */
