@@ -120,7 +120,9 @@ function checkKnownKeys(base: unknown, over: unknown, at: string, file: string):
 
 /** The config module for a config name or file path (see the file comment for the forms CONFIG takes). */
 export function loadConfig(nameOrPath: string): LoadedConfig {
-  const abs = path.resolve(nameOrPath);
+  // A relative path is taken from the current directory, else from the package root (`configs/...` from anywhere).
+  const fromRoot = path.resolve(packageRoot, nameOrPath);
+  const abs = !fs.existsSync(path.resolve(nameOrPath)) && fs.existsSync(fromRoot) ? fromRoot : path.resolve(nameOrPath);
   const ext = path.extname(nameOrPath);
   if (ext === '.json') {
     if (!fs.existsSync(abs)) throw new ConfigError(`config file not found: ${nameOrPath}`);
