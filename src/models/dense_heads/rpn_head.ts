@@ -25,6 +25,11 @@ export interface ProposalConfig {
   iouThreshold: number;
   /** Drop boxes whose width or height is not above this (pixels). */
   minBboxSize: number;
+  /**
+   * Keep boxes whose width and height equal minBboxSize too (torchvision's
+   * remove_small_boxes keeps w, h >= min_size; MMDetection keeps > min).
+   */
+  minBboxSizeInclusive?: boolean;
 }
 
 export interface RPNTrainConfig {
@@ -108,7 +113,8 @@ export class RPNHead extends Module {
       const priors: Tensor[] = [];
       const levelIds: Tensor[] = [];
       outs.clsScores.forEach((cls, level) => {
-        let s = cls.select(0, i).permute(1, 2, 0).reshape(-1).sigmoid();
+        // top-k on the logits (as torchvision): the sigmoid can round distinct logits to one value
+        let s = cls.select(0, i).permute(1, 2, 0).reshape(-1);
         let d = outs.bboxPreds[level].select(0, i).permute(1, 2, 0).reshape(-1, 4);
         let p = anchors[level];
         if (cfg.nmsPre > 0 && cfg.nmsPre < s.size(0)) {
@@ -117,7 +123,7 @@ export class RPNHead extends Module {
           d = d.index([top.indices]);
           p = p.index([top.indices]);
         }
-        scores.push(s);
+        scores.push(s.sigmoid());
         deltas.push(d);
         priors.push(p);
         levelIds.push(torch.full([s.size(0)], level, { dtype: 'int64' }));
@@ -128,7 +134,9 @@ export class RPNHead extends Module {
       if (cfg.minBboxSize >= 0) {
         const w = boxes.select(1, 2).sub(boxes.select(1, 0));
         const h = boxes.select(1, 3).sub(boxes.select(1, 1));
-        const valid = w.gt(cfg.minBboxSize).logicalAnd(h.gt(cfg.minBboxSize));
+        const valid = cfg.minBboxSizeInclusive
+          ? w.ge(cfg.minBboxSize).logicalAnd(h.ge(cfg.minBboxSize))
+          : w.gt(cfg.minBboxSize).logicalAnd(h.gt(cfg.minBboxSize));
         if (!valid.all().item()) {
           boxes = boxes.index([valid]);
           s = s.index([valid]);
