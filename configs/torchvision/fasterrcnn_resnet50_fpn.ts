@@ -23,6 +23,11 @@
  * (runTorchvisionInference returns torchvision's).
  */
 import type { TwoStageModelConfig } from '../../src/models/detectors/build';
+import { defineConfig } from '../../src/config';
+import { detectionTask, type DetectionConfig } from '../../src/models/detectors/task';
+import { cocoDetection } from '../_base_/datasets/coco_detection';
+import { detectionConfig } from '../_base_/detection';
+import { schedule1x } from '../_base_/schedules/schedules';
 
 export const model: TwoStageModelConfig = {
   type: 'FasterRCNN',
@@ -78,3 +83,11 @@ export const model: TwoStageModelConfig = {
     rcnn: { scoreThr: 0.05, iouThreshold: 0.5, maxPerImg: 100, minBboxSize: 1e-2 },
   },
 };
+
+/**
+ * As a runnable config: COCO data (1333×800 resize in the data pipeline; `tsvision infer`
+ * applies torchvision's own transform instead) and the 1x schedule.
+ */
+export const config: DetectionConfig = detectionConfig({ model, data: cocoDetection, schedule: schedule1x() });
+
+export default defineConfig(detectionTask, config);

@@ -4,6 +4,11 @@
  * dict (the RoI head's weights are dropped).
  */
 import type { TwoStageModelConfig } from '../../src/models/detectors/build';
+import { defineConfig } from '../../src/config';
+import { detectionTask, type DetectionConfig } from '../../src/models/detectors/task';
+import { cocoDetection } from '../_base_/datasets/coco_detection';
+import { detectionConfig } from '../_base_/detection';
+import { schedule1x } from '../_base_/schedules/schedules';
 import { model as faster } from './fasterrcnn_resnet50_fpn';
 
 export const model: TwoStageModelConfig = {
@@ -13,3 +18,11 @@ export const model: TwoStageModelConfig = {
   trainCfg: { rpn: faster.trainCfg.rpn },
   testCfg: { rpn: faster.testCfg.rpn },
 };
+
+/**
+ * As a runnable config: COCO data (1333×800 resize in the data pipeline; `tsvision infer`
+ * applies torchvision's own transform instead) and the 1x schedule.
+ */
+export const config: DetectionConfig = detectionConfig({ model, data: cocoDetection, schedule: schedule1x() });
+
+export default defineConfig(detectionTask, config);

@@ -1,45 +1,35 @@
 /**
  * `tsvision quickstart` (the README's main job, `npm start`): generate the synthetic
- * shapes dataset, train a small Faster R-CNN, evaluate COCO box AP, benchmark
- * inference, draw a demo and write a one-row zoo table to work_dirs/quickstart/.
+ * shapes dataset, train the small Faster R-CNN of faster_rcnn/faster-rcnn_r18_fpn_shapes
+ * with the runner, evaluate COCO box AP on the val split while timing inference, draw a
+ * demo and write a one-row zoo table to work_dirs/quickstart/.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as torch from '../../torch';
-import { SGD, clipGradNorm_ } from '../../optim';
-import { DataLoader } from '../../data/loader';
-import { CocoDetection } from '../../data/datasets/coco';
-import { generateShapes } from '../../data/synthetic';
-import { CocoDataset, evaluateCoco, type CocoResult } from '../../evaluation';
-import { buildTwoStageDetector } from '../../models/detectors/build';
-import { toCocoResults, toDetBatch } from '../../models/detectors/data';
+import { resolveConfig, writeFileAtomic } from '../../config';
+import { buildRunner, type Hook, type TrainableModel } from '../../engine';
+import type { DetInstances } from '../../models/detectors/types';
+import type { Batch } from '../../data/collate';
+import { CocoDetectionEvaluator, detectionTask, type DetectionConfig } from '../../models/detectors/task';
 import { drawDetections } from '../../models/detectors/visualize';
-import type { TwoStageDetector } from '../../models/detectors/two_stage';
-import { data as dataCfg, model as modelCfg, schedule } from '../../../configs/quickstart/faster-rcnn_r18_fpn_shapes';
+import type { CocoResult } from '../../evaluation';
 import { numberOption, parseCommandArgs, type Command } from '../command';
+
+const CONFIG = 'faster_rcnn/faster-rcnn_r18_fpn_shapes';
 
 const HELP = `Usage: tsvision quickstart [--work-dir DIR] [--iters N] [--images N] [--seed S]
 
-Generates the synthetic shapes dataset, trains a small Faster R-CNN (ResNet-18-FPN,
-~320 px) on it, evaluates COCO box AP on the val split, benchmarks inference, writes
-a demo PNG and a zoo row (summary.json) into the work dir.
+Generates the synthetic shapes dataset, trains a small Faster R-CNN (${CONFIG}:
+ResNet-18-FPN from scratch, ~320 px) on it, evaluates COCO box AP on the val split,
+benchmarks inference, and writes a demo PNG, the results and a zoo row (summary.json:
+mem_gb, train_s_per_iter, inf_fps, box_ap) into the work dir.
 
 Options:
   --work-dir DIR   output folder (default work_dirs/quickstart)
-  --iters N        training iterations (default ${schedule.iters})
-  --images N       images to generate, train + val (default ${dataCfg.images})
-  --seed S         seed of the dataset and of training (default ${dataCfg.seed})`;
-
-/** lr at iteration `it` (0-based): linear warmup, then steps of ×0.1. */
-export function quickstartLr(it: number): number {
-  let lr = schedule.lr;
-  for (const s of schedule.steps) if (it >= s) lr *= 0.1;
-  if (it < schedule.warmupIters) {
-    const k = (1 - it / schedule.warmupIters) * (1 - schedule.warmupRatio);
-    lr *= 1 - k;
-  }
-  return lr;
-}
+  --iters N        training iterations (default: the config's, 700)
+  --images N       images to generate, train + val (default: the config's, 600)
+  --seed S         seed of the dataset and of training (default 0)`;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -47,82 +37,30 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function fmtTime(s: number): string {
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m${Math.round(s % 60).toString().padStart(2, '0')}s` : `${s.toFixed(0)}s`;
-}
-
-/** Progress on one line when stderr is a terminal, a line every `every` steps otherwise. */
-class Progress {
-  private readonly tty = Boolean(process.stderr.isTTY);
-  constructor(private readonly total: number, private readonly every = 25) {}
-  update(done: number, text: string): void {
-    const width = 24;
-    const filled = Math.round((done / this.total) * width);
-    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total} ${text}`;
-    if (this.tty) process.stderr.write(`\r${line}\x1b[K`);
-    else if (done % this.every === 0 || done === this.total) process.stderr.write(`${line}\n`);
-  }
-  end(): void {
-    if (this.tty) process.stderr.write('\n');
-  }
-}
-
-async function train(model: TwoStageDetector, loader: DataLoader, iters: number, log: fs.WriteStream): Promise<number[]> {
-  const params = [...model.parameters()].filter((p) => p.requiresGrad);
-  const optimizer = new SGD(params, { lr: schedule.lr, momentum: schedule.momentum, weightDecay: schedule.weightDecay });
-  const progress = new Progress(iters);
-  const iterTimes: number[] = [];
-  const started = Date.now();
-  model.train();
-  let it = 0;
-  let tick = performance.now();
-  for await (const batch of loader.infinite()) {
-    if (it >= iters) break;
-    const lr = quickstartLr(it);
-    for (const g of optimizer.paramGroups) g.lr = lr;
-    const terms = torch.tidy(() => {
-      const losses = model.loss(toDetBatch(batch, { withTargets: true }));
-      const total = Object.entries(losses).filter(([k]) => k.includes('loss')).reduce((acc, [, v]) => acc.add(v), torch.zeros([]));
-      optimizer.zeroGrad();
-      total.backward();
-      clipGradNorm_(params, schedule.gradClip);
-      optimizer.step();
-      return Object.fromEntries([...Object.entries(losses).map(([k, v]) => [k, v.item()]), ['loss', total.item()]]);
-    });
-    const now = performance.now();
-    iterTimes.push((now - tick) / 1000);
-    tick = now;
-    it++;
-    const elapsed = (Date.now() - started) / 1000;
-    const eta = (elapsed / it) * (iters - it);
-    log.write(`${JSON.stringify({ iter: it, lr, ...terms, time: iterTimes[iterTimes.length - 1] })}\n`);
-    progress.update(it, `loss ${terms.loss.toFixed(3)} (cls ${terms.loss_cls.toFixed(3)} bbox ${terms.loss_bbox.toFixed(3)} rpn ${(terms.loss_rpn_cls + terms.loss_rpn_bbox).toFixed(3)}) lr ${lr.toExponential(1)} eta ${fmtTime(eta)}`);
-  }
-  progress.end();
-  return iterTimes;
-}
-
-async function evaluate(model: TwoStageDetector, loader: DataLoader, catIds: number[]): Promise<{ results: CocoResult[]; inferTimes: number[] }> {
-  model.eval();
-  const results: CocoResult[] = [];
-  const inferTimes: number[] = [];
-  for await (const batch of loader.epoch(0)) {
-    torch.tidy(() => {
-      const input = toDetBatch(batch);
-      const t0 = performance.now();
-      const dets = model.predict(input);
-      inferTimes.push((performance.now() - t0) / 1000 / batch.items.length);
-      results.push(...toCocoResults(dets, batch.items, catIds));
-    });
-  }
-  return { results, inferTimes };
-}
-
-function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  fs.renameSync(tmp, file);
+/** The shapes config resized to `iters` iterations (schedule milestones scale along). */
+function quickstartConfig(base: DetectionConfig, o: { iters: number; images: number; seed: number; workDir: string }): DetectionConfig {
+  if (base.train.byEpoch) throw new Error(`${CONFIG}: the quickstart expects an iteration-based config`);
+  const k = o.iters / base.train.maxIters;
+  const dataDir = path.join('work_dirs', 'data', `shapes-${o.images}-s${o.seed}`);
+  const gen = base.data.generate;
+  if (!gen) throw new Error(`${CONFIG}: data.generate is not set`);
+  return {
+    ...base,
+    seed: o.seed,
+    workDir: o.workDir,
+    train: { ...base.train, maxIters: o.iters },
+    paramScheduler: base.paramScheduler.map((s) => {
+      const scaled = { ...s, begin: Math.round((s.begin ?? 0) * k), end: Math.round((s.end ?? o.iters) * k) } as typeof s;
+      if ('milestones' in scaled) (scaled as { milestones: number[] }).milestones = (s as { milestones: number[] }).milestones.map((m) => Math.round(m * k));
+      return scaled;
+    }),
+    data: {
+      ...base.data,
+      train: { annFile: path.join(dataDir, 'annotations', 'instances_train.json'), imgDir: path.join(dataDir, 'train') },
+      val: { annFile: path.join(dataDir, 'annotations', 'instances_val.json'), imgDir: path.join(dataDir, 'val') },
+      generate: { ...gen, dir: dataDir, images: o.images, seed: o.seed },
+    },
+  };
 }
 
 export const quickstartCommand: Command = {
@@ -133,60 +71,64 @@ export const quickstartCommand: Command = {
     const { values } = parseCommandArgs('quickstart', argv, {
       'work-dir': { type: 'string' }, iters: { type: 'string' }, images: { type: 'string' }, seed: { type: 'string' },
     }, false);
+    const loaded = resolveConfig(CONFIG);
+    const base = loaded.config as DetectionConfig;
     const workDir = path.resolve((values['work-dir'] as string | undefined) ?? 'work_dirs/quickstart');
-    const iters = numberOption('quickstart', 'iters', values.iters as string | undefined, schedule.iters, { integer: true, min: 1 });
-    const images = numberOption('quickstart', 'images', values.images as string | undefined, dataCfg.images, { integer: true, min: 10 });
-    const seed = numberOption('quickstart', 'seed', values.seed as string | undefined, dataCfg.seed, { integer: true, min: 0 });
-    const t0 = Date.now();
-    const dataDir = path.join(workDir, `shapes-${images}-s${seed}`);
+    const iters = numberOption('quickstart', 'iters', values.iters as string | undefined, base.train.byEpoch ? 0 : base.train.maxIters, { integer: true, min: 1 });
+    const images = numberOption('quickstart', 'images', values.images as string | undefined, base.data.generate?.images ?? 600, { integer: true, min: 10 });
+    const seed = numberOption('quickstart', 'seed', values.seed as string | undefined, 0, { integer: true, min: 0 });
+    const started = Date.now();
+    const cfg = quickstartConfig(base, { iters, images, seed, workDir });
     fs.mkdirSync(workDir, { recursive: true });
 
-    if (!fs.existsSync(path.join(dataDir, 'annotations', 'instances_val.json'))) {
-      console.error(`quickstart: generating ${images} synthetic shapes images in ${path.relative(process.cwd(), dataDir)}`);
-      await generateShapes({ out: dataDir, images, seed, shapes: dataCfg.shapes });
-    }
-    const trainSet = await CocoDetection.load({ annFile: path.join(dataDir, 'annotations', 'instances_train.json'), imgDir: path.join(dataDir, 'train'), filterEmpty: true, withMasks: false });
-    const valAnn = path.join(dataDir, 'annotations', 'instances_val.json');
-    const valSet = await CocoDetection.load({ annFile: valAnn, imgDir: path.join(dataDir, 'val'), withMasks: false });
-    const catIds = valSet.categories.map((c) => c.id);
+    // Train with the runner (progress bar on a TTY, log lines otherwise); note each iteration's time.
+    const iterTimes: number[] = [];
+    const timer: Hook = { name: 'QuickstartTimer', afterTrainIter: (_r, info) => { iterTimes.push(info.time); } };
+    const runner = buildRunner({ ...loaded, config: cfg }, { mode: 'train', hooks: [timer] });
+    await runner.train();
 
-    torch.manualSeed(seed);
-    const model = buildTwoStageDetector(modelCfg);
-    const trainLoader = new DataLoader({ dataset: trainSet, pipeline: dataCfg.trainPipeline, batchSize: dataCfg.batchSize, workers: dataCfg.workers, seed, shuffle: true });
-    const log = fs.createWriteStream(path.join(workDir, 'train.log.jsonl'));
-    console.error(`quickstart: training ${modelCfg.type} R-${modelCfg.backbone.depth}-FPN for ${iters} iterations (batch ${dataCfg.batchSize}, ${torch.getNumThreads()} threads)`);
-    const iterTimes = await train(model, trainLoader, iters, log);
-    log.end();
-    await trainLoader.close();
-    const ckpt = path.join(workDir, 'latest.safetensors');
-    torch.saveSafetensors(ckpt, model.stateDict(), { config: 'quickstart/faster-rcnn_r18_fpn_shapes', iters: String(iters) });
-
+    // Evaluate on the val split, timing forward + post-processing per image (data loading excluded).
     console.error('quickstart: evaluating on the val split');
-    const valLoader = new DataLoader({ dataset: valSet, pipeline: dataCfg.testPipeline, batchSize: 1, workers: dataCfg.workers, shuffle: false });
-    const { results, inferTimes } = await evaluate(model, valLoader, catIds);
-    await valLoader.close();
-    writeJsonAtomic(path.join(workDir, 'val_results.bbox.json'), results);
-    const gt = CocoDataset.fromFile(valAnn);
-    const ev = evaluateCoco(gt, results, { iouType: 'bbox' });
-    for (const line of ev.summary) console.log(line);
+    const model = runner.model as TrainableModel<Batch, DetInstances[]>;
+    model.eval();
+    const valData = detectionTask.buildValData({ ...cfg, data: { ...cfg.data, valBatchSize: 1 } });
+    const evaluator = detectionTask.buildEvaluator(cfg) as CocoDetectionEvaluator;
+    evaluator.reset();
+    const inferTimes: number[] = [];
+    try {
+      for await (const batch of valData.epoch(0) as AsyncIterable<Batch>) {
+        const t0 = performance.now();
+        const preds = model.predict(batch);
+        inferTimes.push((performance.now() - t0) / 1000);
+        evaluator.process(batch, preds);
+        torch.dispose(preds);
+      }
+    } finally {
+      await valData.close?.();
+    }
+    const metrics = evaluator.evaluate();
+    const results = evaluator.results() as CocoResult[];
+    writeFileAtomic(path.join(workDir, 'val_results.bbox.json'), JSON.stringify(results));
 
-    const firstVal = valSet.info(0);
-    await drawDetections(firstVal.imgPath, results.filter((r) => r.image_id === firstVal.imgId), new Map(valSet.categories.map((c) => [c.id, c.name])), path.join(workDir, 'demo.png'));
+    const valAnn = JSON.parse(fs.readFileSync(cfg.data.val.annFile, 'utf8')) as { images: { id: number; file_name: string }[]; categories: { id: number; name: string }[] };
+    const first = valAnn.images[0];
+    await drawDetections(path.join(cfg.data.val.imgDir, first.file_name), results.filter((r) => r.image_id === first.id),
+      new Map(valAnn.categories.map((c) => [c.id, c.name])), path.join(workDir, 'demo.png'));
 
     const summary = {
       mem_gb: Number((process.resourceUsage().maxRSS / 1024 / 1024).toFixed(3)),
       train_s_per_iter: Number(median(iterTimes.slice(Math.min(10, iterTimes.length - 1))).toFixed(4)),
       inf_fps: Number((1 / median(inferTimes.slice(Math.min(5, inferTimes.length - 1)))).toFixed(2)),
-      box_ap: Number(ev.stats[0].toFixed(4)),
+      box_ap: Number(metrics.bbox_mAP.toFixed(4)),
     };
-    writeJsonAtomic(path.join(workDir, 'summary.json'), summary);
-    const row = ['faster-rcnn_r18_fpn_shapes', 'R-18-FPN', summary.mem_gb.toFixed(2), summary.train_s_per_iter.toFixed(3), summary.inf_fps.toFixed(1), (summary.box_ap * 100).toFixed(1)];
+    writeFileAtomic(path.join(workDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    const row = [CONFIG, 'R-18-FPN', summary.mem_gb.toFixed(2), summary.train_s_per_iter.toFixed(3), summary.inf_fps.toFixed(1), (summary.box_ap * 100).toFixed(1)];
     const head = ['Config', 'Backbone', 'Mem (GB)', 'Train time (s/iter)', 'Inf time (fps)', 'box AP'];
     const widths = head.map((h, i) => Math.max(h.length, row[i].length));
     const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
     console.log(['', fmt(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, fmt(row), ''].join('\n'));
-    console.log(`quickstart: done in ${fmtTime((Date.now() - t0) / 1000)}; wrote ${path.relative(process.cwd(), workDir)}/{summary.json,demo.png,val_results.bbox.json,latest.safetensors,train.log.jsonl}`);
-    model.dispose();
+    const mins = (Date.now() - started) / 60000;
+    console.log(`quickstart: done in ${mins.toFixed(1)} min; wrote ${path.relative(process.cwd(), workDir) || '.'}/{summary.json,demo.png,val_results.bbox.json} and the run's checkpoint and logs`);
     return 0;
   },
 };
