@@ -12,7 +12,9 @@
 #include <ATen/core/grad_mode.h>
 #include <c10/util/Exception.h>
 
+#include <cmath>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -20,54 +22,84 @@ namespace tsv {
 
 namespace {
 
-// Tag that marks our Externals, so a foreign External is rejected instead of being
-// reinterpreted (which would crash).
-const napi_type_tag kHandleTag = {0x7473766973696f6eULL, 0x74656e736f72ULL};
+struct Slot {
+  at::Tensor tensor;
+  uint32_t generation = 0;
+  bool live = false;
+  int64_t reportedBytes = 0;  // bytes reported to V8 as external memory
+};
 
-void finalizeHandle(Napi::Env env, Handle* h) {
-  if (!h->disposed && h->reportedBytes) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, -h->reportedBytes);
-  }
-  delete h;
-}
+// A deque keeps references to slots valid while new slots are appended.
+std::deque<Slot> gSlots;
+std::vector<uint32_t> gFree;
+constexpr double kIndexSpan = 4194304.0;  // 2^22 slots; generation in the high bits (< 2^31)
 
 int64_t bytesOf(const at::Tensor& t) {
   if (!t.defined() || !t.device().is_cpu()) return 0;
   return static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
 }
 
+// The slot a handle names, or null when the value is not a handle of a live tensor
+// (`stale` tells a disposed or reused handle from something that is no handle at all).
+Slot* slotOf(const Napi::Value& value, bool* stale, size_t* indexOut = nullptr) {
+  *stale = false;
+  if (!value.IsNumber()) return nullptr;
+  const double d = value.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > 9.007199254740991e15 || std::trunc(d) != d) return nullptr;
+  const double gen = std::floor(d / kIndexSpan);
+  const auto index = static_cast<size_t>(d - gen * kIndexSpan);
+  if (index >= gSlots.size()) return nullptr;
+  Slot& s = gSlots[index];
+  if (!s.live || static_cast<double>(s.generation) != gen) {
+    *stale = true;
+    return nullptr;
+  }
+  if (indexOut) *indexOut = index;
+  return &s;
+}
+
+void release(Napi::Env env, Slot& s, size_t index) {
+  s.live = false;
+  s.tensor.reset();
+  if (s.reportedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, -s.reportedBytes);
+  s.reportedBytes = 0;
+  gFree.push_back(static_cast<uint32_t>(index));
+}
+
 }  // namespace
 
 Napi::Value wrap(Napi::Env env, at::Tensor t) {
   if (!t.defined()) return env.Null();
-  auto* h = new Handle{std::move(t)};
-  h->reportedBytes = bytesOf(h->tensor);
-  auto ext = Napi::External<Handle>::New(env, h, finalizeHandle);
-  napi_type_tag_object(env, ext, &kHandleTag);
-  // Small tensors are not worth a V8 call; the report is a GC hint for big ones.
-  if (h->reportedBytes >= 4096) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, h->reportedBytes);
+  size_t index;
+  if (!gFree.empty()) {
+    index = gFree.back();
+    gFree.pop_back();
   } else {
-    h->reportedBytes = 0;
+    if (gSlots.size() >= static_cast<size_t>(kIndexSpan)) {
+      throw Napi::Error::New(env, "tsvision: more than 4194304 live tensors (are tensors being disposed?)");
+    }
+    index = gSlots.size();
+    gSlots.emplace_back();
   }
-  return ext;
-}
-
-Handle* unwrapHandle(Napi::Env env, const Napi::Value& value, const char* what) {
-  bool tagged = false;
-  if (value.IsExternal()) napi_check_object_type_tag(env, value, &kHandleTag, &tagged);
-  if (!tagged) {
-    throw Napi::TypeError::New(env, std::string(what) + ": expected a Tensor");
-  }
-  return value.As<Napi::External<Handle>>().Data();
+  Slot& s = gSlots[index];
+  s.generation = (s.generation + 1) & 0x7fffffffu;
+  s.live = true;
+  s.tensor = std::move(t);
+  // Small tensors are not worth a V8 call; the report is a GC hint for big ones.
+  const int64_t bytes = bytesOf(s.tensor);
+  s.reportedBytes = bytes >= 4096 ? bytes : 0;
+  if (s.reportedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, s.reportedBytes);
+  return Napi::Number::New(env, static_cast<double>(s.generation) * kIndexSpan + static_cast<double>(index));
 }
 
 const at::Tensor& unwrap(Napi::Env env, const Napi::Value& value, const char* what) {
-  Handle* h = unwrapHandle(env, value, what);
-  if (h->disposed) {
-    throw Napi::Error::New(env, std::string(what) + ": tensor has been disposed");
+  bool stale;
+  Slot* s = slotOf(value, &stale);
+  if (!s) {
+    if (stale) throw Napi::Error::New(env, std::string(what) + ": tensor has been disposed");
+    throw Napi::TypeError::New(env, std::string(what) + ": expected a Tensor");
   }
-  return h->tensor;
+  return s->tensor;
 }
 
 void rethrow(Napi::Env env, const char* where) {
@@ -99,10 +131,34 @@ struct ArgSpec {
   std::string name;
 };
 
+// Unboxed fast paths: most calls are elementwise ops on tensors and scalars, for which
+// the boxed path (IValue stack, boxing wrappers) costs more than the kernel. Operators
+// whose schema is one of these shapes are called through typed handles instead.
+// T = Tensor, S = Scalar; I* = in-place on the first argument.
+enum class Fast : uint8_t { None, T, TT, TS, TTS, TSS, IT, ITT, ITS, ITTS, ITSS };
+
+using Tref = const at::Tensor&;
+using Sref = const at::Scalar&;
+
+struct TypedHandles {
+  c10::optional<c10::TypedOperatorHandle<at::Tensor(Tref)>> t;
+  c10::optional<c10::TypedOperatorHandle<at::Tensor(Tref, Tref)>> tt;
+  c10::optional<c10::TypedOperatorHandle<at::Tensor(Tref, Sref)>> ts;
+  c10::optional<c10::TypedOperatorHandle<at::Tensor(Tref, Tref, Sref)>> tts;
+  c10::optional<c10::TypedOperatorHandle<at::Tensor(Tref, Sref, Sref)>> tss;
+  c10::optional<c10::TypedOperatorHandle<at::Tensor&(at::Tensor&)>> it;
+  c10::optional<c10::TypedOperatorHandle<at::Tensor&(at::Tensor&, Tref)>> itt;
+  c10::optional<c10::TypedOperatorHandle<at::Tensor&(at::Tensor&, Sref)>> its;
+  c10::optional<c10::TypedOperatorHandle<at::Tensor&(at::Tensor&, Tref, Sref)>> itts;
+  c10::optional<c10::TypedOperatorHandle<at::Tensor&(at::Tensor&, Sref, Sref)>> itss;
+};
+
 struct OpEntry {
   c10::OperatorHandle handle;
   std::string name;
   std::vector<ArgSpec> args;
+  Fast fast = Fast::None;
+  TypedHandles typed;
 };
 
 std::vector<std::unique_ptr<OpEntry>> gOps;
@@ -145,6 +201,41 @@ ArgSpec specOf(const c10::Argument& a) {
   return s;
 }
 
+void classifyFast(OpEntry& e) {
+  const auto& schema = e.handle.schema();
+  if (schema.returns().size() != 1 || schema.returns()[0].type()->kind() != c10::TypeKind::TensorType) return;
+  if (schema.is_vararg() || schema.arguments().empty()) return;
+  std::string sig;
+  for (const auto& a : e.args) {
+    if (a.optional) return;
+    if (a.kind == Kind::Tensor) sig += 'T';
+    else if (a.kind == Kind::Scalar) sig += 'S';
+    else return;
+  }
+  if (sig[0] != 'T') return;
+  const auto& first = schema.arguments()[0];
+  const bool inplace = first.alias_info() && first.alias_info()->isWrite();
+  if (inplace != (schema.returns()[0].alias_info() != nullptr)) return;
+  // aliasing outputs of functional ops (views) are fine through the typed path too
+  try {
+    if (!inplace) {
+      if (sig == "T") { e.typed.t = e.handle.typed<at::Tensor(Tref)>(); e.fast = Fast::T; }
+      else if (sig == "TT") { e.typed.tt = e.handle.typed<at::Tensor(Tref, Tref)>(); e.fast = Fast::TT; }
+      else if (sig == "TS") { e.typed.ts = e.handle.typed<at::Tensor(Tref, Sref)>(); e.fast = Fast::TS; }
+      else if (sig == "TTS") { e.typed.tts = e.handle.typed<at::Tensor(Tref, Tref, Sref)>(); e.fast = Fast::TTS; }
+      else if (sig == "TSS") { e.typed.tss = e.handle.typed<at::Tensor(Tref, Sref, Sref)>(); e.fast = Fast::TSS; }
+    } else {
+      if (sig == "T") { e.typed.it = e.handle.typed<at::Tensor&(at::Tensor&)>(); e.fast = Fast::IT; }
+      else if (sig == "TT") { e.typed.itt = e.handle.typed<at::Tensor&(at::Tensor&, Tref)>(); e.fast = Fast::ITT; }
+      else if (sig == "TS") { e.typed.its = e.handle.typed<at::Tensor&(at::Tensor&, Sref)>(); e.fast = Fast::ITS; }
+      else if (sig == "TTS") { e.typed.itts = e.handle.typed<at::Tensor&(at::Tensor&, Tref, Sref)>(); e.fast = Fast::ITTS; }
+      else if (sig == "TSS") { e.typed.itss = e.handle.typed<at::Tensor&(at::Tensor&, Sref, Sref)>(); e.fast = Fast::ITSS; }
+    }
+  } catch (...) {
+    e.fast = Fast::None;  // signature check failed: keep the boxed path
+  }
+}
+
 // findOp(name, overload) -> op id (throws if libtorch has no such operator)
 Napi::Value FindOp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -157,6 +248,7 @@ Napi::Value FindOp(const Napi::CallbackInfo& info) {
   }
   auto e = std::make_unique<OpEntry>(OpEntry{*handle, name + (overload.empty() ? "" : "." + overload), {}});
   for (const auto& a : handle->schema().arguments()) e->args.push_back(specOf(a));
+  classifyFast(*e);
   gOps.push_back(std::move(e));
   return Napi::Number::New(env, static_cast<double>(gOps.size() - 1));
 }
@@ -180,7 +272,9 @@ c10::IValue toIValue(Napi::Env env, const OpEntry& op, const ArgSpec& s, const N
     badArg(env, op, s, s.kind == Kind::Tensor ? "a Tensor" : "a value (it has no default)");
   }
   switch (s.kind) {
-    case Kind::Tensor: return unwrap(env, v, op.name.c_str());
+    case Kind::Tensor:
+      if (!v.IsNumber()) badArg(env, op, s, "a Tensor");
+      return unwrap(env, v, op.name.c_str());
     case Kind::Int: return toInt(env, op, s, v);
     case Kind::Float:
       if (!v.IsNumber()) badArg(env, op, s, "a number");
@@ -292,6 +386,49 @@ Napi::Value fromIValue(Napi::Env env, const c10::IValue& v) {
   throw Napi::Error::New(env, "operator returned a value of type " + v.tagKind() + " that the binding does not convert");
 }
 
+// A JavaScript number or boolean as a Scalar (integral numbers act as Python ints); false if neither.
+bool toScalar(const Napi::Value& v, at::Scalar* out) {
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.007199254740992e15) *out = at::Scalar(static_cast<int64_t>(d));
+    else *out = at::Scalar(d);
+    return true;
+  }
+  if (v.IsBoolean()) {
+    *out = at::Scalar(v.As<Napi::Boolean>().Value());
+    return true;
+  }
+  return false;
+}
+
+// The unboxed call; returns false (nothing done) when an argument has the wrong type, so
+// the boxed path reports the error.
+bool callFast(const Napi::CallbackInfo& info, const OpEntry& op, bool wantResult, Napi::Value* result) {
+  Napi::Env env = info.Env();
+  for (size_t i = 0; i < op.args.size(); ++i) {
+    if (op.args[i].kind == Kind::Tensor && !info[i + 1].IsNumber()) return false;  // the boxed path names the argument
+  }
+  auto T = [&](size_t i) -> const at::Tensor& { return unwrap(env, info[i + 1], op.name.c_str()); };
+  at::Scalar s1, s2;
+  auto S = [&](size_t i, at::Scalar* out) { return toScalar(info[i + 1], out); };
+  at::Tensor r;
+  switch (op.fast) {
+    case Fast::T: r = op.typed.t->call(T(0)); break;
+    case Fast::TT: r = op.typed.tt->call(T(0), T(1)); break;
+    case Fast::TS: if (!S(1, &s1)) return false; r = op.typed.ts->call(T(0), s1); break;
+    case Fast::TTS: if (!S(2, &s1)) return false; r = op.typed.tts->call(T(0), T(1), s1); break;
+    case Fast::TSS: if (!S(1, &s1) || !S(2, &s2)) return false; r = op.typed.tss->call(T(0), s1, s2); break;
+    case Fast::IT: { at::Tensor self = T(0); op.typed.it->call(self); r = self; break; }
+    case Fast::ITT: { at::Tensor self = T(0); op.typed.itt->call(self, T(1)); r = self; break; }
+    case Fast::ITS: { if (!S(1, &s1)) return false; at::Tensor self = T(0); op.typed.its->call(self, s1); r = self; break; }
+    case Fast::ITTS: { if (!S(2, &s1)) return false; at::Tensor self = T(0); op.typed.itts->call(self, T(1), s1); r = self; break; }
+    case Fast::ITSS: { if (!S(1, &s1) || !S(2, &s2)) return false; at::Tensor self = T(0); op.typed.itss->call(self, s1, s2); r = self; break; }
+    case Fast::None: return false;
+  }
+  *result = wantResult ? wrap(env, std::move(r)) : env.Undefined();
+  return true;
+}
+
 Napi::Value callOp(const Napi::CallbackInfo& info, bool wantResult) {
   Napi::Env env = info.Env();
   uint32_t id = info[0].As<Napi::Number>().Uint32Value();
@@ -303,6 +440,10 @@ Napi::Value callOp(const Napi::CallbackInfo& info, bool wantResult) {
                                         " arguments, got " + std::to_string(given));
   }
   TSV_TRY
+  if (op.fast != Fast::None && given == op.args.size()) {
+    Napi::Value result;
+    if (callFast(info, op, wantResult, &result)) return result;
+  }
   torch::jit::Stack stack;
   stack.reserve(op.args.size());
   Napi::Value undef = env.Undefined();
@@ -331,18 +472,43 @@ Napi::Value OpSchema(const Napi::CallbackInfo& info) {
 
 // ---------------------------------------------------------------- tensor handles
 
+// dispose(handle): frees the tensor now; disposing a stale handle does nothing.
 Napi::Value Dispose(const Napi::CallbackInfo& info) {
-  Handle* h = unwrapHandle(info.Env(), info[0], "dispose");
-  if (!h->disposed) {
-    h->disposed = true;
-    h->tensor.reset();
-    if (h->reportedBytes) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -h->reportedBytes);
+  bool stale;
+  size_t index = 0;
+  Slot* s = slotOf(info[0], &stale, &index);
+  if (s) {
+    release(info.Env(), *s, index);
+  } else if (!stale) {
+    throw Napi::TypeError::New(info.Env(), "dispose: expected a Tensor");
+  }
+  return info.Env().Undefined();
+}
+
+// disposeMany(handles[]): dispose() for each (one crossing for a whole tidy scope).
+Napi::Value DisposeMany(const Napi::CallbackInfo& info) {
+  if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), "disposeMany: expected an array of tensors");
+  auto arr = info[0].As<Napi::Array>();
+  const uint32_t n = arr.Length();
+  for (uint32_t i = 0; i < n; ++i) {
+    bool stale;
+    size_t index = 0;
+    Slot* s = slotOf(arr.Get(i), &stale, &index);
+    if (s) release(info.Env(), *s, index);
   }
   return info.Env().Undefined();
 }
 
 Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), unwrapHandle(info.Env(), info[0], "isDisposed")->disposed);
+  bool stale;
+  Slot* s = slotOf(info[0], &stale);
+  if (!s && !stale) throw Napi::TypeError::New(info.Env(), "isDisposed: expected a Tensor");
+  return Napi::Boolean::New(info.Env(), s == nullptr);
+}
+
+// Live tensor handles (for leak checks in tests and diagnostics).
+Napi::Value LiveTensors(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(gSlots.size() - gFree.size()));
 }
 
 Napi::Value IntArray(Napi::Env env, c10::IntArrayRef v) {
@@ -529,6 +695,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("opSchema", OpSchema);
   fn("dispose", Dispose);
   fn("isDisposed", IsDisposed);
+  fn("disposeMany", DisposeMany);
+  fn("liveTensors", LiveTensors);
   fn("sizes", Sizes);
   fn("strides", Strides);
   fn("dim", Dim);

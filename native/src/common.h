@@ -8,22 +8,18 @@
 
 namespace tsv {
 
-// A JavaScript tensor handle is a napi External pointing at a Handle. Disposing a
-// handle drops its reference to the at::Tensor at once (memory is released as soon
-// as libtorch holds no other reference, e.g. from an autograd graph); the External's
-// finalizer only frees the small Handle box.
-struct Handle {
-  at::Tensor tensor;
-  bool disposed = false;
-  int64_t reportedBytes = 0;  // bytes reported to V8 as external memory
-};
+// A JavaScript tensor handle is a number: a slot index in a table of tensors plus the
+// slot's generation (so a stale handle to a reused slot is detected, never misread).
+// No per-tensor JavaScript object is allocated on the native side and no V8 finalizer
+// is attached: disposal is deterministic (dispose(), tidy scopes), and the TypeScript
+// layer registers only tensors that escape every scope with a FinalizationRegistry as
+// a safety net. Disposing drops the table's reference to the at::Tensor at once.
 
-// Wraps a tensor into a new External (an undefined tensor becomes null).
+// Wraps a tensor into a new handle (an undefined tensor becomes null).
 Napi::Value wrap(Napi::Env env, at::Tensor t);
-// Unwraps argument `value`; throws a TypeError naming `what` for anything that is
-// not a live tensor handle.
+// Unwraps argument `value`; throws a TypeError naming `what` for anything that is not a
+// live tensor handle. The reference stays valid until the handle is disposed.
 const at::Tensor& unwrap(Napi::Env env, const Napi::Value& value, const char* what);
-Handle* unwrapHandle(Napi::Env env, const Napi::Value& value, const char* what);
 
 // Converts a caught C++ exception into a pending JavaScript Error.
 [[noreturn]] void rethrow(Napi::Env env, const char* where);

@@ -132,3 +132,4 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
 }
 
 }  // namespace tsv
+

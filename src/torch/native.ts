@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 
-/** An opaque handle to a native at::Tensor (a tagged napi External). */
+/** An opaque handle to a native at::Tensor (a slot number in the binding's tensor table). */
 export type NativeHandle = { readonly __nativeTensor: unique symbol };
 /** What the dispatcher returns: a tensor, null, numbers/booleans, or arrays of them. */
 export type NativeValue = NativeHandle | null | number | boolean | string | NativeValue[];
@@ -16,6 +16,9 @@ export interface NativeBinding {
   opSchema(op: number): string;
   dispose(h: NativeHandle): void;
   isDisposed(h: NativeHandle): boolean;
+  disposeMany(handles: NativeHandle[]): void;
+  /** Number of live native tensors (for leak checks). */
+  liveTensors(): number;
   sizes(h: NativeHandle): number[];
   strides(h: NativeHandle): number[];
   dim(h: NativeHandle): number;

@@ -73,3 +73,8 @@ export const cuda = {
 export function buildInfo(): { cuda: boolean; parallel: string } {
   return native.buildInfo();
 }
+
+/** Native tensors currently alive (not disposed), e.g. to check code for leaks. */
+export function liveTensors(): number {
+  return native.liveTensors();
+}

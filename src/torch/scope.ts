@@ -10,20 +10,45 @@
 export interface Disposable {
   dispose(): void;
   readonly isDisposed: boolean;
+  /** @internal Marks the object disposed and returns its native handle, for batched release. */
+  _detachHandle?(): unknown;
 }
 
 const scopes: Disposable[][] = [];
 const kept = new WeakSet<Disposable>();
 
-/** Called by every new tensor: registers it with the innermost open scope. */
+/**
+ * Called for tensors that leave every scope (created outside tidy, returned from the
+ * outermost tidy, or kept): the tensor module registers them with a FinalizationRegistry,
+ * the garbage-collection safety net. Tensors that stay inside scopes never need it.
+ */
+let onEscape: (t: Disposable) => void = () => {};
+/** Releases many detached handles in one native call (installed by src/torch/tensor.ts). */
+let releaseMany: ((handles: unknown[]) => void) | undefined;
+
+/** @internal Installs the batched release of detached handles. */
+export function setBatchRelease(fn: (handles: unknown[]) => void): void {
+  releaseMany = fn;
+}
+
+/** @internal Installs the escape handler (src/torch/tensor.ts does). */
+export function setEscapeHandler(fn: (t: Disposable) => void): void {
+  onEscape = fn;
+}
+
+/** Called by every new tensor: registers it with the innermost open scope (or lets it escape). */
 export function track(t: Disposable): void {
   const top = scopes.length;
   if (top > 0) scopes[top - 1].push(t);
+  else onEscape(t);
 }
 
 /** Excludes a tensor from disposal by any enclosing tidy() (e.g. model parameters). */
 export function keep<T extends Disposable>(t: T): T {
-  kept.add(t);
+  if (!kept.has(t)) {
+    kept.add(t);
+    if (scopes.length > 0) onEscape(t);
+  }
   return t;
 }
 
@@ -52,13 +77,17 @@ function closeScope(scope: Disposable[], result: unknown): void {
   const survivors = new Set<Disposable>();
   collect(result, survivors);
   const parent = scopes.length > 0 ? scopes[scopes.length - 1] : undefined;
+  const handles: unknown[] = [];
   for (const t of scope) {
     if (survivors.has(t)) {
-      parent?.push(t);
+      if (parent) parent.push(t);
+      else if (!kept.has(t)) onEscape(t);
     } else if (!kept.has(t) && !t.isDisposed) {
-      t.dispose();
+      if (releaseMany && t._detachHandle) handles.push(t._detachHandle());
+      else t.dispose();
     }
   }
+  if (handles.length > 0) releaseMany!(handles);
 }
 
 /**

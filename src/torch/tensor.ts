@@ -8,7 +8,7 @@
 import { native, type NativeHandle, type NativeValue } from './native';
 import { callH, callMany, callValue, callVoid, op } from './op';
 import { DTYPE_SIZE, dtypeCode, dtypeFromCode, isFloatingPoint, type DType, type TypedArray } from './dtype';
-import { track } from './scope';
+import { setBatchRelease, setEscapeHandler, track } from './scope';
 
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 export type Scalar = number | boolean;
@@ -176,6 +176,11 @@ export class Tensor {
       this._disposed = true;
       native.dispose(this._h);
     }
+  }
+  /** @internal Marks this tensor disposed and hands its native handle to a batched release. */
+  _detachHandle(): NativeHandle {
+    this._disposed = true;
+    return this._h;
   }
   [Symbol.dispose](): void {
     this.dispose();
@@ -617,6 +622,17 @@ export class Tensor {
   uniform_(from = 0, to = 1): this { callVoid(O.uniform_, this._h, from, to, null); return this; }
   normal_(mean = 0, std = 1): this { callVoid(O.normal_, this._h, mean, std, null); return this; }
 }
+
+/**
+ * The safety net for tensors that escape every tidy scope and are never disposed: when
+ * the garbage collector reclaims such a Tensor, its native tensor is freed. (A handle
+ * that was disposed meanwhile, or whose slot was reused, is ignored by native.dispose.)
+ */
+const finalizers = new FinalizationRegistry<NativeHandle>((h) => native.dispose(h));
+setEscapeHandler((t) => {
+  if (t instanceof Tensor) finalizers.register(t, t._h);
+});
+setBatchRelease((handles) => native.disposeMany(handles as NativeHandle[]));
 
 /** Wraps a native handle (from an op) into a Tensor registered with the current scope. */
 export function wrap(h: NativeHandle): Tensor {
