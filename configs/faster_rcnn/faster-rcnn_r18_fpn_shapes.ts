@@ -1,8 +1,8 @@
 /**
  * The quickstart's model (`npm start`): a small Faster R-CNN, ResNet-18-FPN trained from
  * scratch (no pretrained weights can be downloaded) on the synthetic shapes dataset at
- * ~320 px, sized to train in minutes on 2 CPU cores. Iteration-based: 700 iterations of
- * 4 images, linear warmup, ×0.1 at 550 and 650.
+ * ~320 px, sized to train in minutes on 2 CPU cores. Iteration-based: 900 iterations of
+ * 4 images, linear warmup, ×0.1 at 700 and 850; RoIAlign with 2×2 samples per bin.
  *   ./bin/tsvision train faster_rcnn/faster-rcnn_r18_fpn_shapes
  */
 import { defineConfig } from '../../src/config';
@@ -23,7 +23,7 @@ export const model: TwoStageModelConfig = {
     coder: { means: [0, 0, 0, 0], stds: [1, 1, 1, 1] },
   },
   roiHead: {
-    roiExtractor: { outputSize: 7, samplingRatio: 0, aligned: true, featmapStrides: [4, 8, 16, 32] },
+    roiExtractor: { outputSize: 7, samplingRatio: 2, aligned: true, featmapStrides: [4, 8, 16, 32] },
     bboxHead: { inChannels: 64, roiSize: 7, fcOutChannels: 256, numClasses: 4, coder: { stds: [0.1, 0.1, 0.2, 0.2] } },
   },
   trainCfg: {
@@ -49,11 +49,11 @@ export const config: DetectionConfig = {
     model,
     data: shapesDetection,
     schedule: {
-      train: { byEpoch: false, maxIters: 700, valInterval: 0 },
+      train: { byEpoch: false, maxIters: 900, valInterval: 0 },
       optimWrapper: { optimizer: { type: 'SGD', lr: 0.02, momentum: 0.9, weightDecay: 1e-4 }, clipGrad: { maxNorm: 10 }, paramwise: null },
       paramScheduler: [
         { type: 'LinearLR', startFactor: 0.001, byEpoch: false, begin: 0, end: 100 },
-        { type: 'MultiStepLR', byEpoch: false, begin: 0, end: 700, milestones: [550, 650], gamma: 0.1 },
+        { type: 'MultiStepLR', byEpoch: false, begin: 0, end: 900, milestones: [700, 850], gamma: 0.1 },
       ],
     },
   }),

@@ -189,31 +189,43 @@ void roiAlignBackward(const at::Tensor& gradOut, const at::Tensor& rois, at::Ten
   const T* r = rois.data_ptr<T>();
   T* gi = gradIn.data_ptr<T>();
   const int64_t nRois = rois.size(0);
-  // RoIs of one image overlap, so parallelize over channels (disjoint output planes).
+  // RoIs of one image overlap, so parallelize over channels (disjoint output planes);
+  // each RoI's sampling points are computed once per channel chunk, not per channel.
   at::parallel_for(0, channels, 1, [&](int64_t cBegin, int64_t cEnd) {
+    std::vector<Sample<T>> samples;
+    std::vector<uint8_t> valid;
     for (int64_t n = 0; n < nRois; ++n) {
       const RoiGeometry g = roiGeometry<T>(r + n * 5, scale, ph, pw, samplingRatio, aligned);
       const T startH = g.startH, startW = g.startW, binH = g.binH, binW = g.binW, count = g.count;
+      samples.clear();
+      valid.clear();
+      for (int64_t y = 0; y < ph; ++y)
+        for (int64_t x = 0; x < pw; ++x)
+          for (int64_t iy = 0; iy < g.gridH; ++iy) {
+            const T yy = startH + y * binH + static_cast<T>(iy + .5f) * binH / static_cast<T>(g.gridH);
+            for (int64_t ix = 0; ix < g.gridW; ++ix) {
+              const T xx = startW + x * binW + static_cast<T>(ix + .5f) * binW / static_cast<T>(g.gridW);
+              bool ok;
+              samples.push_back(bilinear<T>(height, width, yy, xx, ok));
+              valid.push_back(ok);
+            }
+          }
+      const int64_t perBin = g.gridH * g.gridW;
       for (int64_t c = cBegin; c < cEnd; ++c) {
         T* plane = gi + (g.batch * channels + c) * height * width;
         const T* gob = go + (n * channels + c) * ph * pw;
-        for (int64_t y = 0; y < ph; ++y)
-          for (int64_t x = 0; x < pw; ++x) {
-            const T grad = gob[y * pw + x];
-            for (int64_t iy = 0; iy < g.gridH; ++iy) {
-              const T yy = startH + y * binH + static_cast<T>(iy + .5f) * binH / static_cast<T>(g.gridH);
-              for (int64_t ix = 0; ix < g.gridW; ++ix) {
-                const T xx = startW + x * binW + static_cast<T>(ix + .5f) * binW / static_cast<T>(g.gridW);
-                bool valid;
-                const Sample<T> s = bilinear<T>(height, width, yy, xx, valid);
-                if (!valid) continue;
-                plane[s.pos1] += grad * s.w1 / count;
-                plane[s.pos2] += grad * s.w2 / count;
-                plane[s.pos3] += grad * s.w3 / count;
-                plane[s.pos4] += grad * s.w4 / count;
-              }
-            }
+        size_t k = 0;
+        for (int64_t b = 0; b < ph * pw; ++b) {
+          const T grad = gob[b];
+          for (int64_t j = 0; j < perBin; ++j, ++k) {
+            if (!valid[k]) continue;
+            const Sample<T>& s = samples[k];
+            plane[s.pos1] += grad * s.w1 / count;
+            plane[s.pos2] += grad * s.w2 / count;
+            plane[s.pos3] += grad * s.w3 / count;
+            plane[s.pos4] += grad * s.w4 / count;
           }
+        }
       }
     }
   });

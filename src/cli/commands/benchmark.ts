@@ -4,12 +4,12 @@
  * time of a full training iteration (data included), plus peak memory.
  */
 import * as torch from '../../torch';
-import { resolveConfig } from '../../config';
 import { buildOptimizer, trainStep } from '../../engine';
 import type { Batch } from '../../data/collate';
 import { detectionTask } from '../../models/detectors/task';
 import { toDetBatch } from '../../models/detectors/data';
 import { asDetectionConfig, loadDetector, prepareImage } from '../../models/detectors/inference';
+import { expandCfgOptions, loadConfigArg } from '../config_args';
 import { numberOption, parseCommandArgs, UsageError, type Command } from '../command';
 
 const HELP = `Usage: tsvision benchmark CONFIG [--checkpoint CKPT] [--image IMG] [--images N] [--warmup N]
@@ -46,13 +46,13 @@ export const benchmarkCommand: Command = {
   summary: 'inference fps / training s/iter and peak memory of a config',
   help: HELP,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs('benchmark', argv, {
+    const { values, positionals } = parseCommandArgs('benchmark', expandCfgOptions(argv), {
       checkpoint: { type: 'string' }, image: { type: 'string' }, images: { type: 'string' }, warmup: { type: 'string' },
       train: { type: 'boolean' }, iters: { type: 'string' }, json: { type: 'boolean' }, 'cfg-options': { type: 'string', multiple: true },
     });
     if (positionals.length !== 1) throw new UsageError('benchmark: expected one CONFIG argument');
     const warmup = numberOption('benchmark', 'warmup', values.warmup as string | undefined, 5, { integer: true, min: 0 });
-    const cfg = asDetectionConfig(resolveConfig(positionals[0], (values['cfg-options'] as string[] | undefined) ?? []), 'benchmark');
+    const cfg = asDetectionConfig(loadConfigArg('benchmark', positionals[0], (values['cfg-options'] as string[] | undefined) ?? []), 'benchmark');
     const say = (s: string) => { if (!values.json) console.error(s); };
 
     if (values.train) {

@@ -1,8 +1,8 @@
 /** `tsvision demo IMAGE CONFIG CHECKPOINT --out OUT.png`: draws a detector's output on an image. */
 import * as path from 'node:path';
-import { resolveConfig } from '../../config';
 import { asDetectionConfig, inferImage, loadDetector } from '../../models/detectors/inference';
 import { drawDetections } from '../../models/detectors/visualize';
+import { expandCfgOptions, loadConfigArg } from '../config_args';
 import { parseCommandArgs, UsageError, type Command } from '../command';
 
 const HELP = `Usage: tsvision demo IMAGE CONFIG CHECKPOINT --out OUT.png [--score-thr T]
@@ -19,13 +19,13 @@ export const demoCommand: Command = {
   summary: 'draw a detector\'s detections on an image',
   help: HELP,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs('demo', argv, { out: { type: 'string' }, 'score-thr': { type: 'string' } });
+    const { values, positionals } = parseCommandArgs('demo', expandCfgOptions(argv), { out: { type: 'string' }, 'score-thr': { type: 'string' } });
     if (positionals.length !== 3) throw new UsageError('demo: expected IMAGE CONFIG CHECKPOINT');
     if (!values.out) throw new UsageError('demo: --out OUT.png is required');
     const thr = values['score-thr'] === undefined ? 0.3 : Number(values['score-thr']);
     if (!Number.isFinite(thr)) throw new UsageError(`demo: --score-thr expects a number, got '${values['score-thr']}'`);
     const [image, configArg, checkpoint] = positionals;
-    const detector = loadDetector(asDetectionConfig(resolveConfig(configArg), 'demo'), checkpoint);
+    const detector = loadDetector(asDetectionConfig(loadConfigArg('demo', configArg, []), 'demo'), checkpoint);
     try {
       const results = await inferImage(detector, image);
       await drawDetections(image, results, detector.classNames, path.resolve(values.out as string), thr);

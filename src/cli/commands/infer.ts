@@ -1,6 +1,6 @@
 /** `tsvision infer CONFIG --checkpoint CKPT --image IMG [--json]`: detections for one image. */
-import { resolveConfig } from '../../config';
 import { asDetectionConfig, inferImage, loadDetector } from '../../models/detectors/inference';
+import { expandCfgOptions, loadConfigArg } from '../config_args';
 import { parseCommandArgs, UsageError, type Command } from '../command';
 
 const HELP = `Usage: tsvision infer CONFIG --checkpoint CKPT --image IMG [--json] [--score-thr T] [--cfg-options K=V ...]
@@ -24,7 +24,7 @@ export const inferCommand: Command = {
   summary: 'detections for one image, in COCO results format',
   help: HELP,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs('infer', argv, {
+    const { values, positionals } = parseCommandArgs('infer', expandCfgOptions(argv), {
       checkpoint: { type: 'string' }, image: { type: 'string' }, json: { type: 'boolean' },
       'score-thr': { type: 'string' }, 'cfg-options': { type: 'string', multiple: true },
     });
@@ -33,7 +33,7 @@ export const inferCommand: Command = {
     if (!values.image) throw new UsageError('infer: --image IMG is required');
     const thr = values['score-thr'] === undefined ? 0 : Number(values['score-thr']);
     if (!Number.isFinite(thr)) throw new UsageError(`infer: --score-thr expects a number, got '${values['score-thr']}'`);
-    const cfg = asDetectionConfig(resolveConfig(positionals[0], (values['cfg-options'] as string[] | undefined) ?? []), 'infer');
+    const cfg = asDetectionConfig(loadConfigArg('infer', positionals[0], (values['cfg-options'] as string[] | undefined) ?? []), 'infer');
     const detector = loadDetector(cfg, values.checkpoint as string);
     try {
       const results = (await inferImage(detector, values.image as string)).filter((r) => r.score >= thr);
