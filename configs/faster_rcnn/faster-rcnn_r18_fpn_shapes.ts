@@ -5,44 +5,23 @@
  * 4 images, linear warmup, ×0.1 at 700 and 850; RoIAlign with 2×2 samples per bin.
  *   ./bin/tsvision train faster_rcnn/faster-rcnn_r18_fpn_shapes
  */
-import { defineConfig } from '../../src/config';
+import { defineConfig, mergeConfig } from '../../src/config';
 import { detectionTask, type DetectionConfig } from '../../src/models/detectors/task';
 import type { TwoStageModelConfig } from '../../src/models/detectors/build';
 import { shapesDetection } from '../_base_/datasets/coco_detection';
 import { detectionConfig } from '../_base_/detection';
+import { fasterRcnnR50Fpn } from '../_base_/models/faster-rcnn_r50_fpn';
 
-export const model: TwoStageModelConfig = {
-  type: 'FasterRCNN',
-  dataPreprocessor: { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375], order: 'rgb', padSizeDivisor: 32 },
+/** MMDetection's Faster R-CNN with a ResNet-18-FPN of 64 channels and lighter heads and sampling. */
+export const model: TwoStageModelConfig = mergeConfig(fasterRcnnR50Fpn, {
   // No pretrained weights can be downloaded: BN trains (normEval false), nothing frozen.
   backbone: { depth: 18, frozenStages: -1, normEval: false },
-  neck: { inChannels: [64, 128, 256, 512], outChannels: 64, numOuts: 5 },
-  rpnHead: {
-    inChannels: 64,
-    anchor: { strides: [4, 8, 16, 32, 64], ratios: [0.5, 1, 2], scales: [8] },
-    coder: { means: [0, 0, 0, 0], stds: [1, 1, 1, 1] },
-  },
-  roiHead: {
-    roiExtractor: { outputSize: 7, samplingRatio: 2, aligned: true, featmapStrides: [4, 8, 16, 32] },
-    bboxHead: { inChannels: 64, roiSize: 7, fcOutChannels: 256, numClasses: 4, coder: { stds: [0.1, 0.1, 0.2, 0.2] } },
-  },
-  trainCfg: {
-    rpn: {
-      assigner: { posIouThr: 0.7, negIouThr: 0.3, minPosIou: 0.3, matchLowQuality: true, ignoreIofThr: -1 },
-      sampler: { num: 256, posFraction: 0.5, negPosUb: -1, addGtAsProposals: false },
-      allowedBorder: -1,
-    },
-    rpnProposal: { nmsPre: 1000, maxPerImg: 500, iouThreshold: 0.7, minBboxSize: 0 },
-    rcnn: {
-      assigner: { posIouThr: 0.5, negIouThr: 0.5, minPosIou: 0.5, matchLowQuality: false, ignoreIofThr: -1 },
-      sampler: { num: 256, posFraction: 0.25, negPosUb: -1, addGtAsProposals: true },
-    },
-  },
-  testCfg: {
-    rpn: { nmsPre: 1000, maxPerImg: 500, iouThreshold: 0.7, minBboxSize: 0 },
-    rcnn: { scoreThr: 0.05, iouThreshold: 0.5, maxPerImg: 100 },
-  },
-};
+  neck: { inChannels: [64, 128, 256, 512], outChannels: 64 },
+  rpnHead: { inChannels: 64, featChannels: 64 },
+  roiHead: { roiExtractor: { samplingRatio: 2 }, bboxHead: { inChannels: 64, fcOutChannels: 256, numClasses: 4 } },
+  trainCfg: { rpnProposal: { nmsPre: 1000, maxPerImg: 500 }, rcnn: { sampler: { num: 256 } } },
+  testCfg: { rpn: { maxPerImg: 500 } },
+});
 
 export const config: DetectionConfig = {
   ...detectionConfig({

@@ -10,14 +10,9 @@ import { cocoDetection } from '../_base_/datasets/coco_detection';
 import { detectionConfig } from '../_base_/detection';
 import { schedule1x } from '../_base_/schedules/schedules';
 import { model as faster } from './fasterrcnn_resnet50_fpn';
+import { rpnOnly } from '../_base_/models/faster-rcnn_r50_fpn';
 
-export const model: TwoStageModelConfig = {
-  ...faster,
-  type: 'RPN',
-  roiHead: undefined,
-  trainCfg: { rpn: faster.trainCfg.rpn },
-  testCfg: { rpn: faster.testCfg.rpn },
-};
+export const model: TwoStageModelConfig = rpnOnly(faster);
 
 /**
  * As a runnable config: COCO data (1333×800 resize in the data pipeline; `tsvision infer`

@@ -8,6 +8,7 @@
  *             or compressed (COCO's string encoding).
  *   Bitmap:   Uint8Array [H*W] row-major, 1 inside, 0 outside.
  */
+import { rleFromString } from '../evaluation/coco/mask';
 
 /** One instance's polygons. */
 export type Polygons = Float32Array[];
@@ -103,51 +104,11 @@ export function encodeRle(bitmap: Uint8Array, height: number, width: number): Rl
   return { size: [height, width], counts };
 }
 
-/** Decodes COCO's compressed RLE string into run counts (pycocotools rleFrString). */
-export function decompressRleCounts(s: string): number[] {
-  const counts: number[] = [];
-  let p = 0;
-  while (p < s.length) {
-    let x = 0;
-    let k = 0;
-    let more = true;
-    while (more) {
-      const c = s.charCodeAt(p) - 48;
-      x |= (c & 0x1f) << (5 * k);
-      more = (c & 0x20) !== 0;
-      p++;
-      k++;
-      if (!more && c & 0x10) x |= -1 << (5 * k);
-      if (more && p >= s.length) throw new Error('RLE string ends in the middle of a count');
-    }
-    if (counts.length > 2) x += counts[counts.length - 2];
-    counts.push(x);
-  }
-  return counts;
-}
-
-/** Encodes run counts as COCO's compressed RLE string (pycocotools rleToString). */
-export function compressRleCounts(counts: readonly number[]): string {
-  let s = '';
-  for (let i = 0; i < counts.length; i++) {
-    let x = counts[i];
-    if (i > 2) x -= counts[i - 2];
-    let more = true;
-    while (more) {
-      let c = x & 0x1f;
-      x >>= 5;
-      more = c & 0x10 ? x !== -1 : x !== 0;
-      if (more) c |= 0x20;
-      s += String.fromCharCode(c + 48);
-    }
-  }
-  return s;
-}
-
 /** Decodes an RLE (either form) into a row-major bitmap [H*W]; throws if the runs do not cover H*W. */
 export function decodeRle(rle: Rle): Uint8Array {
   const [height, width] = rle.size;
-  const counts = typeof rle.counts === 'string' ? decompressRleCounts(rle.counts) : rle.counts;
+  // compressed strings are decoded by the evaluation's codec (pycocotools' rleFrString)
+  const counts = typeof rle.counts === 'string' ? rleFromString(rle.counts, height, width).counts : rle.counts;
   const out = new Uint8Array(height * width);
   let pos = 0;
   let value = 0;

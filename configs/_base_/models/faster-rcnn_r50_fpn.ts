@@ -59,14 +59,13 @@ export function withDepth(m: TwoStageModelConfig, depth: 18 | 34 | 50 | 101 | 15
   return { ...m, backbone: { ...m.backbone, depth } };
 }
 
-/** RPN alone (MMDetection's rpn_r50_fpn): proposals are the output. */
-export const rpnR50Fpn: TwoStageModelConfig = {
-  ...fasterRcnnR50Fpn,
-  type: 'RPN',
-  roiHead: undefined,
-  trainCfg: { rpn: fasterRcnnR50Fpn.trainCfg.rpn },
-  testCfg: { rpn: fasterRcnnR50Fpn.testCfg.rpn },
-};
+/** The RPN of a two-stage model alone: proposals are the output. */
+export function rpnOnly(m: TwoStageModelConfig): TwoStageModelConfig {
+  return { ...m, type: 'RPN', roiHead: undefined, trainCfg: { rpn: m.trainCfg.rpn }, testCfg: { rpn: m.testCfg.rpn } };
+}
+
+/** RPN alone (MMDetection's rpn_r50_fpn). */
+export const rpnR50Fpn: TwoStageModelConfig = rpnOnly(fasterRcnnR50Fpn);
 
 /** Fast R-CNN: the RoI head on precomputed proposals. */
 export const fastRcnnR50Fpn: TwoStageModelConfig = {
