@@ -63,9 +63,9 @@ export interface DetectionConfig extends RunConfig {
 }
 
 /** Proposals by image id: [x1, y1, x2, y2] rows in original pixels. */
-type ProposalIndex = Map<number, Float32Array>;
+export type ProposalIndex = Map<number, Float32Array>;
 
-function loadProposals(file: string): ProposalIndex {
+export function loadProposals(file: string): ProposalIndex {
   let records: unknown;
   try {
     records = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -92,7 +92,7 @@ function loadProposals(file: string): ProposalIndex {
 }
 
 /** Proposals of each batch image mapped into the resized (and flipped) image. */
-function batchProposals(batch: Batch, index: ProposalIndex): Tensor[] {
+export function batchProposals(batch: Batch, index: ProposalIndex): Tensor[] {
   return batch.items.map(({ meta }) => torch.tidy(() => {
     const raw = index.get(meta.imgId) ?? new Float32Array(0);
     const [sx, sy] = meta.scaleFactor;
