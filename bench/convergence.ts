@@ -27,9 +27,10 @@ for (const name of configs) {
   const ckpt = fs.readFileSync(path.join(workDir, 'last_checkpoint'), 'utf8').trim();
   const test = spawnSync(process.execPath, [bin, 'test', name, path.resolve(workDir, ckpt), '--work-dir', workDir], { stdio: ['ignore', 'inherit', 'inherit'], cwd: root });
   if (test.status !== 0) throw new Error(`${name}: testing failed (${test.status})`);
-  const metrics = JSON.parse(fs.readFileSync(path.join(workDir, 'metrics.json'), 'utf8')) as Record<string, number>;
-  // the loss curve: every logged iteration of the run
-  const runDir = fs.readdirSync(workDir).filter((d) => /^\d{8}_\d{6}$/.test(d)).sort()[0];
+  // run folders: the training run first, then the test run (which writes metrics.json)
+  const runDirs = fs.readdirSync(workDir).filter((d) => /^\d{8}_\d{6}$/.test(d)).sort();
+  const metrics = JSON.parse(fs.readFileSync(path.join(workDir, runDirs[runDirs.length - 1], 'metrics.json'), 'utf8')) as Record<string, number>;
+  const runDir = runDirs[0];
   const curve = fs.readFileSync(path.join(workDir, runDir, 'scalars.jsonl'), 'utf8').trim().split('\n')
     .map((l) => JSON.parse(l) as Record<string, number>).filter((r) => r.loss !== undefined)
     .map((r) => ({ iter: r.iter ?? r.step, loss: r.loss, lr: r.lr }));
