@@ -140,6 +140,27 @@ RoiGeometry roiGeometry(const T* roi, double scale, int64_t ph, int64_t pw, int6
           static_cast<double>(binH), static_cast<double>(binW), gridH, gridW, static_cast<double>(count)};
 }
 
+// The bilinear sampling points of one RoI, bin by bin (row-major bins, then the grid
+// inside each bin); `valid` says which points lie on the feature map (others weigh 0).
+template <typename T>
+void roiSamples(const RoiGeometry& g, int64_t ph, int64_t pw, int64_t height, int64_t width,
+                std::vector<Sample<T>>& samples, std::vector<uint8_t>& valid) {
+  const T startH = g.startH, startW = g.startW, binH = g.binH, binW = g.binW;
+  samples.clear();
+  valid.clear();
+  for (int64_t y = 0; y < ph; ++y)
+    for (int64_t x = 0; x < pw; ++x)
+      for (int64_t iy = 0; iy < g.gridH; ++iy) {
+        const T yy = startH + y * binH + static_cast<T>(iy + .5f) * binH / static_cast<T>(g.gridH);
+        for (int64_t ix = 0; ix < g.gridW; ++ix) {
+          const T xx = startW + x * binW + static_cast<T>(ix + .5f) * binW / static_cast<T>(g.gridW);
+          bool ok;
+          samples.push_back(bilinear<T>(height, width, yy, xx, ok));
+          valid.push_back(ok);
+        }
+      }
+}
+
 template <typename T>
 void roiAlignForward(const at::Tensor& input, const at::Tensor& rois, at::Tensor& output, double scale,
                      int64_t ph, int64_t pw, int64_t samplingRatio, bool aligned) {
@@ -149,20 +170,10 @@ void roiAlignForward(const at::Tensor& input, const at::Tensor& rois, at::Tensor
   T* out = output.data_ptr<T>();
   at::parallel_for(0, rois.size(0), 1, [&](int64_t begin, int64_t end) {
     std::vector<Sample<T>> samples;
+    std::vector<uint8_t> valid;
     for (int64_t n = begin; n < end; ++n) {
       const RoiGeometry g = roiGeometry<T>(r + n * 5, scale, ph, pw, samplingRatio, aligned);
-      const T startH = g.startH, startW = g.startW, binH = g.binH, binW = g.binW;
-      samples.clear();
-      for (int64_t y = 0; y < ph; ++y)
-        for (int64_t x = 0; x < pw; ++x)
-          for (int64_t iy = 0; iy < g.gridH; ++iy) {
-            const T yy = startH + y * binH + static_cast<T>(iy + .5f) * binH / static_cast<T>(g.gridH);
-            for (int64_t ix = 0; ix < g.gridW; ++ix) {
-              const T xx = startW + x * binW + static_cast<T>(ix + .5f) * binW / static_cast<T>(g.gridW);
-              bool valid;
-              samples.push_back(bilinear<T>(height, width, yy, xx, valid));
-            }
-          }
+      roiSamples<T>(g, ph, pw, height, width, samples, valid);
       const T count = static_cast<T>(g.count);
       const int64_t perBin = g.gridH * g.gridW;
       for (int64_t c = 0; c < channels; ++c) {
@@ -196,20 +207,8 @@ void roiAlignBackward(const at::Tensor& gradOut, const at::Tensor& rois, at::Ten
     std::vector<uint8_t> valid;
     for (int64_t n = 0; n < nRois; ++n) {
       const RoiGeometry g = roiGeometry<T>(r + n * 5, scale, ph, pw, samplingRatio, aligned);
-      const T startH = g.startH, startW = g.startW, binH = g.binH, binW = g.binW, count = g.count;
-      samples.clear();
-      valid.clear();
-      for (int64_t y = 0; y < ph; ++y)
-        for (int64_t x = 0; x < pw; ++x)
-          for (int64_t iy = 0; iy < g.gridH; ++iy) {
-            const T yy = startH + y * binH + static_cast<T>(iy + .5f) * binH / static_cast<T>(g.gridH);
-            for (int64_t ix = 0; ix < g.gridW; ++ix) {
-              const T xx = startW + x * binW + static_cast<T>(ix + .5f) * binW / static_cast<T>(g.gridW);
-              bool ok;
-              samples.push_back(bilinear<T>(height, width, yy, xx, ok));
-              valid.push_back(ok);
-            }
-          }
+      const T count = g.count;
+      roiSamples<T>(g, ph, pw, height, width, samples, valid);
       const int64_t perBin = g.gridH * g.gridW;
       for (int64_t c = cBegin; c < cEnd; ++c) {
         T* plane = gi + (g.batch * channels + c) * height * width;
