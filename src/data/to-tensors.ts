@@ -34,10 +34,13 @@ export interface TensorBatch {
   metas: ImageMeta[];
 }
 
-/** Converts a collated batch; `device` moves the tensors (e.g. 'cuda'). */
-export function batchToTensors(batch: Batch, device?: string): TensorBatch {
+/**
+ * Converts a collated batch; `device` moves the tensors (e.g. 'cuda'); `targets: false`
+ * skips the targets (inference), leaving `targets` empty.
+ */
+export function batchToTensors(batch: Batch, device?: string, conv: { targets?: boolean } = {}): TensorBatch {
   const opts = device ? { device } : {};
-  const targets = batch.items.map(({ targets: t, pose, meta }) => {
+  const targets = conv.targets === false ? [] : batch.items.map(({ targets: t, pose, meta }) => {
     const n = t.labels?.length ?? 0;
     const out: InstanceTargets = {
       boxes: fromTypedArray(t.boxes ?? new Float32Array(0), [n, 4], opts),

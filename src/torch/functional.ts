@@ -206,16 +206,16 @@ export function sigmoidFocalLoss(inputs: Tensor, targets: Tensor, opts: { alpha?
   const alpha = opts.alpha ?? 0.25;
   const gamma = opts.gamma ?? 2;
   return tidy(() => {
-  const p = inputs.sigmoid();
-  const ce = binaryCrossEntropyWithLogits(inputs, targets, { reduction: 'none' });
-  // p_t = p * t + (1 - p) * (1 - t)
-  const pt = p.mul(targets).add(p.rsub(1).mul(targets.rsub(1)));
-  let loss = ce.mul(pt.rsub(1).pow(gamma));
-  if (alpha >= 0) {
-    const alphaT = targets.mul(alpha).add(targets.rsub(1).mul(1 - alpha));
-    loss = loss.mul(alphaT);
-  }
-  const r = opts.reduction ?? 'none';
-  return r === 'none' ? loss : r === 'mean' ? loss.mean() : loss.sum();
+    const p = inputs.sigmoid();
+    const ce = binaryCrossEntropyWithLogits(inputs, targets, { reduction: 'none' });
+    // p_t = p * t + (1 - p) * (1 - t)
+    const pt = p.mul(targets).add(p.rsub(1).mul(targets.rsub(1)));
+    let loss = ce.mul(pt.rsub(1).pow(gamma));
+    if (alpha >= 0) {
+      const alphaT = targets.mul(alpha).add(targets.rsub(1).mul(1 - alpha));
+      loss = loss.mul(alphaT);
+    }
+    const r = opts.reduction ?? 'none';
+    return r === 'none' ? loss : r === 'mean' ? loss.mean() : loss.sum();
   });
 }

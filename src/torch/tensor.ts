@@ -6,7 +6,7 @@
  * tidy() scope, or `using`), never by waiting for the garbage collector.
  */
 import { native, type NativeHandle, type NativeValue } from './native';
-import { callH, callMany, callValue, callVoid, op } from './op';
+import { callH, callMany, callVoid, op } from './op';
 import { DTYPE_SIZE, dtypeCode, dtypeFromCode, isFloatingPoint, type DType, type TypedArray } from './dtype';
 import { setBatchRelease, setEscapeHandler, track } from './scope';
 
@@ -668,9 +668,8 @@ function scalarTensor(v: Scalar, like: Tensor): Tensor {
   return wrap(callH(scalarTensorOp, v, dtypeCode(like.dtype), null, like.device, null));
 }
 
-/** Internal: the number of bytes a tensor's elements occupy, for memory accounting. */
+/** Whether v is a Tensor (a type guard). */
 export function isTensor(v: unknown): v is Tensor {
   return v instanceof Tensor;
 }
 
-export { callValue };

@@ -2,7 +2,6 @@
  * Between the data pipeline and detectors: collated batches → tensors, and
  * detections → COCO results records.
  */
-import * as torch from '../../torch';
 import type { Batch, BatchItem } from '../../data/collate';
 import { batchToTensors } from '../../data/to-tensors';
 import type { CocoResult } from '../../evaluation';
@@ -10,12 +9,9 @@ import type { DetBatch, DetInstances, DetTargets } from './types';
 
 /** A collated batch as a DetBatch (the image buffer is copied once into a tensor). */
 export function toDetBatch(batch: Batch, opts: { withTargets?: boolean; device?: string } = {}): DetBatch {
-  const t = batchToTensors(batch, opts.device);
+  const t = batchToTensors(batch, opts.device, { targets: opts.withTargets ?? false });
   const metas = t.metas.map((m) => ({ oriShape: m.oriShape, imgShape: m.imgShape, scaleFactor: m.scaleFactor }));
-  if (!opts.withTargets) {
-    for (const target of t.targets) torch.dispose(target);
-    return { images: t.inputs, metas };
-  }
+  if (!opts.withTargets) return { images: t.inputs, metas };
   const targets: DetTargets[] = t.targets.map(({ boxes, labels, ignoreBoxes }) => ({ boxes, labels, ignoreBoxes }));
   return { images: t.inputs, metas, targets };
 }

@@ -9,8 +9,7 @@
 import * as torch from '../../torch';
 import type { Tensor } from '../../torch';
 import type { DataPreprocessorConfig } from './build';
-import type { TwoStageDetector } from './two_stage';
-import type { DetBatch, DetImageMeta, DetInstances } from './types';
+import type { DetBatch, DetImageMeta } from './types';
 
 /**
  * The size torchvision's GeneralizedRCNNTransform resizes an h×w image to: the scale
@@ -56,16 +55,5 @@ export function preprocessImages(images: Tensor[], cfg: DataPreprocessorConfig):
     const pw = Math.ceil(Math.max(...metas.map((m) => m.imgShape[1])) / d) * d;
     const padded = resized.map((x, i) => torch.F.pad(x, [0, pw - metas[i].imgShape[1], 0, ph - metas[i].imgShape[0]]));
     return { images: torch.stack(padded), metas } as DetBatch;
-  });
-}
-
-/**
- * Detections of a two-stage detector on images ([3, H, W] float32 RGB in [0, 1]), batched
- * together, in original-image pixels with 0-based labels.
- */
-export function predictImages(model: TwoStageDetector, cfg: DataPreprocessorConfig, images: Tensor[]): DetInstances[] {
-  return torch.tidy(() => {
-    const batch = preprocessImages(images, cfg);
-    return model.predict(batch);
   });
 }
