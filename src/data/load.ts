@@ -7,6 +7,7 @@ import { decodeRle, rasterizePolygons, type InstanceMasks } from '../structures/
 import type { FileBackend } from './backends';
 import type { DataInfo, SegMapOptions } from './datasets/dataset';
 import { ImageDecodeError, ensureDecoded, imageSize } from './image';
+import { readLabelPng } from './png';
 import type { Sample } from './sample';
 
 export interface LoadOptions {
@@ -65,22 +66,37 @@ function loadMasks(masks: NonNullable<DataInfo['masks']>, height: number, width:
   return { kind: 'bitmaps', height, width, data, count: masks.length };
 }
 
-/** Decodes a label-map PNG (first channel) and maps its values to class indices. */
+/**
+ * Decodes a label-map PNG and maps its values to class indices. Greyscale and palette PNGs
+ * give their raw values (palette indices, not colours: PIL's 'unchanged' reading); other
+ * images (RGB label maps) their first channel, through sharp.
+ */
 export async function loadSegMap(bytes: Uint8Array, file: string, width: number, height: number, opts: SegMapOptions): Promise<Uint8Array> {
-  let out: { data: Buffer; info: sharp.OutputInfo };
-  try {
-    out = await sharp(bytes, { failOn: 'truncated' }).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
-  } catch (err) {
-    throw new ImageDecodeError(file, err);
+  let values: Uint8Array | Uint16Array, w: number, h: number;
+  const png = readLabelPng(bytes, file);
+  if (png) {
+    ({ data: values, width: w, height: h } = png);
+  } else {
+    let out: { data: Buffer; info: sharp.OutputInfo };
+    try {
+      out = await sharp(bytes, { failOn: 'truncated' }).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+    } catch (err) {
+      throw new ImageDecodeError(file, err);
+    }
+    ({ data: values, info: { width: w, height: h } } = out);
   }
-  if (out.info.width !== width || out.info.height !== height) {
-    throw new ImageDecodeError(file, new Error(`label map is ${out.info.width}x${out.info.height}, its image ${width}x${height}`));
+  if (w !== width || h !== height) {
+    throw new ImageDecodeError(file, new Error(`label map is ${w}x${h}, its image ${width}x${height}`));
   }
-  const map = new Uint8Array(out.data);
+  const map = new Uint8Array(values.length);
   if (opts.labelMap) {
-    const lut = new Uint8Array(256).fill(255);
+    const lut = new Uint8Array(values instanceof Uint16Array ? 65536 : 256).fill(255);
     for (const [k, v] of Object.entries(opts.labelMap)) lut[Number(k)] = v;
-    for (let i = 0; i < map.length; i++) map[i] = lut[map[i]];
+    for (let i = 0; i < map.length; i++) map[i] = lut[values[i]];
+  } else {
+    const big = values instanceof Uint16Array ? values.findIndex((v) => v > 255) : -1;
+    if (big >= 0) throw new ImageDecodeError(file, new Error(`label value ${values[big]} does not fit 8 bits and no labelMap maps it`));
+    map.set(values);
   }
   if (opts.reduceZeroLabel) {
     for (let i = 0; i < map.length; i++) map[i] = map[i] === 0 || map[i] === 255 ? 255 : map[i] - 1;
