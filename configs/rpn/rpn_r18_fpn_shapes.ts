@@ -1,6 +1,11 @@
 /**
  * RPN alone (ResNet-18-FPN from scratch) on the synthetic shapes dataset, evaluated by
- * proposal recall (AR@100/300/1000).
+ * proposal recall (AR@100/300/1000). Differences from the quickstart's Faster R-CNN:
+ * - anchors: 3 octave scales × 3 ratios per location (octave base scale 4: sizes 16–203 px
+ *   over P2–P5, as RetinaNet's), so objects of 24–160 px get anchors with IoU ≥ 0.7; one
+ *   scale per level (MMDetection's RPN) leaves many of them with a single low-quality match
+ *   (AR@1000 55.1 → 68.1 after 900 iterations);
+ * - 2300 iterations of 4 images (×0.1 at 1800 and 2150): about 28 minutes on 2 CPU cores.
  *   ./bin/tsvision train rpn/rpn_r18_fpn_shapes
  */
 import { defineConfig, mergeConfig } from '../../src/config';
@@ -8,9 +13,21 @@ import { rpnOnly } from '../_base_/models/faster-rcnn_r50_fpn';
 import { detectionTask, type DetectionConfig } from '../../src/models/detectors/task';
 import { config as faster } from '../faster_rcnn/faster-rcnn_r18_fpn_shapes';
 
+const base = rpnOnly(faster.model);
+const iters = 2300;
+
 export const config: DetectionConfig = {
   ...faster,
-  model: mergeConfig(rpnOnly(faster.model), { testCfg: { rpn: { nmsPre: 2000, maxPerImg: 1000 } } }),
+  model: {
+    ...base,
+    rpnHead: { ...base.rpnHead!, anchor: { octaveBaseScale: 4, scalesPerOctave: 3, ratios: [0.5, 1.0, 2.0], strides: [4, 8, 16, 32, 64] } },
+    testCfg: { rpn: { ...base.testCfg.rpn!, nmsPre: 2000, maxPerImg: 1000 } },
+  },
+  train: { byEpoch: false, maxIters: iters, valInterval: 0 },
+  paramScheduler: [
+    { type: 'LinearLR', startFactor: 0.001, byEpoch: false, begin: 0, end: 100 },
+    { type: 'MultiStepLR', byEpoch: false, begin: 0, end: iters, milestones: [1800, 2150], gamma: 0.1 },
+  ],
   evaluation: { metrics: ['proposal'] },
 };
 

@@ -18,6 +18,8 @@
  *   (224 at level 4, levels 2..5, eps 1e-6); TwoMLPHead fc6/fc7 1024; 91 classes with the
  *   background first; BoxCoder weights (10, 10, 5, 5); test: score > 0.05, boxes ≥ 1e-2,
  *   class-wise NMS 0.5, 100 detections.
+ * - Losses: objectness BCE over the sampled anchors, softmax CE over the sampled RoIs, box
+ *   regression smooth L1 with beta 1/9 summed and divided by the number of samples (both).
  *
  * Labels: ours are 0-based over the 90 foreground classes; torchvision's label = ours + 1
  * (runTorchvisionInference returns torchvision's).
@@ -54,6 +56,7 @@ export const model: TwoStageModelConfig = {
     },
     strideFromFeatureSize: true,
     coder: { means: [0, 0, 0, 0], stds: [1, 1, 1, 1], whRatioClip: 16 / 1000, clampUpperOnly: true },
+    lossBbox: { type: 'SmoothL1Loss', beta: 1 / 9 },
   },
   roiHead: {
     roiExtractor: {
@@ -63,6 +66,7 @@ export const model: TwoStageModelConfig = {
     bboxHead: {
       inChannels: 256, roiSize: 7, fcOutChannels: 1024, numClasses: 90, backgroundFirst: true,
       coder: { means: [0, 0, 0, 0], stds: [0.1, 0.1, 0.2, 0.2], whRatioClip: 16 / 1000, clampUpperOnly: true },
+      lossBbox: { type: 'SmoothL1Loss', beta: 1 / 9 },
     },
   },
   trainCfg: {

@@ -14,6 +14,7 @@ import { DeltaXYWHBBoxCoder, type DeltaXYWHCoderOptions } from '../task_modules/
 import { MaxIoUAssigner, type MaxIoUAssignerOptions } from '../task_modules/assigner';
 import { RandomSampler, type RandomSamplerOptions } from '../task_modules/sampler';
 import type { DetImageMeta, DetTargets, LossDict } from '../detectors/types';
+import { boxLoss, regDecodedBbox, type BoxLossConfig } from '../losses/box_loss';
 
 /** How proposals are made from the head's outputs (MMDetection's rpn test_cfg / rpn_proposal). */
 export interface ProposalConfig {
@@ -47,7 +48,8 @@ export interface RPNHeadOptions {
   /** Derive level strides from padded image size // feature size (torchvision's AnchorGenerator). */
   strideFromFeatureSize?: boolean;
   lossClsWeight?: number;
-  lossBboxWeight?: number;
+  /** Box loss (MMDetection's loss_bbox); default L1 on deltas, weight 1. GIoULoss regresses decoded boxes. */
+  lossBbox?: BoxLossConfig;
 }
 
 /** Proposals of one image: boxes [K, 4] in resized-image pixels, scores [K]. */
@@ -64,7 +66,7 @@ export class RPNHead extends Module {
   readonly coder: DeltaXYWHBBoxCoder;
   private readonly strideFromFeatureSize: boolean;
   private readonly lossClsWeight: number;
-  private readonly lossBboxWeight: number;
+  private readonly lossBbox: BoxLossConfig;
 
   constructor(opts: RPNHeadOptions) {
     super();
@@ -78,7 +80,7 @@ export class RPNHead extends Module {
     this.coder = new DeltaXYWHBBoxCoder(opts.coder);
     this.strideFromFeatureSize = opts.strideFromFeatureSize ?? false;
     this.lossClsWeight = opts.lossClsWeight ?? 1;
-    this.lossBboxWeight = opts.lossBboxWeight ?? 1;
+    this.lossBbox = opts.lossBbox ?? { type: 'L1Loss' };
   }
 
   forward(feats: Tensor[]): { clsScores: Tensor[]; bboxPreds: Tensor[] } {
@@ -149,7 +151,7 @@ export class RPNHead extends Module {
     })));
   }
 
-  /** Objectness (sigmoid BCE) and box (L1) losses over sampled anchors. */
+  /** Objectness (sigmoid BCE) and box (lossBbox, L1 by default) losses over sampled anchors. */
   loss(outs: { clsScores: Tensor[]; bboxPreds: Tensor[] }, anchors: Tensor[], metas: DetImageMeta[], targets: DetTargets[], cfg: RPNTrainConfig): LossDict {
     return torch.tidy(() => {
       const assigner = new MaxIoUAssigner(cfg.assigner);
@@ -160,6 +162,7 @@ export class RPNHead extends Module {
       const deltas: Tensor[] = [];
       const deltaTargets: Tensor[] = [];
       let numSamples = 0;
+      const decoded = regDecodedBbox(this.lossBbox);
       metas.forEach((meta, i) => {
         const clsFlat = torch.cat(outs.clsScores.map((c) => c.select(0, i).permute(1, 2, 0).reshape(-1)));
         const regFlat = torch.cat(outs.bboxPreds.map((b) => b.select(0, i).permute(1, 2, 0).reshape(-1, 4)));
@@ -174,14 +177,20 @@ export class RPNHead extends Module {
         logitTargets.push(torch.ones([pos.size(0)]), torch.zeros([neg.size(0)]));
         numSamples += pos.size(0) + neg.size(0);
         if (pos.size(0) > 0) {
-          deltas.push(regFlat.index([pos]));
-          deltaTargets.push(this.coder.encode(res.posPriors, res.posGtBoxes));
+          const pred = regFlat.index([pos]);
+          if (decoded) {
+            deltas.push(this.coder.decode(res.posPriors, pred));
+            deltaTargets.push(res.posGtBoxes);
+          } else {
+            deltas.push(pred);
+            deltaTargets.push(this.coder.encode(res.posPriors, res.posGtBoxes));
+          }
         }
       });
       const avg = Math.max(numSamples, 1);
       const lossCls = torch.F.binaryCrossEntropyWithLogits(torch.cat(logits), torch.cat(logitTargets), { reduction: 'sum' }).div(avg).mul(this.lossClsWeight);
       const lossBbox = deltas.length > 0
-        ? torch.F.l1Loss(torch.cat(deltas), torch.cat(deltaTargets), { reduction: 'sum' }).div(avg).mul(this.lossBboxWeight)
+        ? boxLoss(this.lossBbox, torch.cat(deltas), torch.cat(deltaTargets)).div(avg)
         : outs.bboxPreds[0].sum().mul(0);
       return { loss_rpn_cls: lossCls, loss_rpn_bbox: lossBbox };
     });

@@ -14,6 +14,7 @@ import { DeltaXYWHBBoxCoder, type DeltaXYWHCoderOptions } from '../task_modules/
 import { MaxIoUAssigner, type MaxIoUAssignerOptions } from '../task_modules/assigner';
 import { RandomSampler, type RandomSamplerOptions } from '../task_modules/sampler';
 import type { DetImageMeta, DetInstances, DetTargets, LossDict } from '../detectors/types';
+import { boxLoss, regDecodedBbox, type BoxLossConfig } from '../losses/box_loss';
 
 export interface RoIExtractorOptions {
   /** RoIAlign output size S. */
@@ -78,7 +79,8 @@ export interface BBoxHeadOptions {
   backgroundFirst?: boolean;
   coder?: DeltaXYWHCoderOptions;
   lossClsWeight?: number;
-  lossBboxWeight?: number;
+  /** Box loss (MMDetection's loss_bbox); default L1 on deltas, weight 1. GIoULoss regresses decoded boxes. */
+  lossBbox?: BoxLossConfig;
 }
 
 /** Two shared fully connected layers, then classification and class-wise box regression. */
@@ -90,7 +92,7 @@ export class Shared2FCBBoxHead extends Module {
   readonly backgroundFirst: boolean;
   readonly coder: DeltaXYWHBBoxCoder;
   readonly lossClsWeight: number;
-  readonly lossBboxWeight: number;
+  readonly lossBbox: BoxLossConfig;
 
   constructor(opts: BBoxHeadOptions) {
     super();
@@ -109,7 +111,7 @@ export class Shared2FCBBoxHead extends Module {
     init.normalInit(this.fcReg, { std: 0.001 });
     this.coder = new DeltaXYWHBBoxCoder(opts.coder ?? { stds: [0.1, 0.1, 0.2, 0.2] });
     this.lossClsWeight = opts.lossClsWeight ?? 1;
-    this.lossBboxWeight = opts.lossBboxWeight ?? 1;
+    this.lossBbox = opts.lossBbox ?? { type: 'L1Loss' };
   }
 
   /** roiFeats [R, F, S, S] → class logits [R, C+1], deltas [R, 4C] (or 4(C+1)). */
@@ -157,7 +159,7 @@ export class StandardRoIHead extends Module {
     return this.extractor.opts.featmapStrides.length;
   }
 
-  /** Classification (softmax CE) and box regression (L1) losses on sampled proposals. */
+  /** Classification (softmax CE) and box regression (lossBbox, L1 by default) losses on sampled proposals. */
   loss(feats: Tensor[], proposals: Tensor[], targets: DetTargets[], cfg: RCNNTrainConfig): LossDict {
     return torch.tidy(() => {
       const assigner = new MaxIoUAssigner(cfg.assigner);
@@ -167,6 +169,8 @@ export class StandardRoIHead extends Module {
       const labels: Tensor[] = [];
       const posMask: Tensor[] = [];
       const regTargets: Tensor[] = [];
+      const posPriors: Tensor[] = [];
+      const decoded = regDecodedBbox(head.lossBbox);
       proposals.forEach((props, i) => {
         const t = targets[i];
         const assign = assigner.assign(props, t.boxes, t.labels, t.ignoreBoxes);
@@ -177,7 +181,14 @@ export class StandardRoIHead extends Module {
         const posLabels = head.backgroundFirst ? res.posGtLabels.add(1) : res.posGtLabels;
         labels.push(posLabels, torch.full([nNeg], head.backgroundIndex, { dtype: 'int64' }));
         posMask.push(torch.ones([nPos], { dtype: 'bool' }), torch.zeros([nNeg], { dtype: 'bool' }));
-        if (nPos > 0) regTargets.push(head.coder.encode(res.posPriors, res.posGtBoxes));
+        if (nPos > 0) {
+          if (decoded) {
+            posPriors.push(res.posPriors);
+            regTargets.push(res.posGtBoxes);
+          } else {
+            regTargets.push(head.coder.encode(res.posPriors, res.posGtBoxes));
+          }
+        }
       });
       const rois = boxesToRois(samples);
       const { clsScore, bboxPred } = head.forward(this.extractor.forward(feats.slice(0, this.numLevels), rois));
@@ -189,8 +200,9 @@ export class StandardRoIHead extends Module {
       const posIdx = isPos.nonzero().view(-1);
       if (posIdx.size(0) > 0) {
         const posLabels = allLabels.index([posIdx]);
-        const predPos = bboxPred.view(n, -1, 4).index([posIdx, posLabels]);
-        lossBbox = torch.F.l1Loss(predPos, torch.cat(regTargets), { reduction: 'sum' }).div(Math.max(n, 1)).mul(head.lossBboxWeight);
+        let predPos = bboxPred.view(n, -1, 4).index([posIdx, posLabels]);
+        if (decoded) predPos = head.coder.decode(torch.cat(posPriors), predPos);
+        lossBbox = boxLoss(head.lossBbox, predPos, torch.cat(regTargets)).div(Math.max(n, 1));
       } else {
         lossBbox = bboxPred.sum().mul(0);
       }
