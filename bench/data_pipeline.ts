@@ -42,7 +42,10 @@ async function main(): Promise<void> {
     }
     const list = path.join(dir, 'images.txt');
     await fs.writeFile(list, indices.map((i) => ds.info(i).imgPath).join('\n'));
-    const r = spawnSync(python, [path.join(__dirname, '..', '..', 'bench', 'data_pipeline_ref.py'), list, ...workerCounts.map(String)], { encoding: 'utf8' });
+    // One thread per Python process, as one libvips thread per worker (src/data/worker.ts), so a
+    // worker or a process is one core on either side.
+    const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
+    const r = spawnSync(python, [path.join(__dirname, '..', '..', 'bench', 'data_pipeline_ref.py'), list, ...workerCounts.map(String)], { encoding: 'utf8', env });
     if (r.status !== 0) console.error(`python reference failed: ${r.stderr || r.error}`);
     for (const line of r.stdout.split('\n').filter(Boolean)) {
       const j = JSON.parse(line) as { processes: number; images: number; seconds: number; images_per_s: number };

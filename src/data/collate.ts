@@ -29,21 +29,32 @@ export function collate(samples: Sample[]): Batch {
   }
   const C = 3;
   const plane = H * W;
+  const first = samples[0].img;
+  const [rows, cols] = first.planeShape ?? [first.height, first.width];
+  if (n === 1 && first.layout === 'chw' && first.data instanceof Float32Array && rows === H && cols === W && first.data.length === C * plane) {
+    // One image whose planes were written padded to the batch shape (Normalize + Pad) is the batch.
+    return { inputs: first.data, shape: [1, C, H, W], items: samples.map(batchItem) };
+  }
   const inputs = new Float32Array(n * C * plane);
   samples.forEach((s, i) => writeImage(inputs.subarray(i * C * plane, (i + 1) * C * plane), s, H, W));
-  return { inputs, shape: [n, C, H, W], items: samples.map((s) => ({ meta: s.meta, targets: s.targets, pose: s.pose })) };
+  return { inputs, shape: [n, C, H, W], items: samples.map(batchItem) };
+}
+
+function batchItem(s: Sample): BatchItem {
+  return { meta: s.meta, targets: s.targets, pose: s.pose };
 }
 
 /** Writes one image into its [3, H, W] slot: rows copied (CHW float) or transposed (HWC), pad filled. */
 function writeImage(dst: Float32Array, s: Sample, H: number, W: number): void {
   const { data, height: h, width: w, layout } = s.img;
-  if (data.length !== h * w * 3) throw new Error(`collate: ${s.meta.imgPath}: image is not decoded (${data.length} values for ${w}x${h}x3)`);
+  const [rows, cols] = s.img.planeShape ?? [h, w];
+  if (data.length !== rows * cols * 3) throw new Error(`collate: ${s.meta.imgPath}: image is not decoded (${data.length} values for ${w}x${h}x3)`);
   const pad = s.meta.padValue ?? 0;
   for (let c = 0; c < 3; c++) {
     const base = c * H * W;
     for (let y = 0; y < h; y++) {
       const row = base + y * W;
-      if (layout === 'chw') dst.set(data.subarray((c * h + y) * w, (c * h + y + 1) * w), row);
+      if (layout === 'chw') dst.set(data.subarray((c * rows + y) * cols, (c * rows + y) * cols + w), row);
       else for (let x = 0, j = y * w * 3 + c; x < w; x++, j += 3) dst[row + x] = data[j];
       if (pad !== 0 && w < W) dst.fill(pad, row + w, row + W);
     }

@@ -19,6 +19,12 @@ export interface ImageData {
   layout: 'hwc' | 'chw';
   /** Channel order of `data`. */
   order: 'rgb' | 'bgr';
+  /**
+   * `chw` only: [rows, cols] of each stored plane when the planes were written already
+   * padded (Normalize fused with the Pad after it): the image is the top-left height x
+   * width, the rest the pad value. Absent: planes are height x width.
+   */
+  planeShape?: [number, number];
 }
 
 /** MMDetection's image metainfo: what the model needs to map predictions back. */

@@ -5,7 +5,7 @@ import { ensureDecoded } from '../../src/data/image';
 import { Rng } from '../../src/data/rng';
 import { cropSample } from '../../src/data/transforms/crop';
 import {
-  buildPipeline, Compose, NORMALIZE_CAFFE, NORMALIZE_PYTORCH, Normalize, Pad, PhotoMetricDistortion, RandomCrop, RandomFlip, Resize, rescaleSize,
+  buildPipeline, Compose, NORMALIZE_CAFFE, NORMALIZE_PYTORCH, Normalize, Pad, paddedImage, PhotoMetricDistortion, RandomCrop, RandomFlip, Resize, rescaleSize,
 } from '../../src/data/transforms';
 import { polygonsBox } from '../../src/structures/masks';
 import { close, halfImage, pendingSample, rawSample } from './helpers';
@@ -144,11 +144,12 @@ test('photometric distortion changes colours, keeps shape and is reproducible fr
 });
 
 test('fused resize+flip+normalize follows OpenCV bilinear (half-pixel centres, edge clamp)', async () => {
-  const { resizeNormalizeChw } = await import('../../src/data/image');
+  const { resizeNormalizeChw } = await import('../../src/data/image-kernels');
   const src = new Uint8Array([0, 0, 0, 100, 100, 100]); // 2 x 1 grey ramp
-  const out = resizeNormalizeChw(src, 2, 1, 4, 1, false, [0, 0, 0], [1, 1, 1], [0, 1, 2]);
+  const unit = { mean: [0, 0, 0], std: [1, 1, 1] };
+  const out = resizeNormalizeChw(src, 2, 1, 4, 1, unit);
   assert.deepEqual([...out.subarray(0, 4)], [0, 25, 75, 100]);
-  const flipped = resizeNormalizeChw(src, 2, 1, 4, 1, true, [0, 0, 0], [1, 1, 1], [0, 1, 2]);
+  const flipped = resizeNormalizeChw(src, 2, 1, 4, 1, { ...unit, flop: true });
   assert.deepEqual([...flipped.subarray(0, 4)], [100, 75, 25, 0]);
   // A pending image normalized (fused path) equals the decoded one normalized, flip included.
   const lazy = await pendingSample(halfImage(6, 4), 6, 4);
@@ -159,4 +160,28 @@ test('fused resize+flip+normalize follows OpenCV bilinear (half-pixel centres, e
   }
   assert.equal(lazy.pending, undefined);
   assert.deepEqual([...lazy.img.data], [...eager.img.data]);
+});
+
+test('Normalize + Pad fused by Compose equal the two applied one by one (padded planes, collate, flip after)', async () => {
+  const r = new Rng(5);
+  const px = Uint8Array.from({ length: 40 * 20 * 3 }, () => r.int(0, 255));
+  const steps = () => [new Resize({ scales: [[50, 30]], keepRatio: true }), new RandomFlip({ prob: 1 }), new Normalize(NORMALIZE_PYTORCH), new Pad({ sizeDivisor: 16, padValue: -2 })];
+  const fused = await new Compose(steps()).apply(await pendingSample(px, 40, 20), rng());
+  let apart = await pendingSample(px, 40, 20);
+  const r2 = rng();
+  for (const t of steps()) apart = await t.apply(apart, r2);
+  // 40x20 -> 50x25, padded to 64x32: the fused step wrote the padded planes, the other did not.
+  assert.deepEqual(fused.img.planeShape, [32, 64]);
+  assert.equal(fused.img.data.length, 3 * 32 * 64);
+  assert.equal(apart.img.planeShape, undefined);
+  assert.deepEqual(fused.meta, apart.meta);
+  assert.deepEqual([...paddedImage(fused)], [...paddedImage(apart)]);
+  const one = collate([fused]);
+  assert.equal(one.inputs, fused.img.data); // a lone padded image is the batch, not a copy
+  assert.deepEqual([...one.inputs], [...collate([apart]).inputs]);
+  const both = collate([fused, apart]);
+  assert.deepEqual([...both.inputs.subarray(0, 3 * 32 * 64)], [...both.inputs.subarray(3 * 32 * 64)]);
+  // A flip after Normalize (CHW) mirrors the image region only, padded planes or not.
+  for (const s of [fused, apart]) await new RandomFlip({ prob: 1 }).apply(s, rng());
+  assert.deepEqual([...paddedImage(fused)], [...paddedImage(apart)]);
 });

@@ -27,7 +27,10 @@ export class RandomFlip implements Transform {
     else {
       const img = await ensureDecoded(sample);
       if (img.layout === 'hwc') flipRowsInPlace(img.data, img.height, img.width, img.channels);
-      else flipRowsInPlace(img.data, img.channels * img.height, img.width, 1);
+      else {
+        const [rows, cols] = img.planeShape ?? [img.height, img.width];
+        for (let c = 0; c < img.channels; c++) flipRowsInPlace(img.data.subarray(c * rows * cols), img.height, img.width, 1, cols);
+      }
     }
     const t = sample.targets;
     flipTargets(t, w, this.opts.flipPairs ?? []);

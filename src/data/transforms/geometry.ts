@@ -21,10 +21,10 @@ export function resizeNearest(src: Uint8Array, h: number, w: number, c: number, 
   return out;
 }
 
-/** Mirrors an interleaved image [h*w*c] left-right in place. */
-export function flipRowsInPlace(data: Uint8Array | Float32Array, h: number, w: number, c: number): void {
+/** Mirrors an interleaved image [h*w*c] left-right in place (rows `rowStride` values apart). */
+export function flipRowsInPlace(data: Uint8Array | Float32Array, h: number, w: number, c: number, rowStride = w * c): void {
   for (let y = 0; y < h; y++) {
-    const row = y * w * c;
+    const row = y * rowStride;
     for (let a = 0, b = w - 1; a < b; a++, b--) {
       for (let k = 0; k < c; k++) {
         const i = row + a * c + k, j = row + b * c + k;

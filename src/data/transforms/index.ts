@@ -7,7 +7,7 @@ import type { Rng } from '../rng';
 import type { Sample } from '../sample';
 import { RandomCrop, type RandomCropOptions } from './crop';
 import { RandomFlip, type RandomFlipOptions } from './flip';
-import { Normalize, type NormalizeOptions } from './normalize';
+import { Normalize, NormalizePad, type NormalizeOptions } from './normalize';
 import { Pad, type PadOptions } from './pad';
 import { PhotoMetricDistortion, type PhotoMetricDistortionOptions } from './photometric';
 import { Resize, type ResizeOptions } from './resize';
@@ -15,7 +15,7 @@ import { GenerateHeatmap, TopdownAffine, type HeatmapOptions, type TopdownAffine
 import type { Transform } from './transform';
 
 export type { Transform } from './transform';
-export { RandomCrop, RandomFlip, Normalize, Pad, PhotoMetricDistortion, Resize, TopdownAffine, GenerateHeatmap };
+export { RandomCrop, RandomFlip, Normalize, NormalizePad, Pad, PhotoMetricDistortion, Resize, TopdownAffine, GenerateHeatmap };
 import { NORMALIZE_CAFFE, NORMALIZE_PYTORCH } from './normalize';
 export { NORMALIZE_CAFFE, NORMALIZE_PYTORCH };
 export { rescaleSize } from './resize';
@@ -46,12 +46,26 @@ export function buildTransform(spec: TransformSpec): Transform {
   }
 }
 
-/** Transforms applied in order. */
+/**
+ * Transforms applied in order. A Normalize directly followed by a Pad runs as one step
+ * (NormalizePad), which writes the padded planes in one pass; the result is the same.
+ */
 export class Compose implements Transform {
   readonly name = 'Compose';
-  constructor(readonly transforms: Transform[]) {}
+  private readonly steps: Transform[] = [];
+  constructor(readonly transforms: Transform[]) {
+    for (let i = 0; i < transforms.length; i++) {
+      const [t, next] = [transforms[i], transforms[i + 1]];
+      if (t instanceof Normalize && next instanceof Pad) {
+        this.steps.push(new NormalizePad(t, next));
+        i++;
+      } else {
+        this.steps.push(t);
+      }
+    }
+  }
   async apply(sample: Sample, rng: Rng): Promise<Sample> {
-    for (const t of this.transforms) sample = await t.apply(sample, rng);
+    for (const t of this.steps) sample = await t.apply(sample, rng);
     return sample;
   }
 }

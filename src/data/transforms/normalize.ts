@@ -2,8 +2,10 @@
  * Normalize: (pixel - mean) / std per channel, written once as planar CHW float32 (the layout
  * the model takes), in the channel order the model was trained with.
  */
-import { decodeOriginal, ensureDecoded, resizeNormalizeChw } from '../image';
+import { decodeOriginal, ensureDecoded } from '../image';
+import { resizeNormalizeChw } from '../image-kernels';
 import type { Sample } from '../sample';
+import type { Pad } from './pad';
 import type { Transform } from './transform';
 
 export interface NormalizeOptions {
@@ -30,36 +32,42 @@ export class Normalize implements Transform {
     if (opts.std.some((s) => !(s > 0))) throw new Error(`Normalize.std: expected positive numbers, got [${opts.std}]`);
   }
 
-  async apply(sample: Sample): Promise<Sample> {
+  apply(sample: Sample): Promise<Sample> {
+    return this.normalize(sample);
+  }
+
+  /**
+   * Writes the normalized CHW image in one native pass. A pending bilinear Resize (not a
+   * strong shrink, where libvips' shrink-on-load wins) and flip are done in the same pass
+   * with OpenCV's bilinear semantics, as mmcv does. With `pad` (a Pad right after this
+   * Normalize), the planes are written already padded to Pad's shape and value.
+   */
+  async normalize(sample: Sample, pad?: Pad): Promise<Sample> {
     const { mean, std, order } = this.opts;
     const p = sample.pending;
-    // Fast path: a pending Resize (not a strong shrink, where libvips' shrink-on-load wins)
-    // and flip are done here in one pass with OpenCV's bilinear semantics, as mmcv does.
-    if (p && p.interpolation === 'bilinear') {
-      const raw = await decodeOriginal(p, sample.img.order);
-      const [nw, nh] = p.resize ?? [raw.width, raw.height];
-      if (nw >= raw.width / 2 && nh >= raw.height / 2) {
-        const srcChannel = raw.order === order ? [0, 1, 2] : [2, 1, 0];
-        const data = resizeNormalizeChw(raw.data as Uint8Array, raw.width, raw.height, nw, nh, p.flop, mean, std, srcChannel);
-        sample.pending = undefined;
-        sample.img = { data, height: nh, width: nw, channels: 3, layout: 'chw', order };
-        return sample;
-      }
-    }
-    const img = await ensureDecoded(sample);
+    const [oh, ow] = sample.meta.oriShape;
+    const [rw, rh] = p?.resize ?? [ow, oh];
+    const fused = p !== undefined && p.interpolation === 'bilinear' && rw >= ow / 2 && rh >= oh / 2;
+    const img = fused ? await decodeOriginal(p, sample.img.order) : await ensureDecoded(sample);
     if (img.layout !== 'hwc') throw new Error('Normalize: image is already normalized (CHW)');
-    const hw = img.height * img.width;
-    const out = new Float32Array(3 * hw);
-    const src = img.data;
-    for (let c = 0; c < 3; c++) {
-      // Output channel c reads source channel c, or 2 - c when the orders differ.
-      const sc = img.order === order ? c : 2 - c;
-      const m = mean[c];
-      const inv = 1 / std[c];
-      const plane = c * hw;
-      for (let i = 0, j = sc; i < hw; i++, j += 3) out[plane + i] = (src[j] - m) * inv;
-    }
-    sample.img = { data: out, height: img.height, width: img.width, channels: 3, layout: 'chw', order };
+    if (!(img.data instanceof Uint8Array)) throw new Error('Normalize: expected a uint8 HWC image');
+    const [nw, nh] = fused ? (p.resize ?? [img.width, img.height]) : [img.width, img.height];
+    const [rows, cols] = pad ? pad.padShape(nh, nw) : [nh, nw];
+    const data = resizeNormalizeChw(img.data, img.width, img.height, nw, nh, {
+      flop: fused && p.flop, mean, std, srcChannel: img.order === order ? [0, 1, 2] : [2, 1, 0], planeShape: [rows, cols], padValue: pad?.padValue,
+    });
+    sample.pending = undefined;
+    sample.img = { data, height: nh, width: nw, channels: 3, layout: 'chw', order };
+    if (rows !== nh || cols !== nw) sample.img.planeShape = [rows, cols];
     return sample;
+  }
+}
+
+/** Normalize followed by Pad, fused by Compose: the padded planes are written once. */
+export class NormalizePad implements Transform {
+  readonly name = 'Normalize+Pad';
+  constructor(readonly normalize: Normalize, readonly pad: Pad) {}
+  async apply(sample: Sample): Promise<Sample> {
+    return this.pad.apply(await this.normalize.normalize(sample, this.pad));
   }
 }

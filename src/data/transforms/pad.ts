@@ -25,6 +25,11 @@ export class Pad implements Transform {
     if (!opts.sizeDivisor === !opts.size) throw new Error('Pad: give exactly one of sizeDivisor and size');
   }
 
+  /** The image pad value. */
+  get padValue(): number {
+    return this.opts.padValue ?? 0;
+  }
+
   /** [h, w] padded shape of an h x w image. */
   padShape(h: number, w: number): [number, number] {
     const { sizeDivisor: d, size } = this.opts;
@@ -47,7 +52,7 @@ export class Pad implements Transform {
       t.masks = { ...m, data, height: ph, width: pw };
     }
     sample.meta.padShape = [ph, pw];
-    sample.meta.padValue = this.opts.padValue ?? 0;
+    sample.meta.padValue = this.padValue;
     return sample;
   }
 }
@@ -58,10 +63,11 @@ export function paddedImage(sample: Sample): Float32Array | Uint8Array {
   const [ph, pw] = sample.meta.padShape;
   const value = sample.meta.padValue ?? 0;
   const out = new (img.data instanceof Float32Array ? Float32Array : Uint8Array)(ph * pw * img.channels).fill(value);
+  const [rows, cols] = img.planeShape ?? [img.height, img.width];
   for (let c = 0; c < img.channels; c++) {
     for (let y = 0; y < img.height; y++) {
       for (let x = 0; x < img.width; x++) {
-        const src = img.layout === 'hwc' ? (y * img.width + x) * img.channels + c : (c * img.height + y) * img.width + x;
+        const src = img.layout === 'hwc' ? (y * img.width + x) * img.channels + c : (c * rows + y) * cols + x;
         const dst = img.layout === 'hwc' ? (y * pw + x) * img.channels + c : (c * ph + y) * pw + x;
         out[dst] = img.data[src];
       }
