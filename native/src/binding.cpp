@@ -14,7 +14,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <deque>
 #include <memory>
 #include <vector>
 
@@ -29,8 +28,24 @@ struct Slot {
   int64_t reportedBytes = 0;  // bytes reported to V8 as external memory
 };
 
-// A deque keeps references to slots valid while new slots are appended.
-std::deque<Slot> gSlots;
+// The slot table grows by chunks of 4,096 slots that never move, so references to slots
+// stay valid while it grows, and slot i is a shift and a mask away.
+constexpr size_t kChunkBits = 12;
+constexpr size_t kChunkSize = size_t{1} << kChunkBits;
+class SlotTable {
+ public:
+  size_t size() const { return size_; }
+  Slot& operator[](size_t i) { return chunks_[i >> kChunkBits][i & (kChunkSize - 1)]; }
+  size_t append() {
+    if ((size_ & (kChunkSize - 1)) == 0) chunks_.emplace_back(new Slot[kChunkSize]);
+    return size_++;
+  }
+
+ private:
+  std::vector<std::unique_ptr<Slot[]>> chunks_;
+  size_t size_ = 0;
+};
+SlotTable gSlots;
 std::vector<uint32_t> gFree;
 constexpr double kIndexSpan = 4194304.0;  // 2^22 slots; generation in the high bits (< 2^31)
 
@@ -41,10 +56,8 @@ int64_t bytesOf(const at::Tensor& t) {
 
 // The slot a handle names, or null when the value is not a handle of a live tensor
 // (`stale` tells a disposed or reused handle from something that is no handle at all).
-Slot* slotOf(const Napi::Value& value, bool* stale, size_t* indexOut = nullptr) {
+Slot* slotOfHandle(double d, bool* stale, size_t* indexOut) {
   *stale = false;
-  if (!value.IsNumber()) return nullptr;
-  const double d = value.As<Napi::Number>().DoubleValue();
   if (!(d >= 0) || d > 9.007199254740991e15 || std::trunc(d) != d) return nullptr;
   const double gen = std::floor(d / kIndexSpan);
   const auto index = static_cast<size_t>(d - gen * kIndexSpan);
@@ -58,6 +71,18 @@ Slot* slotOf(const Napi::Value& value, bool* stale, size_t* indexOut = nullptr) 
   return &s;
 }
 
+// One napi call: a value that is not a number is no handle.
+bool readNumber(napi_env env, napi_value value, double* out) {
+  return napi_get_value_double(env, value, out) == napi_ok;
+}
+
+Slot* slotOf(const Napi::Value& value, bool* stale, size_t* indexOut = nullptr) {
+  *stale = false;
+  double d;
+  if (!readNumber(value.Env(), value, &d)) return nullptr;
+  return slotOfHandle(d, stale, indexOut);
+}
+
 void release(Napi::Env env, Slot& s, size_t index) {
   s.live = false;
   s.tensor.reset();
@@ -66,7 +91,30 @@ void release(Napi::Env env, Slot& s, size_t index) {
   gFree.push_back(static_cast<uint32_t>(index));
 }
 
+// The release queue (see common.h). It belongs to the first Node environment that loads the
+// addon; others (worker threads) get none and dispose directly.
+constexpr int32_t kQueueCapacity = 1024;
+struct ReleaseQueue {
+  int32_t count;
+  int32_t capacity;
+  double handles[kQueueCapacity];
+};
+ReleaseQueue gQueue{0, kQueueCapacity, {}};
+napi_env gQueueEnv = nullptr;
+
 }  // namespace
+
+void drainReleases(Napi::Env env) {
+  if (gQueue.count == 0 || static_cast<napi_env>(env) != gQueueEnv) return;
+  const int32_t n = std::min(gQueue.count, kQueueCapacity);
+  gQueue.count = 0;
+  for (int32_t i = 0; i < n; ++i) {
+    bool stale;
+    size_t index = 0;
+    // a handle queued twice, or disposed directly meanwhile, is stale: nothing to do
+    if (Slot* s = slotOfHandle(gQueue.handles[i], &stale, &index)) release(env, *s, index);
+  }
+}
 
 Napi::Value wrap(Napi::Env env, at::Tensor t) {
   if (!t.defined()) return env.Null();
@@ -78,8 +126,7 @@ Napi::Value wrap(Napi::Env env, at::Tensor t) {
     if (gSlots.size() >= static_cast<size_t>(kIndexSpan)) {
       throw Napi::Error::New(env, "tsvision: more than 4194304 live tensors (are tensors being disposed?)");
     }
-    index = gSlots.size();
-    gSlots.emplace_back();
+    index = gSlots.append();
   }
   Slot& s = gSlots[index];
   s.generation = (s.generation + 1) & 0x7fffffffu;
@@ -101,6 +148,19 @@ const at::Tensor& unwrap(Napi::Env env, const Napi::Value& value, const char* wh
   }
   return s->tensor;
 }
+
+namespace {
+// unwrap() for a handle already read as a number.
+const at::Tensor& unwrapHandle(Napi::Env env, double h, const char* what) {
+  bool stale;
+  Slot* s = slotOfHandle(h, &stale, nullptr);
+  if (!s) {
+    if (stale) throw Napi::Error::New(env, std::string(what) + ": tensor has been disposed");
+    throw Napi::TypeError::New(env, std::string(what) + ": expected a Tensor");
+  }
+  return s->tensor;
+}
+}  // namespace
 
 void rethrow(Napi::Env env, const char* where) {
   try {
@@ -388,8 +448,8 @@ Napi::Value fromIValue(Napi::Env env, const c10::IValue& v) {
 
 // A JavaScript number or boolean as a Scalar (integral numbers act as Python ints); false if neither.
 bool toScalar(const Napi::Value& v, at::Scalar* out) {
-  if (v.IsNumber()) {
-    double d = v.As<Napi::Number>().DoubleValue();
+  double d;
+  if (readNumber(v.Env(), v, &d)) {
     if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.007199254740992e15) *out = at::Scalar(static_cast<int64_t>(d));
     else *out = at::Scalar(d);
     return true;
@@ -405,10 +465,14 @@ bool toScalar(const Napi::Value& v, at::Scalar* out) {
 // the boxed path reports the error.
 bool callFast(const Napi::CallbackInfo& info, const OpEntry& op, bool wantResult, Napi::Value* result) {
   Napi::Env env = info.Env();
+  constexpr size_t kMaxFastArgs = 3;  // classifyFast's signatures: T, TT, TS, TTS, TSS
+  if (op.args.size() > kMaxFastArgs) return false;
+  double handles[kMaxFastArgs];
   for (size_t i = 0; i < op.args.size(); ++i) {
-    if (op.args[i].kind == Kind::Tensor && !info[i + 1].IsNumber()) return false;  // the boxed path names the argument
+    // a tensor argument that is no number: the boxed path names the argument
+    if (op.args[i].kind == Kind::Tensor && !readNumber(env, info[i + 1], &handles[i])) return false;
   }
-  auto T = [&](size_t i) -> const at::Tensor& { return unwrap(env, info[i + 1], op.name.c_str()); };
+  auto T = [&](size_t i) -> const at::Tensor& { return unwrapHandle(env, handles[i], op.name.c_str()); };
   at::Scalar s1, s2;
   auto S = [&](size_t i, at::Scalar* out) { return toScalar(info[i + 1], out); };
   at::Tensor r;
@@ -485,19 +549,8 @@ Napi::Value Dispose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// disposeMany(handles[]): dispose() for each (one crossing for a whole tidy scope).
-Napi::Value DisposeMany(const Napi::CallbackInfo& info) {
-  if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), "disposeMany: expected an array of tensors");
-  auto arr = info[0].As<Napi::Array>();
-  const uint32_t n = arr.Length();
-  for (uint32_t i = 0; i < n; ++i) {
-    bool stale;
-    size_t index = 0;
-    Slot* s = slotOf(arr.Get(i), &stale, &index);
-    if (s) release(info.Env(), *s, index);
-  }
-  return info.Env().Undefined();
-}
+// flushReleases(): frees the queued tensors (the entry wrapper does the work).
+Napi::Value FlushReleases(const Napi::CallbackInfo& info) { return info.Env().Undefined(); }
 
 Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
   bool stale;
@@ -686,39 +739,41 @@ Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  auto fn = [&](const char* name, Napi::Function::Callback cb) {
-    exports.Set(name, Napi::Function::New(env, cb, name));
-  };
-  fn("findOp", FindOp);
-  fn("call", Call);
-  fn("callVoid", CallVoid);
-  fn("opSchema", OpSchema);
-  fn("dispose", Dispose);
-  fn("isDisposed", IsDisposed);
-  fn("disposeMany", DisposeMany);
-  fn("liveTensors", LiveTensors);
-  fn("sizes", Sizes);
-  fn("strides", Strides);
-  fn("dim", Dim);
-  fn("numel", Numel);
-  fn("scalarType", ScalarTypeOf);
-  fn("device", DeviceOf);
-  fn("storageOffset", StorageOffset);
-  fn("isContiguous", IsContiguous);
-  fn("same", SameTensor);
-  fn("sharesStorage", SharesStorage);
-  fn("alias", Alias);
-  fn("fromBuffer", FromBuffer);
-  fn("toBuffer", ToBuffer);
-  fn("item", Item);
-  fn("requiresGrad", RequiresGrad);
-  fn("setRequiresGrad", SetRequiresGrad);
-  fn("isLeaf", IsLeaf);
-  fn("grad", Grad);
-  fn("setGrad", SetGrad);
-  fn("backward", Backward);
-  fn("isGradEnabled", IsGradEnabled);
-  fn("setGradEnabled", SetGradEnabled);
+  TSV_EXPORT("findOp", FindOp);
+  TSV_EXPORT("call", Call);
+  TSV_EXPORT("callVoid", CallVoid);
+  TSV_EXPORT("opSchema", OpSchema);
+  TSV_EXPORT("dispose", Dispose);
+  TSV_EXPORT("flushReleases", FlushReleases);
+  TSV_EXPORT("isDisposed", IsDisposed);
+  TSV_EXPORT("liveTensors", LiveTensors);
+  TSV_EXPORT("sizes", Sizes);
+  TSV_EXPORT("strides", Strides);
+  TSV_EXPORT("dim", Dim);
+  TSV_EXPORT("numel", Numel);
+  TSV_EXPORT("scalarType", ScalarTypeOf);
+  TSV_EXPORT("device", DeviceOf);
+  TSV_EXPORT("storageOffset", StorageOffset);
+  TSV_EXPORT("isContiguous", IsContiguous);
+  TSV_EXPORT("same", SameTensor);
+  TSV_EXPORT("sharesStorage", SharesStorage);
+  TSV_EXPORT("alias", Alias);
+  TSV_EXPORT("fromBuffer", FromBuffer);
+  TSV_EXPORT("toBuffer", ToBuffer);
+  TSV_EXPORT("item", Item);
+  TSV_EXPORT("requiresGrad", RequiresGrad);
+  TSV_EXPORT("setRequiresGrad", SetRequiresGrad);
+  TSV_EXPORT("isLeaf", IsLeaf);
+  TSV_EXPORT("grad", Grad);
+  TSV_EXPORT("setGrad", SetGrad);
+  TSV_EXPORT("backward", Backward);
+  TSV_EXPORT("isGradEnabled", IsGradEnabled);
+  TSV_EXPORT("setGradEnabled", SetGradEnabled);
+  if (gQueueEnv == nullptr) {
+    gQueueEnv = env;
+    // static memory, never freed: the buffer outlives nothing it points into
+    exports.Set("releaseQueue", Napi::ArrayBuffer::New(env, &gQueue, sizeof(gQueue)));
+  }
   registerRuntime(env, exports);
   registerDetectionOps(env, exports);
   return exports;

@@ -24,6 +24,20 @@ const at::Tensor& unwrap(Napi::Env env, const Napi::Value& value, const char* wh
 // Converts a caught C++ exception into a pending JavaScript Error.
 [[noreturn]] void rethrow(Napi::Env env, const char* where);
 
+// Deferred release: Tensor.dispose() in JavaScript does not call into C++; it appends the
+// handle to a queue in memory shared with the binding (an ArrayBuffer exported as
+// `releaseQueue`: int32 count, int32 capacity, float64 handles). Every exported function
+// frees the queued tensors first, so no call ever sees a disposed tensor as live.
+void drainReleases(Napi::Env env);
+
+// An exported function: drains the release queue, then runs F.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value entry(const Napi::CallbackInfo& info) {
+  drainReleases(info.Env());
+  return F(info);
+}
+#define TSV_EXPORT(name, F) exports.Set(name, Napi::Function::New(env, ::tsv::entry<F>, name))
+
 void registerDetectionOps(Napi::Env env, Napi::Object exports);
 void registerRuntime(Napi::Env env, Napi::Object exports);
 

@@ -1,5 +1,6 @@
 // Detection ops libtorch lacks, with torchvision.ops semantics: nms, roi_align and
-// roi_pool (CPU kernels; differentiable through autograd Functions).
+// roi_pool (CPU kernels here; CUDA tensors go to the kernels in cuda/ when the build
+// has CUDA; differentiable through autograd Functions).
 //
 // Shapes: boxes [N, 4] (x1, y1, x2, y2); rois [K, 5] (batch index, x1, y1, x2, y2) in
 // input-image coordinates, mapped to the feature map by spatial_scale;
@@ -9,6 +10,10 @@
 
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
+
+#ifdef TSV_WITH_CUDA
+#include "cuda/detection_cuda.h"
+#endif
 
 #include <algorithm>
 #include <cfloat>
@@ -62,6 +67,9 @@ at::Tensor nms(const at::Tensor& boxesIn, const at::Tensor& scoresIn, double iou
               "scores should be a [N] tensor matching boxes, got ", scoresIn.sizes(), " for boxes ", boxesIn.sizes());
   TORCH_CHECK(boxesIn.scalar_type() == scoresIn.scalar_type(), "boxes and scores should have the same dtype, got ",
               boxesIn.scalar_type(), " and ", scoresIn.scalar_type());
+#ifdef TSV_WITH_CUDA
+  if (boxesIn.is_cuda()) return cuda::nms(boxesIn.detach(), scoresIn.detach().to(boxesIn.device()), iouThreshold);
+#endif
   const auto device = boxesIn.device();
   at::Tensor boxes = boxesIn.detach().to(at::kCPU).contiguous();
   at::Tensor scores = scoresIn.detach().to(at::kCPU).contiguous();
@@ -256,6 +264,13 @@ class RoiAlignFunction : public torch::autograd::Function<RoiAlignFunction> {
     ctx->saved_data["sampling"] = samplingRatio;
     ctx->saved_data["aligned"] = aligned;
     ctx->saved_data["shape"] = input.sizes();
+#ifdef TSV_WITH_CUDA
+    if (input.is_cuda()) {
+      at::Tensor r = rois.to(input.device());
+      ctx->save_for_backward({r});
+      return cuda::roiAlignForward(input, r, scale, ph, pw, samplingRatio, aligned);
+    }
+#endif
     ctx->save_for_backward({rois});
     const auto device = input.device();
     at::Tensor in = input.to(at::kCPU).contiguous();
@@ -269,6 +284,15 @@ class RoiAlignFunction : public torch::autograd::Function<RoiAlignFunction> {
 
   static variable_list backward(AutogradContext* ctx, variable_list gradOutputs) {
     at::Tensor rois = ctx->get_saved_variables()[0];
+#ifdef TSV_WITH_CUDA
+    if (gradOutputs[0].is_cuda()) {
+      at::Tensor gi = cuda::roiAlignBackward(
+          gradOutputs[0], rois, ctx->saved_data["shape"].toIntVector(), ctx->saved_data["scale"].toDouble(),
+          ctx->saved_data["ph"].toInt(), ctx->saved_data["pw"].toInt(), ctx->saved_data["sampling"].toInt(),
+          ctx->saved_data["aligned"].toBool());
+      return {gi, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    }
+#endif
     const auto device = rois.device();
     at::Tensor r = rois.to(at::kCPU).contiguous();
     at::Tensor go = gradOutputs[0].to(at::kCPU).contiguous();
@@ -337,6 +361,15 @@ class RoiPoolFunction : public torch::autograd::Function<RoiPoolFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& rois, double scale,
                             int64_t ph, int64_t pw) {
+    ctx->saved_data["shape"] = input.sizes();
+#ifdef TSV_WITH_CUDA
+    if (input.is_cuda()) {
+      at::Tensor r = rois.to(input.device());
+      auto result = cuda::roiPoolForward(input, r, scale, ph, pw);
+      ctx->save_for_backward({r, std::get<1>(result)});
+      return std::get<0>(result);
+    }
+#endif
     const auto device = input.device();
     at::Tensor in = input.to(at::kCPU).contiguous();
     at::Tensor r = rois.to(at::kCPU).contiguous();
@@ -346,7 +379,6 @@ class RoiPoolFunction : public torch::autograd::Function<RoiPoolFunction> {
       roiPoolForward<scalar_t>(in, r, out, argmax, scale, ph, pw);
     });
     ctx->save_for_backward({rois, argmax});
-    ctx->saved_data["shape"] = input.sizes();
     return out.to(device);
   }
 
@@ -354,8 +386,14 @@ class RoiPoolFunction : public torch::autograd::Function<RoiPoolFunction> {
     auto saved = ctx->get_saved_variables();
     const at::Tensor& rois = saved[0];
     const at::Tensor& argmax = saved[1];
-    const auto device = rois.device();
     auto shape = ctx->saved_data["shape"].toIntVector();
+#ifdef TSV_WITH_CUDA
+    if (gradOutputs[0].is_cuda()) {
+      return {cuda::roiPoolBackward(gradOutputs[0], rois, argmax, shape), at::Tensor(), at::Tensor(), at::Tensor(),
+              at::Tensor()};
+    }
+#endif
+    const auto device = rois.device();
     at::Tensor go = gradOutputs[0].to(at::kCPU).contiguous();
     at::Tensor r = rois.to(at::kCPU).contiguous();
     // grad_input[batch(roi), c].flat[argmax] += grad_output, skipping empty bins (-1)
@@ -424,9 +462,9 @@ Napi::Value RoiPool(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerDetectionOps(Napi::Env env, Napi::Object exports) {
-  exports.Set("nms", Napi::Function::New(env, Nms, "nms"));
-  exports.Set("roiAlign", Napi::Function::New(env, RoiAlign, "roiAlign"));
-  exports.Set("roiPool", Napi::Function::New(env, RoiPool, "roiPool"));
+  TSV_EXPORT("nms", Nms);
+  TSV_EXPORT("roiAlign", RoiAlign);
+  TSV_EXPORT("roiPool", RoiPool);
 }
 
 }  // namespace tsv

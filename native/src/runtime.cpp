@@ -73,6 +73,19 @@ Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
   TSV_CATCH("cuda.synchronize")
 }
 
+#ifdef TSV_WITH_CUDA
+// A CUDA build on a machine without a GPU (or a bad index) gets a clear error here,
+// not the allocator's "invalid device argument".
+void checkCudaDevice(Napi::Env env, int dev, const char* what) {
+  const int count = at::hasCUDA() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0;
+  if (count == 0) throw Napi::Error::New(env, std::string(what) + ": no CUDA device is visible");
+  if (dev < 0 || dev >= count) {
+    throw Napi::RangeError::New(env, std::string(what) + ": device " + std::to_string(dev) + " out of range (" +
+                                         std::to_string(count) + " CUDA devices)");
+  }
+}
+#endif
+
 // cudaMemoryStats(device) -> [allocated, maxAllocated, reserved, maxReserved] in bytes
 Napi::Value CudaMemoryStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -80,8 +93,11 @@ Napi::Value CudaMemoryStats(const Napi::CallbackInfo& info) {
   auto arr = Napi::Array::New(env, 4);
 #ifdef TSV_WITH_CUDA
   int dev = info[0].As<Napi::Number>().Int32Value();
+  checkCudaDevice(env, dev, "cuda.memoryStats");
   auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(dev);
-  auto agg = static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE);
+  // StatType::AGGREGATE, index 0 in every version (the enum moved from
+  // c10::cuda::CUDACachingAllocator in 1.x to c10::CachingAllocator in 2.x)
+  constexpr size_t agg = 0;
   arr.Set(0u, Napi::Number::New(env, static_cast<double>(stats.allocated_bytes[agg].current)));
   arr.Set(1u, Napi::Number::New(env, static_cast<double>(stats.allocated_bytes[agg].peak)));
   arr.Set(2u, Napi::Number::New(env, static_cast<double>(stats.reserved_bytes[agg].current)));
@@ -96,7 +112,9 @@ Napi::Value CudaMemoryStats(const Napi::CallbackInfo& info) {
 Napi::Value CudaResetPeak(const Napi::CallbackInfo& info) {
   TSV_TRY
 #ifdef TSV_WITH_CUDA
-  c10::cuda::CUDACachingAllocator::resetPeakStats(info[0].As<Napi::Number>().Int32Value());
+  int dev = info[0].As<Napi::Number>().Int32Value();
+  checkCudaDevice(info.Env(), dev, "cuda.resetPeakMemoryStats");
+  c10::cuda::CUDACachingAllocator::resetPeakStats(dev);
 #else
   throw Napi::Error::New(info.Env(), "cuda.resetPeakMemoryStats: this build of tsvision has no CUDA support");
 #endif
@@ -118,17 +136,17 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerRuntime(Napi::Env env, Napi::Object exports) {
-  exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
-  exports.Set("getRngState", Napi::Function::New(env, GetRngState));
-  exports.Set("setRngState", Napi::Function::New(env, SetRngState));
-  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
-  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
-  exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
-  exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount));
-  exports.Set("cudaSynchronize", Napi::Function::New(env, CudaSynchronize));
-  exports.Set("cudaMemoryStats", Napi::Function::New(env, CudaMemoryStats));
-  exports.Set("cudaResetPeak", Napi::Function::New(env, CudaResetPeak));
-  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
+  TSV_EXPORT("manualSeed", ManualSeed);
+  TSV_EXPORT("getRngState", GetRngState);
+  TSV_EXPORT("setRngState", SetRngState);
+  TSV_EXPORT("setNumThreads", SetNumThreads);
+  TSV_EXPORT("getNumThreads", GetNumThreads);
+  TSV_EXPORT("cudaIsAvailable", CudaIsAvailable);
+  TSV_EXPORT("cudaDeviceCount", CudaDeviceCount);
+  TSV_EXPORT("cudaSynchronize", CudaSynchronize);
+  TSV_EXPORT("cudaMemoryStats", CudaMemoryStats);
+  TSV_EXPORT("cudaResetPeak", CudaResetPeak);
+  TSV_EXPORT("buildInfo", BuildInfo);
 }
 
 }  // namespace tsv

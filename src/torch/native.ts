@@ -14,9 +14,13 @@ export interface NativeBinding {
   call(op: number, ...args: unknown[]): NativeValue;
   callVoid(op: number, ...args: unknown[]): void;
   opSchema(op: number): string;
+  /** Frees a tensor now (the safety net's path; Tensor.dispose() queues, see release.ts). */
   dispose(h: NativeHandle): void;
+  /** The release queue shared with the binding (absent in a second Node environment). */
+  releaseQueue?: ArrayBuffer;
+  /** Frees the queued tensors (every other entry point does so first, too). */
+  flushReleases?(): void;
   isDisposed(h: NativeHandle): boolean;
-  disposeMany(handles: NativeHandle[]): void;
   /** Number of live native tensors (for leak checks). */
   liveTensors(): number;
   sizes(h: NativeHandle): number[];
@@ -61,7 +65,10 @@ function load(): NativeBinding {
   const file = process.env.TSVISION_NATIVE ?? path.resolve(__dirname, '..', '..', '..', 'build', 'tsvision.node');
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(file) as NativeBinding;
+    const binding = require(file) as NativeBinding;
+    // A copy by spread has fast (shape-based) properties; the addon's exports object, built
+    // one property at a time, is a dictionary, which makes every native.x lookup a slow one.
+    return { ...binding };
   } catch (err) {
     throw new Error(`tsvision: cannot load the native addon ${file} (${(err as Error).message.split('\n')[0]}); ` +
       'run `bash scripts/setup.sh` or `npm run build:native`');

@@ -5,13 +5,12 @@
  * tensor at the end of a block. The garbage collector's finalizers remain only a
  * safety net.
  */
+import { flushReleases } from './release';
 
 /** Anything that owns native memory and can be freed now. */
 export interface Disposable {
   dispose(): void;
   readonly isDisposed: boolean;
-  /** @internal Marks the object disposed and returns its native handle, for batched release. */
-  _detachHandle?(): unknown;
 }
 
 const scopes: Disposable[][] = [];
@@ -19,17 +18,10 @@ const kept = new WeakSet<Disposable>();
 
 /**
  * Called for tensors that leave every scope (created outside tidy, returned from the
- * outermost tidy, or kept): the tensor module registers them with a FinalizationRegistry,
- * the garbage-collection safety net. Tensors that stay inside scopes never need it.
+ * outermost tidy, or kept): the tensor module puts them under the garbage-collection
+ * safety net (release.ts). Tensors that stay inside scopes never need it.
  */
 let onEscape: (t: Disposable) => void = () => {};
-/** Releases many detached handles in one native call (installed by src/torch/tensor.ts). */
-let releaseMany: ((handles: unknown[]) => void) | undefined;
-
-/** @internal Installs the batched release of detached handles. */
-export function setBatchRelease(fn: (handles: unknown[]) => void): void {
-  releaseMany = fn;
-}
 
 /** @internal Installs the escape handler (src/torch/tensor.ts does). */
 export function setEscapeHandler(fn: (t: Disposable) => void): void {
@@ -77,17 +69,16 @@ function closeScope(scope: Disposable[], result: unknown): void {
   const survivors = new Set<Disposable>();
   collect(result, survivors);
   const parent = scopes.length > 0 ? scopes[scopes.length - 1] : undefined;
-  const handles: unknown[] = [];
   for (const t of scope) {
     if (survivors.has(t)) {
       if (parent) parent.push(t);
       else if (!kept.has(t)) onEscape(t);
     } else if (!kept.has(t) && !t.isDisposed) {
-      if (releaseMany && t._detachHandle) handles.push(t._detachHandle());
-      else t.dispose();
+      t.dispose();
     }
   }
-  if (handles.length > 0) releaseMany!(handles);
+  // tensors' dispose() only queues their handles: free them all now, in one native call
+  flushReleases();
 }
 
 /**

@@ -8,7 +8,8 @@
 import { native, type NativeHandle, type NativeValue } from './native';
 import { callH, callMany, callVoid, op } from './op';
 import { DTYPE_SIZE, dtypeCode, dtypeFromCode, isFloatingPoint, type DType, type TypedArray } from './dtype';
-import { setBatchRelease, setEscapeHandler, track } from './scope';
+import { guardEscaped, releaseHandle } from './release';
+import { setEscapeHandler, track } from './scope';
 
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 export type Scalar = number | boolean;
@@ -105,7 +106,7 @@ function shapeArgs(args: (number | number[])[]): number[] {
 }
 
 export class Tensor {
-  /** @internal the native handle (a tagged External). */
+  /** @internal the native handle (a slot number in the binding's tensor table). */
   _h: NativeHandle;
   private _disposed = false;
 
@@ -170,17 +171,15 @@ export class Tensor {
   }
 
   // ---------------------------------------------------------------- memory
-  /** Frees this handle's reference to the native tensor now. Idempotent. */
+  /**
+   * Frees this handle's reference to the native tensor. Idempotent. The handle is queued
+   * (no call into C++); the binding frees it before its next call does anything else.
+   */
   dispose(): void {
     if (!this._disposed) {
       this._disposed = true;
-      native.dispose(this._h);
+      releaseHandle(this._h);
     }
-  }
-  /** @internal Marks this tensor disposed and hands its native handle to a batched release. */
-  _detachHandle(): NativeHandle {
-    this._disposed = true;
-    return this._h;
   }
   [Symbol.dispose](): void {
     this.dispose();
@@ -623,16 +622,11 @@ export class Tensor {
   normal_(mean = 0, std = 1): this { callVoid(O.normal_, this._h, mean, std, null); return this; }
 }
 
-/**
- * The safety net for tensors that escape every tidy scope and are never disposed: when
- * the garbage collector reclaims such a Tensor, its native tensor is freed. (A handle
- * that was disposed meanwhile, or whose slot was reused, is ignored by native.dispose.)
- */
-const finalizers = new FinalizationRegistry<NativeHandle>((h) => native.dispose(h));
+// The safety net for tensors that escape every tidy scope and are never disposed: when
+// the garbage collector reclaims such a Tensor, its native tensor is freed (release.ts).
 setEscapeHandler((t) => {
-  if (t instanceof Tensor) finalizers.register(t, t._h);
+  if (t instanceof Tensor) guardEscaped(t);
 });
-setBatchRelease((handles) => native.disposeMany(handles as NativeHandle[]));
 
 /** Wraps a native handle (from an op) into a Tensor registered with the current scope. */
 export function wrap(h: NativeHandle): Tensor {
