@@ -5,7 +5,8 @@
  *   over P2–P5, as RetinaNet's), so objects of 24–160 px get anchors with IoU ≥ 0.7; one
  *   scale per level (MMDetection's RPN) leaves many of them with a single low-quality match
  *   (AR@1000 55.1 → 68.1 after 900 iterations);
- * - 2300 iterations of 4 images (×0.1 at 1800 and 2150): about 28 minutes on 2 CPU cores.
+ * - 2300 iterations of 4 images (×0.1 at 1800 and 2150): about 29 minutes on 2 CPU cores,
+ *   AR@1000 70.1 (78.6 / 79.0 when tested with NMS 0.9 / 0.95; bench/README.md, "convergence").
  *   ./bin/tsvision train rpn/rpn_r18_fpn_shapes
  */
 import { defineConfig, mergeConfig } from '../../src/config';
