@@ -44,11 +44,15 @@ function batchItem(s: Sample): BatchItem {
   return { meta: s.meta, targets: s.targets, pose: s.pose };
 }
 
-/** Writes one image into its [3, H, W] slot: rows copied (CHW float) or transposed (HWC), pad filled. */
+/** Writes one image into its [3, H, W] slot: planes or rows copied (CHW float) or transposed (HWC), pad filled. */
 function writeImage(dst: Float32Array, s: Sample, H: number, W: number): void {
   const { data, height: h, width: w, layout } = s.img;
   const [rows, cols] = s.img.planeShape ?? [h, w];
   if (data.length !== rows * cols * 3) throw new Error(`collate: ${s.meta.imgPath}: image is not decoded (${data.length} values for ${w}x${h}x3)`);
+  if (layout === 'chw' && rows === H && cols === W) {
+    dst.set(data); // planes written already padded to the batch shape (Normalize + Pad)
+    return;
+  }
   const pad = s.meta.padValue ?? 0;
   for (let c = 0; c < 3; c++) {
     const base = c * H * W;

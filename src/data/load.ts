@@ -88,7 +88,9 @@ export async function loadSegMap(bytes: Uint8Array, file: string, width: number,
   if (w !== width || h !== height) {
     throw new ImageDecodeError(file, new Error(`label map is ${w}x${h}, its image ${width}x${height}`));
   }
-  const map = new Uint8Array(values.length);
+  // 8-bit values from readLabelPng are a fresh array, rewritten in place; sharp's Buffer is
+  // copied into a plain Uint8Array
+  const map = png && values instanceof Uint8Array ? values : new Uint8Array(values.length);
   if (opts.labelMap) {
     const lut = new Uint8Array(values instanceof Uint16Array ? 65536 : 256).fill(255);
     for (const [k, v] of Object.entries(opts.labelMap)) lut[Number(k)] = v;
@@ -96,7 +98,7 @@ export async function loadSegMap(bytes: Uint8Array, file: string, width: number,
   } else {
     const big = values instanceof Uint16Array ? values.findIndex((v) => v > 255) : -1;
     if (big >= 0) throw new ImageDecodeError(file, new Error(`label value ${values[big]} does not fit 8 bits and no labelMap maps it`));
-    map.set(values);
+    if (map !== values) map.set(values);
   }
   if (opts.reduceZeroLabel) {
     for (let i = 0; i < map.length; i++) map[i] = map[i] === 0 || map[i] === 255 ? 255 : map[i] - 1;

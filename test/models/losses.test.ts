@@ -9,13 +9,8 @@ import * as torch from '../../src/torch';
 import { boxLoss, generalizedIouLoss, regDecodedBbox } from '../../src/models/losses/box_loss';
 import { Rng } from '../../src/data/rng';
 import { hasReference, NO_REFERENCE, python } from '../helpers/reference';
+import { close } from '../helpers/close';
 
-function close(a: number[], b: number[], tol: number, what: string): void {
-  assert.equal(a.length, b.length, `${what}: length`);
-  for (let i = 0; i < a.length; i++) {
-    if (!(Math.abs(a[i] - b[i]) <= tol * Math.max(1, Math.abs(b[i])))) assert.fail(`${what}[${i}]: ${a[i]} vs ${b[i]}`);
-  }
-}
 
 test('GIoU loss: hand-derived values', () => {
   torch.tidy(() => {

@@ -14,7 +14,7 @@ import { DeltaXYWHBBoxCoder, type DeltaXYWHCoderOptions } from '../task_modules/
 import { MaxIoUAssigner, type MaxIoUAssignerOptions } from '../task_modules/assigner';
 import { RandomSampler, type RandomSamplerOptions } from '../task_modules/sampler';
 import type { DetImageMeta, DetTargets, LossDict } from '../detectors/types';
-import { boxLoss, regDecodedBbox, type BoxLossConfig } from '../losses/box_loss';
+import { deltaBoxLoss, type BoxLossConfig } from '../losses/box_loss';
 
 /** How proposals are made from the head's outputs (MMDetection's rpn test_cfg / rpn_proposal). */
 export interface ProposalConfig {
@@ -160,9 +160,9 @@ export class RPNHead extends Module {
       const logits: Tensor[] = [];
       const logitTargets: Tensor[] = [];
       const deltas: Tensor[] = [];
-      const deltaTargets: Tensor[] = [];
+      const posPriors: Tensor[] = [];
+      const posGtBoxes: Tensor[] = [];
       let numSamples = 0;
-      const decoded = regDecodedBbox(this.lossBbox);
       metas.forEach((meta, i) => {
         const clsFlat = torch.cat(outs.clsScores.map((c) => c.select(0, i).permute(1, 2, 0).reshape(-1)));
         const regFlat = torch.cat(outs.bboxPreds.map((b) => b.select(0, i).permute(1, 2, 0).reshape(-1, 4)));
@@ -177,20 +177,15 @@ export class RPNHead extends Module {
         logitTargets.push(torch.ones([pos.size(0)]), torch.zeros([neg.size(0)]));
         numSamples += pos.size(0) + neg.size(0);
         if (pos.size(0) > 0) {
-          const pred = regFlat.index([pos]);
-          if (decoded) {
-            deltas.push(this.coder.decode(res.posPriors, pred));
-            deltaTargets.push(res.posGtBoxes);
-          } else {
-            deltas.push(pred);
-            deltaTargets.push(this.coder.encode(res.posPriors, res.posGtBoxes));
-          }
+          deltas.push(regFlat.index([pos]));
+          posPriors.push(res.posPriors);
+          posGtBoxes.push(res.posGtBoxes);
         }
       });
       const avg = Math.max(numSamples, 1);
       const lossCls = torch.F.binaryCrossEntropyWithLogits(torch.cat(logits), torch.cat(logitTargets), { reduction: 'sum' }).div(avg).mul(this.lossClsWeight);
       const lossBbox = deltas.length > 0
-        ? boxLoss(this.lossBbox, torch.cat(deltas), torch.cat(deltaTargets)).div(avg)
+        ? deltaBoxLoss(this.lossBbox, this.coder, torch.cat(posPriors), torch.cat(deltas), torch.cat(posGtBoxes)).div(avg)
         : outs.bboxPreds[0].sum().mul(0);
       return { loss_rpn_cls: lossCls, loss_rpn_bbox: lossBbox };
     });

@@ -9,6 +9,7 @@
  */
 import * as torch from '../../torch';
 import type { Tensor } from '../../torch';
+import type { DeltaXYWHBBoxCoder } from '../task_modules/bbox_coder';
 
 export type BoxLossConfig =
   | { type: 'L1Loss'; lossWeight?: number }
@@ -39,6 +40,17 @@ export function boxLoss(cfg: BoxLossConfig, pred: Tensor, target: Tensor): Tenso
     }
     return loss.mul(cfg.lossWeight ?? 1);
   });
+}
+
+/**
+ * The configured loss of predicted deltas [N, 4] for priors [N, 4] against their ground-truth
+ * boxes [N, 4]: deltas against the encoded boxes, or, for a loss on decoded boxes (GIoU), the
+ * decoded deltas against the boxes themselves.
+ */
+export function deltaBoxLoss(cfg: BoxLossConfig, coder: DeltaXYWHBBoxCoder, priors: Tensor, deltas: Tensor, gtBoxes: Tensor): Tensor {
+  return torch.tidy(() => regDecodedBbox(cfg)
+    ? boxLoss(cfg, coder.decode(priors, deltas), gtBoxes)
+    : boxLoss(cfg, deltas, coder.encode(priors, gtBoxes)));
 }
 
 /** 1 − GIoU of aligned box pairs [N, 4] (x1, y1, x2, y2) → [N]. */

@@ -14,7 +14,7 @@ import { DeltaXYWHBBoxCoder, type DeltaXYWHCoderOptions } from '../task_modules/
 import { MaxIoUAssigner, type MaxIoUAssignerOptions } from '../task_modules/assigner';
 import { RandomSampler, type RandomSamplerOptions } from '../task_modules/sampler';
 import type { DetImageMeta, DetInstances, DetTargets, LossDict } from '../detectors/types';
-import { boxLoss, regDecodedBbox, type BoxLossConfig } from '../losses/box_loss';
+import { deltaBoxLoss, type BoxLossConfig } from '../losses/box_loss';
 
 export interface RoIExtractorOptions {
   /** RoIAlign output size S. */
@@ -168,9 +168,8 @@ export class StandardRoIHead extends Module {
       const samples: Tensor[] = [];
       const labels: Tensor[] = [];
       const posMask: Tensor[] = [];
-      const regTargets: Tensor[] = [];
       const posPriors: Tensor[] = [];
-      const decoded = regDecodedBbox(head.lossBbox);
+      const posGtBoxes: Tensor[] = [];
       proposals.forEach((props, i) => {
         const t = targets[i];
         const assign = assigner.assign(props, t.boxes, t.labels, t.ignoreBoxes);
@@ -182,12 +181,8 @@ export class StandardRoIHead extends Module {
         labels.push(posLabels, torch.full([nNeg], head.backgroundIndex, { dtype: 'int64' }));
         posMask.push(torch.ones([nPos], { dtype: 'bool' }), torch.zeros([nNeg], { dtype: 'bool' }));
         if (nPos > 0) {
-          if (decoded) {
-            posPriors.push(res.posPriors);
-            regTargets.push(res.posGtBoxes);
-          } else {
-            regTargets.push(head.coder.encode(res.posPriors, res.posGtBoxes));
-          }
+          posPriors.push(res.posPriors);
+          posGtBoxes.push(res.posGtBoxes);
         }
       });
       const rois = boxesToRois(samples);
@@ -200,9 +195,8 @@ export class StandardRoIHead extends Module {
       const posIdx = isPos.nonzero().view(-1);
       if (posIdx.size(0) > 0) {
         const posLabels = allLabels.index([posIdx]);
-        let predPos = bboxPred.view(n, -1, 4).index([posIdx, posLabels]);
-        if (decoded) predPos = head.coder.decode(torch.cat(posPriors), predPos);
-        lossBbox = boxLoss(head.lossBbox, predPos, torch.cat(regTargets)).div(Math.max(n, 1));
+        const predPos = bboxPred.view(n, -1, 4).index([posIdx, posLabels]);
+        lossBbox = deltaBoxLoss(head.lossBbox, head.coder, torch.cat(posPriors), predPos, torch.cat(posGtBoxes)).div(Math.max(n, 1));
       } else {
         lossBbox = bboxPred.sum().mul(0);
       }
