@@ -1,5 +1,6 @@
 /** Assembles a detection config from its model, data and schedule parts. */
 import type { DetectionConfig, DetectionDataConfig, DetectionMetric } from '../../src/models/detectors/task';
+import type { DetectionTtaConfig } from '../../src/models/detectors/tta';
 import type { TwoStageModelConfig } from '../../src/models/detectors/build';
 import { defaultRuntime } from './schedules/schedules';
 import type { RunConfig } from '../../src/config/types';
@@ -16,5 +17,23 @@ export function detectionConfig(parts: {
     model: parts.model,
     data: parts.data,
     evaluation: { metrics: parts.metrics ?? (parts.model.type === 'RPN' ? ['proposal'] : ['bbox']) },
+    tta: defaultTta(parts.model, parts.data),
   };
+}
+
+/**
+ * `tsvision test --tta` as MMDetection's default tta_model / tta_pipeline: the test scale,
+ * half and 1.5 times it, rounded ((1333, 800), (667, 400), (2000, 1200) on COCO, where
+ * MMDetection writes (666, 400)), each also flipped;
+ * detections merged by NMS 0.5, 100 per image. The RPN merges proposals with its own test
+ * NMS and count (MMDetection 2.x's aug_test_rpn).
+ */
+export function defaultTta(model: TwoStageModelConfig, data: DetectionDataConfig): DetectionTtaConfig | undefined {
+  const resize = data.testPipeline.find((s) => s.type === 'Resize');
+  if (!resize || resize.type !== 'Resize' || resize.scales.length !== 1) return undefined;
+  const [w, h] = resize.scales[0];
+  const scales = [1, 0.5, 1.5].map((f): [number, number] => [Math.round(w * f), Math.round(h * f)]);
+  const rpn = model.testCfg.rpn;
+  if (model.type === 'RPN' && rpn) return { scales, flip: true, nms: { iouThreshold: rpn.iouThreshold }, maxPerImg: rpn.maxPerImg };
+  return { scales, flip: true, nms: { iouThreshold: 0.5 }, maxPerImg: 100 };
 }

@@ -76,6 +76,11 @@ export interface Task<C extends RunConfig, B = unknown, P = unknown> {
   buildValData(cfg: C): BatchSource<B>;
   /** metrics: the names given to `tsvision test --eval` (undefined: the config's defaults). */
   buildEvaluator(cfg: C, opts?: { metrics?: string[] }): Evaluator<B, P>;
+  /**
+   * Test-time augmentation (`tsvision test --tta`): a model that merges the views' predictions
+   * wrapping `model`, and validation data that carries every view. Absent: the task has none.
+   */
+  buildTta?(cfg: C, model: TrainableModel<B, P>): { model: TrainableModel<B, P>; valData: BatchSource<B> };
 }
 
 /** A config module's default export. */

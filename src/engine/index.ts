@@ -4,6 +4,7 @@
  */
 export { Runner, buildRunner, defaultWorkDir, type RunnerOptions, type BuildRunnerOptions } from './runner';
 export { type TrainableModel, type BatchSource, type Evaluator } from './types';
+export { ModelWrapper, type WrappedModel } from './model_wrapper';
 export { type Hook, type IterInfo, ParamSchedulerHook, CheckpointHook } from './hooks';
 export { LoggerHook, formatEta, memoryMb } from './logger';
 export { buildOptimizer, trainStep, type StepLog } from './optim_wrapper';

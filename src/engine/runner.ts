@@ -396,6 +396,8 @@ export interface BuildRunnerOptions {
   hooks?: Hook[];
   checkpointWriter?: SafetensorsWriter;
   quiet?: boolean;
+  /** Test with the task's test-time augmentation (`tsvision test --tta`). */
+  tta?: boolean;
 }
 
 /** The default work dir of a config: `config.workDir`, else `work_dirs/<config file name>`. */
@@ -408,15 +410,21 @@ export function buildRunner(loaded: LoadedConfig, opts: BuildRunnerOptions): Run
   const config = { ...loaded.config, workDir: defaultWorkDir(loaded) };
   torch.manualSeed(config.seed);
   const { task } = loaded;
-  const model = task.buildModel(config);
+  let model = task.buildModel(config);
   const needVal = opts.mode === 'test' || config.train.valInterval > 0;
+  let valData: BatchSource<unknown> | undefined;
+  if (opts.tta) {
+    if (opts.mode !== 'test') throw new Error('buildRunner: test-time augmentation is for testing');
+    if (!task.buildTta) throw new Error(`${loaded.name}: the ${task.name} task has no test-time augmentation`);
+    ({ model, valData } = task.buildTta(config, model));
+  } else if (needVal) valData = task.buildValData(config);
   return new Runner({
     model,
     config,
     configName: loaded.name,
     workDir: config.workDir,
     trainData: opts.mode === 'train' ? task.buildTrainData(config) : undefined,
-    valData: needVal ? task.buildValData(config) : undefined,
+    valData,
     evaluator: needVal ? task.buildEvaluator(config, { metrics: opts.metrics }) : undefined,
     resume: opts.mode === 'train' ? opts.resume : undefined,
     loadFrom: opts.mode === 'train' ? config.loadFrom : undefined,

@@ -67,6 +67,11 @@ test('train with overrides, then test with --eval and --out', () => {
     const results = JSON.parse(fs.readFileSync(out, 'utf8'));
     assert.equal(results.length, 64);
     assert.deepEqual(Object.keys(results[0]), ['prediction', 'target']);
+
+    // --tta on a task without test-time augmentation: a one-line reason, no run.
+    const tta = cli('test', 'toy/mlp_regression', path.join(work, 'epoch_2.safetensors'), '--tta', '--work-dir', path.join(dir, 'tta'));
+    assert.notEqual(tta.status, 0);
+    assert.match(tta.stderr, /toy\/mlp_regression: the toy-regression task has no test-time augmentation/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -8,8 +8,8 @@ import * as path from 'node:path';
 import * as torch from '../../torch';
 import type { Tensor } from '../../torch';
 import type { RunConfig, Task } from '../../config/types';
-import type { BatchSource, Evaluator, TrainableModel } from '../../engine/types';
-import type { LoadStateDictResult } from '../../nn';
+import type { BatchSource, Evaluator } from '../../engine/types';
+import { ModelWrapper } from '../../engine/model_wrapper';
 import type { Batch } from '../../data/collate';
 import { DataLoader } from '../../data/loader';
 import { CocoDetection } from '../../data/datasets/coco';
@@ -21,6 +21,7 @@ import { buildTwoStageDetector, type TwoStageModelConfig } from './build';
 import { toCocoResults, toDetBatch } from './data';
 import type { TwoStageDetector } from './two_stage';
 import type { DetBatch, DetInstances } from './types';
+import { DetectionTtaModel, ttaViews, zipViewSources, type DetectionTtaConfig } from './tta';
 
 /** One split of a COCO-format dataset. */
 export interface CocoSplitConfig {
@@ -60,6 +61,8 @@ export interface DetectionConfig extends RunConfig {
   model: TwoStageModelConfig;
   data: DetectionDataConfig;
   evaluation: { metrics: DetectionMetric[] };
+  /** Test-time augmentation for `tsvision test --tta` (MMDetection's tta_model + tta_pipeline). */
+  tta?: DetectionTtaConfig;
 }
 
 /** Proposals by image id: [x1, y1, x2, y2] rows in original pixels. */
@@ -107,19 +110,9 @@ export function batchProposals(batch: Batch, index: ProposalIndex): Tensor[] {
 }
 
 /** Adapts a TwoStageDetector to the runner: collated batches in, tensors inside. */
-export class DetectionModel implements TrainableModel<Batch, DetInstances[]> {
-  constructor(readonly detector: TwoStageDetector, private readonly proposals?: { train?: ProposalIndex; val?: ProposalIndex }) {}
-
-  get training(): boolean {
-    return this.detector.training;
-  }
-  train(mode = true): this {
-    this.detector.train(mode);
-    return this;
-  }
-  eval(): this {
-    this.detector.eval();
-    return this;
+export class DetectionModel extends ModelWrapper<Batch, DetInstances[]> {
+  constructor(readonly detector: TwoStageDetector, private readonly proposals?: { train?: ProposalIndex; val?: ProposalIndex }) {
+    super(detector);
   }
 
   private input(batch: Batch, withTargets: boolean): DetBatch {
@@ -135,15 +128,6 @@ export class DetectionModel implements TrainableModel<Batch, DetInstances[]> {
   predict(batch: Batch): DetInstances[] {
     return torch.tidy(() => this.detector.predict(this.input(batch, false)));
   }
-  namedParameters(): Iterable<[string, Tensor]> {
-    return this.detector.namedParameters();
-  }
-  stateDict(): Map<string, Tensor> {
-    return this.detector.stateDict();
-  }
-  loadStateDict(source: Map<string, Tensor>, opts?: { strict?: boolean }): LoadStateDictResult {
-    return this.detector.loadStateDict(source, opts);
-  }
 }
 
 function ensureGenerated(data: DetectionDataConfig): Promise<void> {
@@ -154,7 +138,7 @@ function ensureGenerated(data: DetectionDataConfig): Promise<void> {
 }
 
 /** A BatchSource that loads its dataset on first use (loading is asynchronous). */
-function cocoSource(cfg: DetectionConfig, split: 'train' | 'val'): BatchSource<Batch> {
+function cocoSource(cfg: DetectionConfig, split: 'train' | 'val', pipeline?: TransformSpec[]): BatchSource<Batch> {
   const d = cfg.data;
   let loader: DataLoader | undefined;
   const open = async (): Promise<DataLoader> => {
@@ -164,7 +148,7 @@ function cocoSource(cfg: DetectionConfig, split: 'train' | 'val'): BatchSource<B
     const dataset = await CocoDetection.load({ annFile: s.annFile, imgDir: s.imgDir, classes: d.classes ?? undefined, filterEmpty: split === 'train', withMasks: false });
     loader = new DataLoader({
       dataset,
-      pipeline: split === 'train' ? d.trainPipeline : d.testPipeline,
+      pipeline: pipeline ?? (split === 'train' ? d.trainPipeline : d.testPipeline),
       batchSize: split === 'train' ? d.batchSize : d.valBatchSize,
       workers: d.workers,
       seed: cfg.seed,
@@ -240,6 +224,11 @@ export const detectionTask: Task<DetectionConfig, Batch, DetInstances[]> = {
   },
   buildTrainData: (cfg) => cocoSource(cfg, 'train'),
   buildValData: (cfg) => cocoSource(cfg, 'val'),
+  buildTta(cfg, model) {
+    if (!cfg.tta) throw new Error('tta: this config has no test-time augmentation settings (add a `tta` section: scales, flip, nms, maxPerImg)');
+    const views = ttaViews(cfg.data.testPipeline, cfg.tta);
+    return { model: new DetectionTtaModel(model, cfg.tta), valData: zipViewSources(views.map((v) => cocoSource(cfg, 'val', v.pipeline))) };
+  },
   buildEvaluator(cfg, opts) {
     const metrics = (opts?.metrics ?? cfg.evaluation.metrics) as DetectionMetric[];
     for (const m of metrics) {
