@@ -3,7 +3,7 @@
  * (logger, lr schedules, checkpoints), checkpoint files and resuming.
  */
 export { Runner, buildRunner, defaultWorkDir, type RunnerOptions, type BuildRunnerOptions } from './runner';
-export { type TrainableModel, type BatchSource, type Evaluator } from './types';
+export { type TrainableModel, type BatchSource, type Evaluator, iteratorOf } from './types';
 export { ModelWrapper, type WrappedModel } from './model_wrapper';
 export { type Hook, type IterInfo, ParamSchedulerHook, CheckpointHook } from './hooks';
 export { LoggerHook, formatEta, memoryMb } from './logger';

@@ -17,7 +17,7 @@ import { ParamSchedulerList, type Optimizer } from '../optim';
 import type { LoadedConfig } from '../config/io';
 import { dumpConfig } from '../config/io';
 import type { RunConfig } from '../config/types';
-import type { BatchSource, Evaluator, TrainableModel } from './types';
+import { iteratorOf, type BatchSource, type Evaluator, type TrainableModel } from './types';
 import { buildOptimizer, trainStep } from './optim_wrapper';
 import { CheckpointHook, ParamSchedulerHook, type Hook, type IterInfo } from './hooks';
 import { LineFile, LoggerHook } from './logger';
@@ -48,8 +48,6 @@ export interface RunnerOptions<B, P> {
   quiet?: boolean;
 }
 
-type Source<T> = AsyncIterable<T> | Iterable<T>;
-
 /**
  * Lets the event loop turn. libtorch tensors are freed eagerly by tidy/dispose, but the
  * JavaScript wrappers' native finalizers run from the event loop; a loop that only awaits
@@ -57,10 +55,6 @@ type Source<T> = AsyncIterable<T> | Iterable<T>;
  * memory would grow until training ends.
  */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-function iteratorOf<T>(source: Source<T>): AsyncIterator<T> | Iterator<T> {
-  return Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
-}
 
 /** Dotted keys whose values differ between two JSON configs (objects compared key by key, arrays whole). */
 function changedKeys(a: unknown, b: unknown, at = ''): string[] {

@@ -33,6 +33,11 @@ export interface BatchSource<B> {
   close?(): Promise<void> | void;
 }
 
+/** An iterator over one epoch of a BatchSource, whichever kind of iterable it returned. */
+export function iteratorOf<T>(source: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> | Iterator<T> {
+  return Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+}
+
 /** Accumulates predictions over an evaluation set, then computes metrics (MMEngine's Evaluator). */
 export interface Evaluator<B, P> {
   /** Forget what was processed (called before each evaluation). */

@@ -10,7 +10,7 @@ import type { Tensor } from '../../torch';
 import type { Batch } from '../../data/collate';
 import type { ImageMeta } from '../../data/sample';
 import type { TransformSpec } from '../../data/transforms';
-import type { BatchSource, TrainableModel } from '../../engine/types';
+import { iteratorOf, type BatchSource, type TrainableModel } from '../../engine/types';
 import { ModelWrapper } from '../../engine/model_wrapper';
 import type { DetInstances } from './types';
 
@@ -78,10 +78,7 @@ export function zipViewSources(sources: BatchSource<Batch>[]): BatchSource<Batch
   return {
     length: sources[0].length,
     async *epoch(e: number) {
-      const its = sources.map((s) => {
-        const it = s.epoch(e);
-        return Symbol.asyncIterator in it ? (it as AsyncIterable<Batch>)[Symbol.asyncIterator]() : (it as Iterable<Batch>)[Symbol.iterator]();
-      });
+      const its = sources.map((s) => iteratorOf(s.epoch(e)));
       try {
         for (;;) {
           const next = await Promise.all(its.map((it) => it.next()));
