@@ -6,6 +6,7 @@
 // input-image coordinates, mapped to the feature map by spatial_scale;
 // input [N, C, H, W]; pooled output [K, C, PH, PW].
 
+#include "bilinear.h"
 #include "common.h"
 
 #include <ATen/Parallel.h>
@@ -80,48 +81,12 @@ at::Tensor nms(const at::Tensor& boxesIn, const at::Tensor& scoresIn, double iou
 
 // ---------------------------------------------------------------- roi_align
 
+// One bilinear sample: its four corners (flat y * W + x) and their weights.
 template <typename T>
 struct Sample {
   int64_t pos1, pos2, pos3, pos4;
   T w1, w2, w3, w4;
 };
-
-// Bilinear weights of point (y, x) on an H×W plane; all-zero weights outside
-// [-1, H] × [-1, W] (torchvision's convention; positions then point at 0).
-template <typename T>
-inline Sample<T> bilinear(int64_t height, int64_t width, T y, T x, bool& valid) {
-  Sample<T> s{0, 0, 0, 0, 0, 0, 0, 0};
-  if (y < -1.0 || y > height || x < -1.0 || x > width) {
-    valid = false;
-    return s;
-  }
-  valid = true;
-  if (y <= 0) y = 0;
-  if (x <= 0) x = 0;
-  int64_t yLow = static_cast<int64_t>(y), xLow = static_cast<int64_t>(x), yHigh, xHigh;
-  if (yLow >= height - 1) {
-    yHigh = yLow = height - 1;
-    y = static_cast<T>(yLow);
-  } else {
-    yHigh = yLow + 1;
-  }
-  if (xLow >= width - 1) {
-    xHigh = xLow = width - 1;
-    x = static_cast<T>(xLow);
-  } else {
-    xHigh = xLow + 1;
-  }
-  const T ly = y - yLow, lx = x - xLow, hy = 1. - ly, hx = 1. - lx;
-  s.w1 = hy * hx;
-  s.w2 = hy * lx;
-  s.w3 = ly * hx;
-  s.w4 = ly * lx;
-  s.pos1 = yLow * width + xLow;
-  s.pos2 = yLow * width + xHigh;
-  s.pos3 = yHigh * width + xLow;
-  s.pos4 = yHigh * width + xHigh;
-  return s;
-}
 
 struct RoiGeometry {
   int64_t batch;
@@ -162,9 +127,10 @@ void roiSamples(const RoiGeometry& g, int64_t ph, int64_t pw, int64_t height, in
         const T yy = startH + y * binH + static_cast<T>(iy + .5f) * binH / static_cast<T>(g.gridH);
         for (int64_t ix = 0; ix < g.gridW; ++ix) {
           const T xx = startW + x * binW + static_cast<T>(ix + .5f) * binW / static_cast<T>(g.gridW);
-          bool ok;
-          samples.push_back(bilinear<T>(height, width, yy, xx, ok));
-          valid.push_back(ok);
+          int64_t pos[4];
+          T w[4];
+          valid.push_back(bilinear<T>(height, width, yy, xx, pos, w));
+          samples.push_back({pos[0], pos[1], pos[2], pos[3], w[0], w[1], w[2], w[3]});
         }
       }
 }

@@ -9,8 +9,8 @@ import type { TrainableModel } from './types';
 
 export type WrappedModel = Pick<TrainableModel<unknown, unknown>, 'training' | 'train' | 'eval' | 'namedParameters' | 'stateDict' | 'loadStateDict'>;
 
-export abstract class ModelWrapper<B, P> implements TrainableModel<B, P> {
-  constructor(protected readonly wrapped: WrappedModel) {}
+export abstract class ModelWrapper<B, P, W extends WrappedModel = WrappedModel> implements TrainableModel<B, P> {
+  constructor(protected readonly wrapped: W) {}
 
   get training(): boolean {
     return this.wrapped.training;

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 namespace tsv {
 namespace cuda {
@@ -28,6 +29,14 @@ inline void checkSameDevice(const char* op, const at::Tensor& a, const at::Tenso
               ": tensors and rois should be on the same CUDA device, got ", a.device(), " and ", rois.device());
   TORCH_CHECK(a.scalar_type() == rois.scalar_type(), op, ": dtypes differ (", a.scalar_type(), " and ",
               rois.scalar_type(), ")");
+}
+
+// Launches `kernel(total, args...)` on the current stream with a grid for `total`
+// elements, then checks the launch.
+template <typename... Params, typename... Args>
+inline void launch(void (*kernel)(int64_t, Params...), int64_t total, Args&&... args) {
+  kernel<<<blocksFor(total), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(total, std::forward<Args>(args)...);
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
 }  // namespace cuda

@@ -8,6 +8,7 @@
 // boundary rules; samples outside [-1, H] x [-1, W] weigh 0), so the two agree to
 // rounding. float16 computes in float.
 
+#include "../bilinear.h"
 #include "common.cuh"
 #include "detection_cuda.h"
 
@@ -50,46 +51,6 @@ __device__ inline Geometry<A> roiGeometry(const T* roi, double scale, int64_t ph
   return g;
 }
 
-// Bilinear corners (flat h * W + w) and weights of point (y, x) on an H x W plane.
-// False, with zero weights at position 0, outside [-1, H] x [-1, W]; points in the
-// border band are clamped onto the edge pixels.
-template <typename A>
-__device__ inline bool bilinear(int64_t height, int64_t width, A y, A x, int64_t pos[4], A w[4]) {
-  if (y < -1.0 || y > static_cast<A>(height) || x < -1.0 || x > static_cast<A>(width)) {
-    for (int k = 0; k < 4; ++k) {
-      pos[k] = 0;
-      w[k] = 0;
-    }
-    return false;
-  }
-  if (y <= 0) y = 0;
-  if (x <= 0) x = 0;
-  int64_t yLow = static_cast<int64_t>(y), xLow = static_cast<int64_t>(x), yHigh, xHigh;
-  if (yLow >= height - 1) {
-    yHigh = yLow = height - 1;
-    y = static_cast<A>(yLow);
-  } else {
-    yHigh = yLow + 1;
-  }
-  if (xLow >= width - 1) {
-    xHigh = xLow = width - 1;
-    x = static_cast<A>(xLow);
-  } else {
-    xHigh = xLow + 1;
-  }
-  const A ly = y - static_cast<A>(yLow), lx = x - static_cast<A>(xLow);
-  const A hy = static_cast<A>(1) - ly, hx = static_cast<A>(1) - lx;
-  w[0] = hy * hx;
-  w[1] = hy * lx;
-  w[2] = ly * hx;
-  w[3] = ly * lx;
-  pos[0] = yLow * width + xLow;
-  pos[1] = yLow * width + xHigh;
-  pos[2] = yHigh * width + xLow;
-  pos[3] = yHigh * width + xHigh;
-  return true;
-}
-
 // Calls fn(inside, pos, w) for each bilinear sample of bin (y, x), grid row by grid row,
 // as the CPU kernel orders them; outside the map, inside is false and the weights are 0.
 template <typename A, typename Fn>
@@ -102,7 +63,7 @@ __device__ inline void forEachSample(const Geometry<A>& g, int64_t y, int64_t x,
     for (int64_t ix = 0; ix < g.gridW; ++ix) {
       const A xx = g.startW + static_cast<A>(x) * g.binW +
                    static_cast<A>(static_cast<float>(ix) + .5f) * g.binW / static_cast<A>(g.gridW);
-      const bool inside = bilinear(height, width, yy, xx, pos, w);
+      const bool inside = tsv::bilinear(height, width, yy, xx, pos, w);
       fn(inside, pos, w);
     }
   }
@@ -180,12 +141,10 @@ at::Tensor roiAlignForward(const at::Tensor& inputIn, const at::Tensor& roisIn, 
   at::Tensor output = at::zeros({rois.size(0), channels, ph, pw}, input.options());
   const int64_t total = output.numel();
   if (total == 0) return output;
-  cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND_HALF(input.scalar_type(), "roi_align_forward_cuda", [&] {
-    roiAlignForwardKernel<scalar_t><<<blocksFor(total), kThreads, 0, stream>>>(
-        total, input.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), output.data_ptr<scalar_t>(),
-        RoiAlignShape{channels, height, width, ph, pw, scale, samplingRatio, aligned});
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    launch(roiAlignForwardKernel<scalar_t>, total,
+           input.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), output.data_ptr<scalar_t>(),
+           RoiAlignShape{channels, height, width, ph, pw, scale, samplingRatio, aligned});
   });
   return output;
 }
@@ -199,12 +158,10 @@ at::Tensor roiAlignBackward(const at::Tensor& gradOutIn, const at::Tensor& roisI
   at::Tensor gradIn = at::zeros(inputShape, gradOut.options());
   const int64_t total = gradOut.numel();
   if (total == 0 || gradIn.numel() == 0) return gradIn;
-  cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND_HALF(gradOut.scalar_type(), "roi_align_backward_cuda", [&] {
-    roiAlignBackwardKernel<scalar_t><<<blocksFor(total), kThreads, 0, stream>>>(
-        total, gradOut.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), gradIn.data_ptr<scalar_t>(),
-        RoiAlignShape{inputShape[1], inputShape[2], inputShape[3], ph, pw, scale, samplingRatio, aligned});
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    launch(roiAlignBackwardKernel<scalar_t>, total,
+           gradOut.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), gradIn.data_ptr<scalar_t>(),
+           RoiAlignShape{inputShape[1], inputShape[2], inputShape[3], ph, pw, scale, samplingRatio, aligned});
   });
   return gradIn;
 }

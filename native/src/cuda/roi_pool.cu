@@ -82,12 +82,10 @@ std::tuple<at::Tensor, at::Tensor> roiPoolForward(const at::Tensor& inputIn, con
   at::Tensor argmax = at::full({rois.size(0), channels, ph, pw}, -1, input.options().dtype(at::kLong));
   const int64_t total = output.numel();
   if (total == 0) return {output, argmax};
-  cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND_HALF(input.scalar_type(), "roi_pool_forward_cuda", [&] {
-    roiPoolForwardKernel<scalar_t><<<blocksFor(total), kThreads, 0, stream>>>(
-        total, input.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), output.data_ptr<scalar_t>(),
-        argmax.data_ptr<int64_t>(), channels, height, width, ph, pw, scale);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    launch(roiPoolForwardKernel<scalar_t>, total,
+           input.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), output.data_ptr<scalar_t>(),
+           argmax.data_ptr<int64_t>(), channels, height, width, ph, pw, scale);
   });
   return {output, argmax};
 }
@@ -103,12 +101,10 @@ at::Tensor roiPoolBackward(const at::Tensor& gradOutIn, const at::Tensor& roisIn
   at::Tensor gradIn = at::zeros(inputShape, gradOut.options());
   const int64_t total = gradOut.numel();
   if (total == 0 || gradIn.numel() == 0) return gradIn;
-  cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND_HALF(gradOut.scalar_type(), "roi_pool_backward_cuda", [&] {
-    roiPoolBackwardKernel<scalar_t><<<blocksFor(total), kThreads, 0, stream>>>(
-        total, gradOut.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), argmax.data_ptr<int64_t>(),
-        gradIn.data_ptr<scalar_t>(), inputShape[1], inputShape[2] * inputShape[3], gradOut.size(2) * gradOut.size(3));
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    launch(roiPoolBackwardKernel<scalar_t>, total,
+           gradOut.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), argmax.data_ptr<int64_t>(),
+           gradIn.data_ptr<scalar_t>(), inputShape[1], inputShape[2] * inputShape[3], gradOut.size(2) * gradOut.size(3));
   });
   return gradIn;
 }

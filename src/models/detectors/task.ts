@@ -110,9 +110,13 @@ export function batchProposals(batch: Batch, index: ProposalIndex): Tensor[] {
 }
 
 /** Adapts a TwoStageDetector to the runner: collated batches in, tensors inside. */
-export class DetectionModel extends ModelWrapper<Batch, DetInstances[]> {
-  constructor(readonly detector: TwoStageDetector, private readonly proposals?: { train?: ProposalIndex; val?: ProposalIndex }) {
+export class DetectionModel extends ModelWrapper<Batch, DetInstances[], TwoStageDetector> {
+  constructor(detector: TwoStageDetector, private readonly proposals?: { train?: ProposalIndex; val?: ProposalIndex }) {
     super(detector);
+  }
+
+  get detector(): TwoStageDetector {
+    return this.wrapped;
   }
 
   private input(batch: Batch, withTargets: boolean): DetBatch {

@@ -121,9 +121,9 @@ export function mergeAugDetections(dets: DetInstances[], metas: Pick<ImageMeta, 
 }
 
 /** Wraps a detection model: predicts every view of an AugBatch and merges per image. */
-export class DetectionTtaModel extends ModelWrapper<Batch, DetInstances[]> {
-  constructor(readonly inner: TrainableModel<Batch, DetInstances[]>, readonly tta: DetectionTtaConfig) {
-    super(inner);
+export class DetectionTtaModel extends ModelWrapper<Batch, DetInstances[], TrainableModel<Batch, DetInstances[]>> {
+  constructor(model: TrainableModel<Batch, DetInstances[]>, readonly tta: DetectionTtaConfig) {
+    super(model);
   }
 
   loss(): Record<string, Tensor> {
@@ -132,7 +132,7 @@ export class DetectionTtaModel extends ModelWrapper<Batch, DetInstances[]> {
   predict(batch: Batch): DetInstances[] {
     if (!isAugBatch(batch)) throw new Error('DetectionTtaModel.predict: expected a batch from the test-time augmentation loader (with its views)');
     return torch.tidy(() => {
-      const perView = batch.views.map((v) => this.inner.predict(v));
+      const perView = batch.views.map((v) => this.wrapped.predict(v));
       return batch.items.map((_, i) => mergeAugDetections(perView.map((p) => p[i]), batch.views.map((v) => v.items[i].meta), this.tta));
     });
   }
