@@ -40,7 +40,7 @@ img.contiguous().numpy().tofile('${raw}')
 
   torch.setNumThreads(threads);
   const model = buildTwoStageDetector(tvConfig);
-  loadTorchvisionWeights(model, weights);
+  { const sd = torch.loadStateDict(weights); try { loadTorchvisionWeights(model, sd); } finally { torch.dispose([...sd.values()]); } }
   const img = torch.fromTypedArray(new Float32Array(fs.readFileSync(raw).buffer.slice(0)), [3, H, W]);
   model.eval();
   const infer: number[] = [];

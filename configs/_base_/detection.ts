@@ -1,6 +1,6 @@
 /** Assembles a detection config from its model, data and schedule parts. */
-import type { DetectionConfig, DetectionDataConfig, DetectionMetric } from '../../src/models/detectors/task';
-import type { DetectionTtaConfig } from '../../src/models/detectors/tta';
+import type { DetectionConfig, DetectionDataConfig, DetectionMetric } from '../../src/tasks/detection/task';
+import type { DetectionTtaConfig } from '../../src/tasks/detection/tta';
 import type { TwoStageModelConfig } from '../../src/models/detectors/build';
 import { defaultRuntime } from './schedules/schedules';
 import type { RunConfig } from '../../src/config/types';

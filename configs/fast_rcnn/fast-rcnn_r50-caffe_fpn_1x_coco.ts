@@ -1,7 +1,7 @@
 /** MMDetection's fast-rcnn_r50-caffe_fpn_1x_coco: caffe-style (MSRA) R-50, BGR input, frozen BN. */
 import { defineConfig } from '../../src/config';
-import { detectionTask } from '../../src/models/detectors/task';
-import type { DetectionConfig } from '../../src/models/detectors/task';
+import { detectionTask } from '../../src/tasks/detection/task';
+import type { DetectionConfig } from '../../src/tasks/detection/task';
 import { caffeStyle } from '../_base_/models/faster-rcnn_r50_fpn';
 import { CAFFE_NORMALIZE, detPipelines } from '../_base_/datasets/coco_detection';
 import { config as base } from './fast-rcnn_r50_fpn_1x_coco';

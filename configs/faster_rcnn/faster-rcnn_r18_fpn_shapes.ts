@@ -6,7 +6,7 @@
  *   ./bin/tsvision train faster_rcnn/faster-rcnn_r18_fpn_shapes
  */
 import { defineConfig, mergeConfig } from '../../src/config';
-import { detectionTask, type DetectionConfig } from '../../src/models/detectors/task';
+import { detectionTask, type DetectionConfig } from '../../src/tasks/detection/task';
 import type { TwoStageModelConfig } from '../../src/models/detectors/build';
 import { shapesDetection } from '../_base_/datasets/coco_detection';
 import { detectionConfig } from '../_base_/detection';

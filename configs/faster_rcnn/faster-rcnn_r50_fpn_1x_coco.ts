@@ -1,7 +1,7 @@
 /** MMDetection's faster-rcnn_r50_fpn_1x_coco (COCO, pytorch-style R-50-FPN, 1x schedule). */
 import { defineConfig } from '../../src/config';
-import { detectionTask } from '../../src/models/detectors/task';
-import type { DetectionConfig } from '../../src/models/detectors/task';
+import { detectionTask } from '../../src/tasks/detection/task';
+import type { DetectionConfig } from '../../src/tasks/detection/task';
 import { cocoDetection } from '../_base_/datasets/coco_detection';
 import { fasterRcnnR50Fpn } from '../_base_/models/faster-rcnn_r50_fpn';
 import { detectionConfig } from '../_base_/detection';

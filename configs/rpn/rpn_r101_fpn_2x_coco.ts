@@ -1,7 +1,7 @@
 /** MMDetection's rpn_r101_fpn_2x_coco: R-101 backbone, 2x schedule. */
 import { defineConfig } from '../../src/config';
-import { detectionTask } from '../../src/models/detectors/task';
-import type { DetectionConfig } from '../../src/models/detectors/task';
+import { detectionTask } from '../../src/tasks/detection/task';
+import type { DetectionConfig } from '../../src/tasks/detection/task';
 import { schedule2x } from '../_base_/schedules/schedules';
 import { config as base } from './rpn_r101_fpn_1x_coco';
 

@@ -17,7 +17,7 @@
  */
 import { defineConfig, mergeConfig } from '../../src/config';
 import { rpnOnly } from '../_base_/models/faster-rcnn_r50_fpn';
-import { detectionTask, type DetectionConfig } from '../../src/models/detectors/task';
+import { detectionTask, type DetectionConfig } from '../../src/tasks/detection/task';
 import { config as faster } from '../faster_rcnn/faster-rcnn_r18_fpn_shapes';
 
 const base = rpnOnly(faster.model);

@@ -26,7 +26,7 @@
  */
 import type { TwoStageModelConfig } from '../../src/models/detectors/build';
 import { defineConfig } from '../../src/config';
-import { detectionTask, type DetectionConfig } from '../../src/models/detectors/task';
+import { detectionTask, type DetectionConfig } from '../../src/tasks/detection/task';
 import { cocoDetection } from '../_base_/datasets/coco_detection';
 import { detectionConfig } from '../_base_/detection';
 import { schedule1x } from '../_base_/schedules/schedules';

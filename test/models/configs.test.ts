@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as torch from '../../src/torch';
 import { listConfigNames, loadConfig } from '../../src/config';
 import { buildTwoStageDetector } from '../../src/models/detectors/build';
-import type { DetectionConfig } from '../../src/models/detectors/task';
+import type { DetectionConfig } from '../../src/tasks/detection/task';
 import type { DetBatch } from '../../src/models/detectors/types';
 import { SGD } from '../../src/optim';
 

@@ -4,7 +4,7 @@
  * are not shipped: put them in data/coco/ (annotations/instances_{train,val}2017.json,
  * train2017/, val2017/).
  */
-import type { DetectionDataConfig } from '../../../src/models/detectors/task';
+import type { DetectionDataConfig } from '../../../src/tasks/detection/task';
 import type { TransformSpec } from '../../../src/data/transforms';
 
 const normalize = { mean: [123.675, 116.28, 103.53] as [number, number, number], std: [58.395, 57.12, 57.375] as [number, number, number], order: 'rgb' as const };

@@ -2,7 +2,7 @@
  * Fast R-CNN reads precomputed proposals: COCO results-format JSON files (as
  * `tsvision test <rpn config> CKPT --out` writes them), one per split.
  */
-import type { DetectionDataConfig } from '../../../src/models/detectors/task';
+import type { DetectionDataConfig } from '../../../src/tasks/detection/task';
 
 export function withProposals(data: DetectionDataConfig, dir = 'data/coco/proposals', name = 'rpn_r50_fpn_1x'): DetectionDataConfig {
   return {

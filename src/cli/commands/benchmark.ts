@@ -6,9 +6,9 @@
 import * as torch from '../../torch';
 import { buildOptimizer, trainStep } from '../../engine';
 import type { Batch } from '../../data/collate';
-import { detectionTask } from '../../models/detectors/task';
-import { toDetBatch } from '../../models/detectors/data';
-import { asDetectionConfig, loadDetector, prepareImage } from '../../models/detectors/inference';
+import { detectionTask } from '../../tasks/detection/task';
+import { toDetBatch } from '../../tasks/detection/data';
+import { asDetectionConfig, loadDetector, prepareImage } from '../../apis/detection';
 import { expandCfgOptions, loadConfigArg } from '../config_args';
 import { numberOption, parseCommandArgs, UsageError, type Command } from '../command';
 

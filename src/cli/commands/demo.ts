@@ -1,7 +1,7 @@
 /** `tsvision demo IMAGE CONFIG CHECKPOINT --out OUT.png`: draws a detector's output on an image. */
 import * as path from 'node:path';
-import { asDetectionConfig, inferImage, loadDetector } from '../../models/detectors/inference';
-import { drawDetections } from '../../models/detectors/visualize';
+import { asDetectionConfig, inferImage, loadDetector } from '../../apis/detection';
+import { drawDetections } from '../../visualization/detection';
 import { expandCfgOptions, loadConfigArg } from '../config_args';
 import { parseCommandArgs, UsageError, type Command } from '../command';
 

@@ -1,5 +1,5 @@
 /** `tsvision infer CONFIG --checkpoint CKPT --image IMG [--json]`: detections for one image. */
-import { asDetectionConfig, inferImage, loadDetector } from '../../models/detectors/inference';
+import { asDetectionConfig, inferImage, loadDetector } from '../../apis/detection';
 import { expandCfgOptions, loadConfigArg } from '../config_args';
 import { parseCommandArgs, UsageError, type Command } from '../command';
 

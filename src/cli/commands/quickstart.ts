@@ -11,8 +11,8 @@ import { resolveConfig, writeFileAtomic } from '../../config';
 import { buildRunner, type Hook, type TrainableModel } from '../../engine';
 import type { DetInstances } from '../../models/detectors/types';
 import type { Batch } from '../../data/collate';
-import { CocoDetectionEvaluator, detectionTask, type DetectionConfig } from '../../models/detectors/task';
-import { drawDetections } from '../../models/detectors/visualize';
+import { CocoDetectionEvaluator, detectionTask, type DetectionConfig } from '../../tasks/detection/task';
+import { drawDetections } from '../../visualization/detection';
 import type { CocoResult } from '../../evaluation';
 import { numberOption, parseCommandArgs, type Command } from '../command';
 

@@ -39,44 +39,15 @@ export function torchvisionKeyMap(drop: string[] = []): (key: string) => string 
 }
 
 /**
- * Loads a torchvision detection state dict (a .pth file saved with torch.save(model.state_dict())
- * or an already read Map) into a detector built from a torchvision config, strictly.
+ * Loads a torchvision detection state dict (as torch.save(model.state_dict()) wrote it) into a
+ * detector built from a torchvision config, strictly. The caller owns (and disposes) `sd`.
  */
-export function loadTorchvisionWeights(model: TwoStageDetector, source: string | Map<string, Tensor>): void {
-  const sd = typeof source === 'string' ? torch.loadStateDict(source) : source;
-  try {
-    const drop = [...(model.rpnHead ? [] : ['rpn.']), ...(model.roiHead ? [] : ['roi_heads.'])];
-    model.loadStateDict(sd, { strict: true, keyMap: torchvisionKeyMap(drop) });
-  } finally {
-    if (typeof source === 'string') torch.dispose([...sd.values()]);
-  }
+export function loadTorchvisionWeights(model: TwoStageDetector, sd: Map<string, Tensor>): void {
+  const drop = [...(model.rpnHead ? [] : ['rpn.']), ...(model.roiHead ? [] : ['roi_heads.'])];
+  model.loadStateDict(sd, { strict: true, keyMap: torchvisionKeyMap(drop) });
 }
 
-/** Decodes an image file to [3, H, W] float32 RGB in [0, 1] (as torchvision's to_tensor). */
-export async function readImageTensor(path: string): Promise<Tensor> {
-  const { readFile } = await import('node:fs/promises');
-  const { decodeImage } = await import('../../data/image');
-  const img = await decodeImage({ bytes: await readFile(path), path, flop: false, interpolation: 'bilinear' }, 'rgb');
-  return torch.tidy(() => torch.fromTypedArray(img.data, [img.height, img.width, 3])
-    .permute(2, 0, 1).float().div(255).contiguous());
-}
-
-/**
- * torchvision-style inference for one image (a file, or [3, H, W] float32 RGB in [0, 1]):
- * detections in original-image pixels with torchvision's labels (ours + 1 when the
- * background is class 0, as in the torchvision configs); for the RPN alone, its proposals
- * with label 0 and objectness as score.
- */
-export async function runTorchvisionInference(model: TwoStageDetector, cfg: TwoStageModelConfig, image: string | Tensor): Promise<DetInstances> {
-  const img = typeof image === 'string' ? await readImageTensor(image) : image;
-  try {
-    return predictTorchvision(model, cfg, [img])[0];
-  } finally {
-    if (img !== image) img.dispose();
-  }
-}
-
-/** runTorchvisionInference on tensors, each image alone (as torchvision's model called on [img]). */
+/** torchvision-style inference on tensors, each image alone (as torchvision's model called on [img]). */
 export function predictTorchvision(model: TwoStageDetector, cfg: TwoStageModelConfig, images: Tensor[]): DetInstances[] {
   if (model.training) throw new Error('predictTorchvision: the model is in training mode (call model.eval())');
   const offset = cfg.roiHead?.bboxHead.backgroundFirst ? 1 : 0;

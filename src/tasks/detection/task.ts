@@ -17,10 +17,10 @@ import { generateShapes } from '../../data/synthetic';
 import type { ShapesOptions } from '../../data/synthetic/shapes';
 import type { TransformSpec } from '../../data/transforms';
 import { CocoDataset, evaluateCoco, proposalRecall, type CocoResult } from '../../evaluation';
-import { buildTwoStageDetector, type TwoStageModelConfig } from './build';
+import { buildTwoStageDetector, type TwoStageModelConfig } from '../../models/detectors/build';
 import { toCocoResults, toDetBatch } from './data';
-import type { TwoStageDetector } from './two_stage';
-import type { DetBatch, DetInstances } from './types';
+import type { TwoStageDetector } from '../../models/detectors/two_stage';
+import type { DetBatch, DetInstances } from '../../models/detectors/types';
 import { DetectionTtaModel, ttaViews, zipViewSources, type DetectionTtaConfig } from './tta';
 
 /** One split of a COCO-format dataset. */

@@ -1,7 +1,7 @@
 /** Drawing detections on images (tsvision demo, the quickstart's demo.png). */
 import * as fs from 'node:fs';
 import sharp from 'sharp';
-import type { CocoResult } from '../../evaluation';
+import type { CocoResult } from '../evaluation';
 
 /** Draws the detections above `minScore` on the image, with class names and scores. */
 export async function drawDetections(imagePath: string, dets: CocoResult[], names: Map<number, string>, out: string, minScore = 0.3): Promise<void> {

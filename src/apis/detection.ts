@@ -3,20 +3,21 @@
  * prediction in COCO results format (for `tsvision infer` and `demo`).
  */
 import * as fs from 'node:fs';
-import * as torch from '../../torch';
-import type { LoadedConfig } from '../../config';
-import { loadWeights } from '../../engine/checkpoint';
-import { LocalBackend } from '../../data/backends';
-import { collate, type Batch } from '../../data/collate';
-import { imageSize } from '../../data/image';
-import { processSample } from '../../data/process';
-import { buildPipeline } from '../../data/transforms';
-import type { CocoResult } from '../../evaluation';
-import { buildTwoStageDetector } from './build';
-import { toCocoResults, toDetBatch } from './data';
-import type { DetectionConfig } from './task';
-import { loadTorchvisionWeights, runTorchvisionInference } from './torchvision';
-import type { TwoStageDetector } from './two_stage';
+import * as torch from '../torch';
+import type { LoadedConfig } from '../config';
+import { loadWeights } from '../engine/checkpoint';
+import { LocalBackend } from '../data/backends';
+import { collate, type Batch } from '../data/collate';
+import { imageSize } from '../data/image';
+import { processSample } from '../data/process';
+import { buildPipeline } from '../data/transforms';
+import type { CocoResult } from '../evaluation';
+import { buildTwoStageDetector } from '../models/detectors/build';
+import { toCocoResults, toDetBatch } from '../tasks/detection/data';
+import type { DetectionConfig } from '../tasks/detection/task';
+import { loadTorchvisionWeights, predictTorchvision } from '../models/detectors/torchvision';
+import { decodeImage } from '../data/image';
+import type { TwoStageDetector } from '../models/detectors/two_stage';
 
 /** A detector ready for inference, with what is needed to report its classes. */
 export interface LoadedDetector {
@@ -61,15 +62,13 @@ export function loadDetector(cfg: DetectionConfig, checkpoint?: string): LoadedD
   const model = buildTwoStageDetector(cfg.model);
   if (checkpoint) {
     if (!fs.existsSync(checkpoint)) throw new Error(`checkpoint not found: ${checkpoint}`);
-    if (isTorchvision(cfg) && checkpoint.endsWith('.pth')) {
-      loadTorchvisionWeights(model, checkpoint);
-    } else {
-      const sd = loadWeights(checkpoint);
-      try {
-        model.loadStateDict(sd, { strict: true });
-      } finally {
-        torch.dispose([...sd.values()]);
-      }
+    const torchvisionPth = isTorchvision(cfg) && checkpoint.endsWith('.pth');
+    const sd = torchvisionPth ? torch.loadStateDict(checkpoint) : loadWeights(checkpoint);
+    try {
+      if (torchvisionPth) loadTorchvisionWeights(model, sd);
+      else model.loadStateDict(sd, { strict: true });
+    } finally {
+      torch.dispose([...sd.values()]);
     }
   }
   model.eval();
@@ -100,7 +99,13 @@ export async function prepareImage(cfg: DetectionConfig, imgPath: string): Promi
 /** Detections for one image file, as COCO results (image_id 0). */
 export async function inferImage(d: LoadedDetector, imgPath: string): Promise<CocoResult[]> {
   if (isTorchvision(d.config)) {
-    const det = await runTorchvisionInference(d.model, d.config.model, imgPath);
+    const img = await readImageTensor(imgPath);
+    let det;
+    try {
+      det = predictTorchvision(d.model, d.config.model, [img])[0];
+    } finally {
+      img.dispose();
+    }
     try {
       return toCocoResults([det], [{ meta: { imgId: 0 } as Batch['items'][number]['meta'] }], d.categoryIds);
     } finally {
@@ -109,4 +114,11 @@ export async function inferImage(d: LoadedDetector, imgPath: string): Promise<Co
   }
   const batch = await prepareImage(d.config, imgPath);
   return torch.tidy(() => toCocoResults(d.model.predict(toDetBatch(batch)), batch.items, d.categoryIds));
+}
+
+/** Decodes an image file to [3, H, W] float32 RGB in [0, 1] (as torchvision's to_tensor). */
+export async function readImageTensor(imgPath: string): Promise<torch.Tensor> {
+  const img = await decodeImage({ bytes: await fs.promises.readFile(imgPath), path: imgPath, flop: false, interpolation: 'bilinear' }, 'rgb');
+  return torch.tidy(() => torch.fromTypedArray(img.data, [img.height, img.width, 3])
+    .permute(2, 0, 1).float().div(255).contiguous());
 }

@@ -5,7 +5,7 @@
 import type { Batch, BatchItem } from '../../data/collate';
 import { batchToTensors } from '../../data/to-tensors';
 import type { CocoResult } from '../../evaluation';
-import type { DetBatch, DetInstances, DetTargets } from './types';
+import type { DetBatch, DetInstances, DetTargets } from '../../models/detectors/types';
 
 /** A collated batch as a DetBatch (the image buffer is copied once into a tensor). */
 export function toDetBatch(batch: Batch, opts: { withTargets?: boolean; device?: string } = {}): DetBatch {

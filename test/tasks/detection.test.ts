@@ -5,8 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as torch from '../../src/torch';
-import { batchProposals, loadProposals } from '../../src/models/detectors/task';
-import { toCocoResults } from '../../src/models/detectors/data';
+import { batchProposals, loadProposals } from '../../src/tasks/detection/task';
+import { toCocoResults } from '../../src/tasks/detection/data';
 import type { Batch } from '../../src/data/collate';
 
 function meta(imgId: number, flip: boolean): Batch['items'][number]['meta'] {

@@ -12,7 +12,7 @@ import type { ImageMeta } from '../../data/sample';
 import type { TransformSpec } from '../../data/transforms';
 import { iteratorOf, type BatchSource, type TrainableModel } from '../../engine/types';
 import { ModelWrapper } from '../../engine/model_wrapper';
-import type { DetInstances } from './types';
+import type { DetInstances } from '../../models/detectors/types';
 
 export interface DetectionTtaConfig {
   /** Test scales, each a Resize `scales` entry (default: the test pipeline's Resize scales, one view each). */

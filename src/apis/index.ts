@@ -1,0 +1,2 @@
+/** One-call inference for people and scripts: a config and a checkpoint in, results out. */
+export { asDetectionConfig, inferImage, loadDetector, prepareImage, readImageTensor, type LoadedDetector } from './detection';

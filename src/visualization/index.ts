@@ -1,0 +1,2 @@
+/** Drawing predictions on images. */
+export { drawDetections } from './detection';
