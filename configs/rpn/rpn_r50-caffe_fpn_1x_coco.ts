@@ -3,9 +3,8 @@ import { defineConfig } from '../../src/config';
 import { detectionTask } from '../../src/tasks/detection/task';
 import type { DetectionConfig } from '../../src/tasks/detection/task';
 import { caffeStyle } from '../_base_/models/faster-rcnn_r50_fpn';
-import { CAFFE_NORMALIZE, detPipelines } from '../_base_/datasets/coco_detection';
 import { config as base } from './rpn_r50_fpn_1x_coco';
 
-export const config: DetectionConfig = { ...base, model: caffeStyle(base.model), data: { ...base.data, ...detPipelines([1333, 800], CAFFE_NORMALIZE) } };
+export const config: DetectionConfig = { ...base, model: caffeStyle(base.model) };
 
 export default defineConfig(detectionTask, config);

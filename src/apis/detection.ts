@@ -14,7 +14,7 @@ import { buildPipeline } from '../data/transforms';
 import type { CocoResult } from '../evaluation';
 import { buildTwoStageDetector } from '../models/detectors/build';
 import { toCocoResults, toDetBatch } from '../tasks/detection/data';
-import type { DetectionConfig } from '../tasks/detection/task';
+import { withModelPreprocessing, type DetectionConfig } from '../tasks/detection/task';
 import { loadTorchvisionWeights, predictTorchvision } from '../models/detectors/torchvision';
 import { decodeImage } from '../data/image';
 import type { TwoStageDetector } from '../models/detectors/two_stage';
@@ -43,18 +43,27 @@ function isTorchvision(cfg: DetectionConfig): boolean {
   return cfg.model.dataPreprocessor.torchvisionResize !== undefined;
 }
 
-/** Category ids and names from the config's val annotation file, when it exists. */
-function categories(cfg: DetectionConfig): { ids: number[]; names: Map<number, string> } {
+/**
+ * Category ids and names of the labels: the config's (data.classes + data.categoryIds, as
+ * MMDetection's dataset metainfo), else the val annotation file's, else 1..numClasses.
+ */
+export function categoriesOf(cfg: DetectionConfig): { ids: number[]; names: Map<number, string> } {
   const numClasses = cfg.model.roiHead?.bboxHead.numClasses ?? 1;
+  const { classes, categoryIds } = cfg.data ?? {};
+  if (categoryIds) {
+    if (categoryIds.length !== numClasses && cfg.model.roiHead) {
+      throw new Error(`data.categoryIds: ${categoryIds.length} ids for model.roiHead.bboxHead.numClasses ${numClasses}`);
+    }
+    return { ids: [...categoryIds], names: new Map(categoryIds.map((id, i) => [id, classes?.[i] ?? String(id)])) };
+  }
   const ann = cfg.data?.val?.annFile;
   if (ann && fs.existsSync(ann)) {
     const json = JSON.parse(fs.readFileSync(ann, 'utf8')) as { categories?: { id: number; name: string }[] };
     const cats = json.categories ?? [];
     return { ids: cats.map((c) => c.id), names: new Map(cats.map((c) => [c.id, c.name])) };
   }
-  const names = cfg.data?.classes ?? [];
   const ids = Array.from({ length: numClasses }, (_, i) => i + 1);
-  return { ids, names: new Map(names.map((n, i) => [i + 1, n])) };
+  return { ids, names: new Map((classes ?? []).map((n, i) => [i + 1, n])) };
 }
 
 /** Builds the config's detector and loads a checkpoint (ours, or a PyTorch .pth). */
@@ -76,7 +85,7 @@ export function loadDetector(cfg: DetectionConfig, checkpoint?: string): LoadedD
     const n = (cfg.model.roiHead?.bboxHead.numClasses ?? 0) + 1;
     return { config: cfg, model, categoryIds: Array.from({ length: n }, (_, i) => i), classNames: new Map() };
   }
-  const { ids, names } = categories(cfg);
+  const { ids, names } = categoriesOf(cfg);
   return { config: cfg, model, categoryIds: ids, classNames: names };
 }
 
@@ -88,7 +97,7 @@ export async function prepareImage(cfg: DetectionConfig, imgPath: string): Promi
   try {
     const sample = await processSample(
       { index: 0, seed: 0, info: { imgId: 0, imgPath, width, height, boxes: [], labels: [] } },
-      backend, buildPipeline(cfg.data.testPipeline), { order: cfg.model.dataPreprocessor.order },
+      backend, buildPipeline(withModelPreprocessing(cfg.data.testPipeline, cfg.model.dataPreprocessor, 'data.testPipeline')), { order: cfg.model.dataPreprocessor.order },
     );
     return collate([sample]);
   } finally {

@@ -5,7 +5,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as torch from '../../src/torch';
-import { batchProposals, loadProposals } from '../../src/tasks/detection/task';
+import sharp from 'sharp';
+import { batchProposals, loadProposals, withModelPreprocessing, type DetectionConfig } from '../../src/tasks/detection/task';
+import { categoriesOf, prepareImage } from '../../src/apis/detection';
+import { resolveConfig } from '../../src/config';
+import { config as fasterCoco } from '../../configs/faster_rcnn/faster-rcnn_r50_fpn_1x_coco';
+import { config as fasterShapes } from '../../configs/faster_rcnn/faster-rcnn_r18_fpn_shapes';
 import { toCocoResults } from '../../src/tasks/detection/data';
 import type { Batch } from '../../src/data/collate';
 
@@ -45,4 +50,62 @@ test('detections become COCO results with the dataset category ids and xywh boxe
     assert.deepEqual(r, [{ image_id: 7, category_id: 8, bbox: [10, 20, 20, 40], score: 0.75 }]);
     assert.throws(() => toCocoResults(dets, [{ meta: meta(7, false) }], [3]), /label 1 has no category id/);
   });
+});
+
+test('Fast R-CNN proposals: numMaxProposals keeps the best per image (MMDetection LoadProposals)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsv-props-'));
+  try {
+    const file = path.join(dir, 'props.json');
+    fs.writeFileSync(file, JSON.stringify([0.1, 0.9, 0.5, 0.7].map((score, i) => ({ image_id: 1, bbox: [i, 0, 10, 10], score }))));
+    assert.deepEqual(Array.from(loadProposals(file, 2).get(1)!), [1, 0, 11, 10, 3, 0, 13, 10]);
+    assert.equal(loadProposals(file, null).get(1)!.length, 16);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the model dataPreprocessor is appended to the pipelines; a Normalize/Pad left in a pipeline is an error', () => {
+  const dp = { mean: [1, 2, 3] as [number, number, number], std: [4, 5, 6] as [number, number, number], order: 'bgr' as const, padSizeDivisor: 32 };
+  const out = withModelPreprocessing([{ type: 'Resize', scales: [[64, 48]], keepRatio: true }], dp, 'data.testPipeline');
+  assert.deepEqual(out, [
+    { type: 'Resize', scales: [[64, 48]], keepRatio: true },
+    { type: 'Normalize', mean: [1, 2, 3], std: [4, 5, 6], order: 'bgr' },
+    { type: 'Pad', sizeDivisor: 32 },
+  ]);
+  assert.throws(() => withModelPreprocessing([{ type: 'Resize', scales: [[64, 48]], keepRatio: true }, { type: 'Pad', sizeDivisor: 32 }], dp, 'data.trainPipeline'),
+    /data\.trainPipeline\[1\]: Pad belongs to model\.dataPreprocessor/);
+  // the shipped detection configs leave preprocessing to the model
+  for (const c of [fasterCoco, fasterShapes]) {
+    for (const p of [c.data.trainPipeline, c.data.testPipeline]) assert.ok(!p.some((s) => s.type === 'Normalize' || s.type === 'Pad'));
+  }
+});
+
+test('--cfg-options model.dataPreprocessor.* changes what the model is fed', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsv-dp-'));
+  try {
+    // a 64×32 image, kept at scale 1 by a 64-px test scale
+    const img = path.join(dir, 'img.png');
+    const raw = Buffer.alloc(32 * 64 * 3);
+    for (let i = 0; i < raw.length; i += 3) { raw[i] = 200; raw[i + 1] = 100; raw[i + 2] = 50; }
+    await sharp(raw, { raw: { width: 64, height: 32, channels: 3 } }).png().toFile(img);
+    const opts = ['data.testPipeline=[{"type":"Resize","scales":[[64,32]],"keepRatio":true}]'];
+    const first = (cfgOpts: string[]) => prepareImage(resolveConfig('faster_rcnn/faster-rcnn_r18_fpn_shapes', [...opts, ...cfgOpts]).config as DetectionConfig, img)
+      .then((b) => { const plane = b.shape[2] * b.shape[3]; return [b.inputs[0], b.inputs[plane], b.inputs[2 * plane], b.shape[2], b.shape[3]]; });
+    const base = fasterShapes.model.dataPreprocessor;
+    const a = await first([]);
+    base.mean.forEach((m, c) => assert.ok(Math.abs(a[c] - ([200, 100, 50][c] - m) / base.std[c]) < 1e-4, `channel ${c} with the config's mean/std`));
+    const b = await first(['model.dataPreprocessor.mean=[10,20,30]', 'model.dataPreprocessor.std=[2,2,2]', 'model.dataPreprocessor.order="bgr"', 'model.dataPreprocessor.padSizeDivisor=48']);
+    assert.deepEqual(b, [(50 - 10) / 2, (100 - 20) / 2, (200 - 30) / 2, 48, 96]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('COCO configs label with COCO category ids (label 29 → 34, frisbee), shapes configs with the generator\'s', () => {
+  const coco = categoriesOf(fasterCoco);
+  assert.equal(coco.ids.length, 80);
+  assert.equal(coco.ids[29], 34);
+  assert.equal(coco.names.get(34), 'frisbee');
+  assert.equal(coco.ids[79], 90);
+  assert.deepEqual(categoriesOf(fasterShapes).ids, [1, 2, 3, 4]);
 });

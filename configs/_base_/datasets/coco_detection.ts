@@ -6,31 +6,31 @@
  */
 import type { DetectionDataConfig } from '../../../src/tasks/detection/task';
 import type { TransformSpec } from '../../../src/data/transforms';
+import { COCO_CATEGORY_IDS, COCO_CLASSES } from '../../../src/data/datasets/coco-metainfo';
 
-const normalize = { mean: [123.675, 116.28, 103.53] as [number, number, number], std: [58.395, 57.12, 57.375] as [number, number, number], order: 'rgb' as const };
-/** Caffe-style backbones: BGR, mean subtraction only. */
-export const CAFFE_NORMALIZE = { mean: [103.53, 116.28, 123.675] as [number, number, number], std: [1, 1, 1] as [number, number, number], order: 'bgr' as const };
-
-export function detPipelines(scale: [number, number], norm: typeof normalize | typeof CAFFE_NORMALIZE = normalize): { trainPipeline: TransformSpec[]; testPipeline: TransformSpec[] } {
+/**
+ * The loading-side pipelines (mean/std, channel order and padding are the model's
+ * dataPreprocessor's, applied by the loader after these).
+ */
+export function detPipelines(scale: [number, number]): { trainPipeline: TransformSpec[]; testPipeline: TransformSpec[] } {
   return {
     trainPipeline: [
       { type: 'Resize', scales: [scale], keepRatio: true },
       { type: 'RandomFlip', prob: 0.5 },
-      { type: 'Normalize', ...norm },
-      { type: 'Pad', sizeDivisor: 32 },
     ],
     testPipeline: [
       { type: 'Resize', scales: [scale], keepRatio: true },
-      { type: 'Normalize', ...norm },
-      { type: 'Pad', sizeDivisor: 32 },
     ],
   };
 }
 
 export const cocoDetection: DetectionDataConfig = {
-  train: { annFile: 'data/coco/annotations/instances_train2017.json', imgDir: 'data/coco/train2017' },
+  // filter_cfg=dict(filter_empty_gt=True, min_size=32) on the training set, as MMDetection's
+  train: { annFile: 'data/coco/annotations/instances_train2017.json', imgDir: 'data/coco/train2017', filterMinSize: 32 },
   val: { annFile: 'data/coco/annotations/instances_val2017.json', imgDir: 'data/coco/val2017' },
-  classes: null,
+  // CocoDataset.METAINFO: labels are these 80 classes; results carry COCO's category ids
+  classes: [...COCO_CLASSES],
+  categoryIds: [...COCO_CATEGORY_IDS],
   ...detPipelines([1333, 800]),
   batchSize: 2,
   valBatchSize: 1,
@@ -44,6 +44,7 @@ export const shapesDetection: DetectionDataConfig = {
   train: { annFile: 'work_dirs/data/shapes/annotations/instances_train.json', imgDir: 'work_dirs/data/shapes/train' },
   val: { annFile: 'work_dirs/data/shapes/annotations/instances_val.json', imgDir: 'work_dirs/data/shapes/val' },
   classes: ['circle', 'rectangle', 'triangle', 'star'],
+  categoryIds: [1, 2, 3, 4],
   ...detPipelines([320, 320]),
   batchSize: 4,
   valBatchSize: 1,

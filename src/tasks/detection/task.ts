@@ -17,7 +17,7 @@ import { generateShapes } from '../../data/synthetic';
 import type { ShapesOptions } from '../../data/synthetic/shapes';
 import type { TransformSpec } from '../../data/transforms';
 import { CocoDataset, evaluateCoco, proposalRecall, type CocoResult } from '../../evaluation';
-import { buildTwoStageDetector, type TwoStageModelConfig } from '../../models/detectors/build';
+import { buildTwoStageDetector, type DataPreprocessorConfig, type TwoStageModelConfig } from '../../models/detectors/build';
 import { toCocoResults, toDetBatch } from './data';
 import type { TwoStageDetector } from '../../models/detectors/two_stage';
 import type { DetBatch, DetInstances } from '../../models/detectors/types';
@@ -34,13 +34,28 @@ export interface CocoSplitConfig {
    * score) per image, in original-image pixels.
    */
   proposalFile?: string;
+  /** Keep at most this many proposals per image, best first (MMDetection's LoadProposals num_max_proposals; null: all). */
+  numMaxProposals?: number | null;
+  /** Drop images whose shorter side is below this many pixels (MMDetection's filter_cfg.min_size). */
+  filterMinSize?: number;
 }
 
 export interface DetectionDataConfig {
   train: CocoSplitConfig;
   val: CocoSplitConfig;
-  /** Class names; must equal the annotation file's categories (null: take the file's). */
+  /** Class names in label order; must equal the annotation file's categories (null: take the file's). */
   classes: string[] | null;
+  /**
+   * The category id of each class, in label order: the ids results files and `infer` write
+   * (MMDetection's CocoDataset: COCO's ids, 1..90 with gaps). Must equal the annotation file's
+   * when both are given; null: the file's.
+   */
+  categoryIds: number[] | null;
+  /**
+   * Loading-side transforms (resize, flip, crop, ...). Normalization, channel order and
+   * padding are not here: they live in `model.dataPreprocessor`, and the loader appends them
+   * (see withModelPreprocessing) so they are configured once.
+   */
   trainPipeline: TransformSpec[];
   testPipeline: TransformSpec[];
   /** Images per batch (per process) in training. */
@@ -68,7 +83,7 @@ export interface DetectionConfig extends RunConfig {
 /** Proposals by image id: [x1, y1, x2, y2] rows in original pixels. */
 export type ProposalIndex = Map<number, Float32Array>;
 
-export function loadProposals(file: string): ProposalIndex {
+export function loadProposals(file: string, numMax: number | null = null): ProposalIndex {
   let records: unknown;
   try {
     records = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -89,7 +104,8 @@ export function loadProposals(file: string): ProposalIndex {
   const index: ProposalIndex = new Map();
   for (const [id, list] of byImage) {
     list.sort((a, b) => b.score - a.score);
-    index.set(id, Float32Array.from(list.flatMap((p) => p.box)));
+    const kept = numMax === null ? list : list.slice(0, numMax);
+    index.set(id, Float32Array.from(kept.flatMap((p) => p.box)));
   }
   return index;
 }
@@ -141,6 +157,25 @@ function ensureGenerated(data: DetectionDataConfig): Promise<void> {
   return generateShapes({ out: g.dir, images: g.images, seed: g.seed, shapes: g.shapes }).then(() => undefined);
 }
 
+/**
+ * A data pipeline followed by the model's preprocessing (`model.dataPreprocessor`: mean, std,
+ * channel order, pad divisor), which the loader runs fused with resize and flip in native code.
+ * MMDetection 3.x runs the same steps in the model's DetDataPreprocessor; the values are read
+ * from there only. A Normalize or Pad left in the pipeline is an error (configured twice).
+ */
+export function withModelPreprocessing(pipeline: readonly TransformSpec[], dp: DataPreprocessorConfig, where: string): TransformSpec[] {
+  pipeline.forEach((s, i) => {
+    if (s.type === 'Normalize' || s.type === 'Pad') {
+      throw new Error(`${where}[${i}]: ${s.type} belongs to model.dataPreprocessor (mean, std, order, padSizeDivisor), which the loader applies; remove it from the pipeline`);
+    }
+  });
+  return [
+    ...pipeline,
+    { type: 'Normalize', mean: dp.mean, std: dp.std, order: dp.order },
+    { type: 'Pad', sizeDivisor: dp.padSizeDivisor > 0 ? dp.padSizeDivisor : 1 },
+  ];
+}
+
 /** A BatchSource that loads its dataset on first use (loading is asynchronous). */
 function cocoSource(cfg: DetectionConfig, split: 'train' | 'val', pipeline?: TransformSpec[]): BatchSource<Batch> {
   const d = cfg.data;
@@ -149,10 +184,15 @@ function cocoSource(cfg: DetectionConfig, split: 'train' | 'val', pipeline?: Tra
     if (loader) return loader;
     await ensureGenerated(d);
     const s = d[split];
-    const dataset = await CocoDetection.load({ annFile: s.annFile, imgDir: s.imgDir, classes: d.classes ?? undefined, filterEmpty: split === 'train', withMasks: false });
+    const dataset = await CocoDetection.load({ annFile: s.annFile, imgDir: s.imgDir, classes: d.classes ?? undefined, filterEmpty: split === 'train', minSize: s.filterMinSize, withMasks: false });
+    const ids = dataset.categories.map((c) => c.id);
+    if (d.categoryIds && ids.join() !== d.categoryIds.join()) {
+      throw new Error(`${s.annFile}: category ids [${ids.join(', ')}] disagree with the config's data.categoryIds [${d.categoryIds.join(', ')}]`);
+    }
+    const key = split === 'train' ? 'trainPipeline' : 'testPipeline';
     loader = new DataLoader({
       dataset,
-      pipeline: pipeline ?? (split === 'train' ? d.trainPipeline : d.testPipeline),
+      pipeline: withModelPreprocessing(pipeline ?? d[key], cfg.model.dataPreprocessor, `data.${key}`),
       batchSize: split === 'train' ? d.batchSize : d.valBatchSize,
       workers: d.workers,
       seed: cfg.seed,
@@ -222,7 +262,7 @@ export const detectionTask: Task<DetectionConfig, Batch, DetInstances[]> = {
     if (cfg.model.type !== 'FastRCNN') return new DetectionModel(detector);
     const need = (s: CocoSplitConfig, split: string) => {
       if (!s.proposalFile) throw new Error(`data.${split}.proposalFile: Fast R-CNN needs precomputed proposals`);
-      return loadProposals(path.resolve(s.proposalFile));
+      return loadProposals(path.resolve(s.proposalFile), s.numMaxProposals ?? null);
     };
     return new DetectionModel(detector, { train: need(cfg.data.train, 'train'), val: need(cfg.data.val, 'val') });
   },
