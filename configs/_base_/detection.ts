@@ -2,7 +2,7 @@
 import type { DetectionConfig, DetectionDataConfig, DetectionMetric } from '../../src/tasks/detection/task';
 import type { DetectionTtaConfig } from '../../src/tasks/detection/tta';
 import type { TwoStageModelConfig } from '../../src/models/detectors/build';
-import { defaultRuntime } from './schedules/schedules';
+import { autoScaleLr16, defaultRuntime } from './schedules/schedules';
 import type { RunConfig } from '../../src/config/types';
 
 export function detectionConfig(parts: {
@@ -14,6 +14,7 @@ export function detectionConfig(parts: {
   return {
     ...defaultRuntime,
     ...parts.schedule,
+    autoScaleLr: autoScaleLr16,
     model: parts.model,
     data: parts.data,
     evaluation: { metrics: parts.metrics ?? (parts.model.type === 'RPN' ? ['proposal'] : ['bbox']) },
@@ -22,11 +23,12 @@ export function detectionConfig(parts: {
 }
 
 /**
- * `tsvision test --tta` as MMDetection's default tta_model / tta_pipeline: the test scale,
- * half and 1.5 times it, rounded ((1333, 800), (667, 400), (2000, 1200) on COCO, where
- * MMDetection writes (666, 400)), each also flipped;
- * detections merged by NMS 0.5, 100 per image. The RPN merges proposals with its own test
- * NMS and count (MMDetection 2.x's aug_test_rpn).
+ * `tsvision test --tta` settings. MMDetection 3.3 ships no TTA config for RPN / Fast / Faster
+ * R-CNN; this default is adapted from its retinanet_tta.py (DetTTAModel: NMS 0.5, 100 per image;
+ * TestTimeAug over three scales × flip): the test scale, half and 1.5 times it, rounded
+ * ((1333, 800), (667, 400), (2000, 1200) on COCO, where retinanet_tta.py writes (666, 400)),
+ * each also flipped. The RPN merges proposals with its own test NMS and count (MMDetection
+ * 2.x's aug_test_rpn).
  */
 export function defaultTta(model: TwoStageModelConfig, data: DetectionDataConfig): DetectionTtaConfig | undefined {
   const resize = data.testPipeline.find((s) => s.type === 'Resize');

@@ -61,6 +61,13 @@ export interface RunConfig {
   hooks: HooksConfig;
   /** Weights to start from (`--load-from` overrides; null: none). */
   loadFrom: string | null;
+  /**
+   * MMEngine's auto_scale_lr: when enabled (`tsvision train --auto-scale-lr`), the optimizer's
+   * lr is multiplied by (processes × images per batch) / baseBatchSize before training, as
+   * MMEngine's Runner.scale_lr. The detection configs carry lr 0.02 for baseBatchSize 16
+   * (8 GPUs × 2 images), disabled by default as MMDetection's.
+   */
+  autoScaleLr?: { enable: boolean; baseBatchSize: number };
 }
 
 /**
@@ -71,6 +78,8 @@ export interface Task<C extends RunConfig, B = unknown, P = unknown> {
   /** A short name for logs ('detection', 'toy-regression'). */
   readonly name: string;
   buildModel(cfg: C): TrainableModel<B, P>;
+  /** Images per training batch in one process (for autoScaleLr). */
+  trainBatchSize?(cfg: C): number;
   buildTrainData(cfg: C): BatchSource<B>;
   /** The validation set (evaluation during training, and `tsvision test`). */
   buildValData(cfg: C): BatchSource<B>;

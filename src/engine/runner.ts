@@ -399,9 +399,27 @@ export function defaultWorkDir(loaded: Pick<LoadedConfig, 'config' | 'name'>): s
   return loaded.config.workDir ?? path.join('work_dirs', path.basename(loaded.name).replace(/\.(js|json|ts)$/, ''));
 }
 
+/**
+ * MMEngine's Runner.scale_lr: with autoScaleLr enabled, lr × (world size × batch) / baseBatchSize
+ * (one process until distributed training lands). Returns the config with the scaled lr.
+ */
+export function scaleLr<C extends RunConfig>(config: C, loaded: Pick<LoadedConfig, 'name' | 'task'>, quiet = false): C {
+  const a = config.autoScaleLr;
+  if (!a?.enable) return config;
+  if (!(a.baseBatchSize > 0)) throw new Error(`autoScaleLr.baseBatchSize: expected a positive number, got ${a.baseBatchSize}`);
+  if (!loaded.task.trainBatchSize) throw new Error(`autoScaleLr: the ${loaded.task.name} task of ${loaded.name} does not say its batch size`);
+  const worldSize = 1;
+  const batch = loaded.task.trainBatchSize(config);
+  const base = config.optimWrapper.optimizer.lr;
+  const lr = (base * worldSize * batch) / a.baseBatchSize;
+  if (!quiet) console.error(`auto_scale_lr: lr ${base} × ${worldSize * batch} / ${a.baseBatchSize} = ${lr}`);
+  return { ...config, optimWrapper: { ...config.optimWrapper, optimizer: { ...config.optimWrapper.optimizer, lr } } };
+}
+
 /** Seeds libtorch, then builds the model, data and evaluator of a (resolved) config through its task. */
 export function buildRunner(loaded: LoadedConfig, opts: BuildRunnerOptions): Runner {
-  const config = { ...loaded.config, workDir: defaultWorkDir(loaded) };
+  let config = { ...loaded.config, workDir: defaultWorkDir(loaded) };
+  if (opts.mode === 'train') config = scaleLr(config, loaded, opts.quiet === true);
   torch.manualSeed(config.seed);
   const { task } = loaded;
   let model = task.buildModel(config);

@@ -266,6 +266,7 @@ export const detectionTask: Task<DetectionConfig, Batch, DetInstances[]> = {
     };
     return new DetectionModel(detector, { train: need(cfg.data.train, 'train'), val: need(cfg.data.val, 'val') });
   },
+  trainBatchSize: (cfg) => cfg.data.batchSize,
   buildTrainData: (cfg) => cocoSource(cfg, 'train'),
   buildValData: (cfg) => cocoSource(cfg, 'val'),
   buildTta(cfg, model) {
