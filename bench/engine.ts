@@ -12,6 +12,8 @@
  *    torchvision.models.resnet50().
  * The reference is bench/engine_ref.py run with /usr/bin/python3 (TSVISION_REF_PYTHON overrides),
  * in rounds alternating with ours so that other load on the machine falls on both alike.
+ * Both sides flush subnormals on every intra-op thread (tsvision's default; the reference is
+ * told to match, TSVISION_FLUSH_DENORMAL=0 turns it off on both).
  */
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -163,7 +165,7 @@ function resnet50Bench(batch: number, warmup: number): { times: (iters: number) 
 
 // ---------------------------------------------------------------- main
 
-interface RefOut { torch: string; threads: number; small_op_us: number; resnet50_s_per_iter?: number; resnet50_times?: number[]; resnet50_params?: number }
+interface RefOut { torch: string; threads: number; denormal?: { supported: boolean; threads: boolean[] }; small_op_us: number; resnet50_s_per_iter?: number; resnet50_times?: number[]; resnet50_params?: number }
 
 function main(): void {
   const threads = arg('threads', 2);
@@ -176,6 +178,7 @@ function main(): void {
   const skipResnet = flag('skip-resnet');
   const withReference = !flag('no-reference');
   torch.setNumThreads(threads);
+  const denormal = torch.getFlushDenormal() ? 'on' : 'off';
 
   // Rounds alternate ours and the reference, so that load from other processes on the
   // machine falls on both sides alike; medians are over all rounds.
@@ -191,7 +194,7 @@ function main(): void {
     if (withReference) {
       const script = path.join(repoRoot, 'bench', 'engine_ref.py');
       const p = spawnSync(referencePython, [script, '--threads', String(threads), '--calls', String(calls), '--batches', String(batches),
-        '--iters', String(iters), '--warmup', String(warmup), '--batch', String(batch), ...(skipResnet ? ['--skip-resnet'] : [])], { encoding: 'utf8' });
+        '--iters', String(iters), '--warmup', String(warmup), '--batch', String(batch), '--denormal', denormal, ...(skipResnet ? ['--skip-resnet'] : [])], { encoding: 'utf8' });
       if (p.status !== 0) {
         console.error(`reference failed (${p.status}): ${p.stderr}`);
       } else {
@@ -206,7 +209,8 @@ function main(): void {
 
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(`engine benchmark: ${cpu}, ${os.availableParallelism?.() ?? os.cpus().length} cores; intra-op threads: tsvision ${torch.getNumThreads()}, ` +
-    `python3-torch ${refInfo?.threads ?? '-'} (torch ${refInfo?.torch ?? '-'}); ${rounds} alternating rounds`);
+    `python3-torch ${refInfo?.threads ?? '-'} (torch ${refInfo?.torch ?? '-'}); ${rounds} alternating rounds; ` +
+    `flush-denormal ${denormal} (python3-torch: ${refInfo?.denormal ? `${refInfo.denormal.threads.filter((x) => x).length}/${refInfo.denormal.threads.length} threads flushing` : '-'})`);
   const med = (xs: number[]) => (xs.length ? median(xs) : undefined);
   const fmt = (v: number | undefined, digits: number) => (v === undefined ? '-' : v.toFixed(digits));
   const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '-' : (a / b).toFixed(3));

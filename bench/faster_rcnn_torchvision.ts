@@ -1,9 +1,16 @@
 /**
  * tsvision's torchvision/fasterrcnn_resnet50_fpn against torchvision's own model with the
  * same (random, seeded) weights, thread count and 800×1216 input, in one run: inference
- * s/img (transform + forward + post-processing) and a 2-image training step s/iter.
+ * s/img (transform + forward + post-processing) and a 2-image training step s/iter, split
+ * into forward (losses), backward and optimizer (zero_grad + step), every step listed.
  *
- *   node dist/bench/faster_rcnn_torchvision.js [--threads 2] [--warmup 2] [--iters 5]
+ *   node dist/bench/faster_rcnn_torchvision.js [--threads 2] [--warmup 2] [--iters 5] [--denormal on|off]
+ *
+ * --denormal (default on, both sides): flush subnormal floats to zero on every intra-op
+ * thread (tsvision: torch.setFlushDenormal, its default; torchvision: torch.set_flush_denormal
+ * plus the same on each OpenMP worker, see bench/engine_ref.py). Off: IEEE subnormals on both
+ * sides, where the backward pass slows down step after step as gradients and momentum
+ * fill with subnormals.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -17,10 +24,13 @@ import { preprocessImages } from '../src/models/detectors/preprocess';
 import { SGD } from '../src/optim';
 import { model as tvConfig } from '../configs/torchvision/fasterrcnn_resnet50_fpn';
 
-const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, warmup: { type: 'string', default: '2' }, iters: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, warmup: { type: 'string', default: '2' }, iters: { type: 'string', default: '5' }, denormal: { type: 'string', default: 'on' } } });
 const threads = Number(values.threads), warmup = Number(values.warmup), iters = Number(values.iters);
+if (values.denormal !== 'on' && values.denormal !== 'off') throw new Error(`--denormal: expected on or off, got ${values.denormal}`);
+const denormalOn = values.denormal === 'on';
 const H = 800, W = 1216;
 const python = process.env.TSVISION_REF_PYTHON ?? '/usr/bin/python3';
+interface Step { forward: number; backward: number; optimizer: number; total: number }
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsv-bench-frcnn-'));
@@ -39,6 +49,8 @@ img.contiguous().numpy().tofile('${raw}')
   if (gen.status !== 0) throw new Error(`reference python failed: ${gen.stderr}`);
 
   torch.setNumThreads(threads);
+  const denormalSupported = torch.setFlushDenormal(denormalOn);
+  const denormalThreads = torch.flushDenormalThreads();
   const model = buildTwoStageDetector(tvConfig);
   { const sd = torch.loadStateDict(weights); try { loadTorchvisionWeights(model, sd); } finally { torch.dispose([...sd.values()]); } }
   const img = torch.fromTypedArray(new Float32Array(fs.readFileSync(raw).buffer.slice(0)), [3, H, W]);
@@ -47,15 +59,16 @@ img.contiguous().numpy().tofile('${raw}')
   for (let i = 0; i < warmup + iters; i++) {
     const t0 = performance.now();
     torch.dispose(predictTorchvision(model, tvConfig, [img]));
-    if (i >= warmup) infer.push((performance.now() - t0) / 1000);
+    infer.push((performance.now() - t0) / 1000);
   }
   model.train();
   model.backbone.normEval();
   const params = [...model.parameters()].filter((p) => p.requiresGrad);
   const opt = new SGD(params, { lr: 0.001, momentum: 0.9 });
-  const train: number[] = [];
+  const steps: Step[] = [];
   for (let i = 0; i < warmup + iters; i++) {
     const t0 = performance.now();
+    let t1 = 0, tz = 0, t2 = 0;
     torch.tidy(() => {
       const batch = preprocessImages([img, img], tvConfig.dataPreprocessor);
       // torchvision's targets, in resized pixels (800×1216 needs no resize)
@@ -63,28 +76,62 @@ img.contiguous().numpy().tofile('${raw}')
       batch.targets = [target, target];
       const losses = model.loss(batch);
       const total = Object.entries(losses).filter(([k]) => k.includes('loss')).map(([, v]) => v).reduce((a, b) => a.add(b));
+      t1 = performance.now();
       opt.zeroGrad();
+      tz = performance.now();
       total.backward();
+      t2 = performance.now();
       opt.step();
     });
-    if (i >= warmup) train.push((performance.now() - t0) / 1000);
+    const t3 = performance.now();
+    steps.push({ forward: (t1 - t0) / 1000, backward: (t2 - tz) / 1000, optimizer: (tz - t1 + t3 - t2) / 1000, total: (t3 - t0) / 1000 });
   }
   model.dispose();
   img.dispose();
 
   const outFile = path.join(dir, 'ref.json');
-  const ref = spawnSync(python, [path.join(__dirname, '..', '..', 'bench', 'faster_rcnn_torchvision_ref.py'), weights, raw, String(H), String(W), String(threads), String(warmup), String(iters), outFile], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'] });
+  const ref = spawnSync(python, [path.join(__dirname, '..', '..', 'bench', 'faster_rcnn_torchvision_ref.py'), weights, raw, String(H), String(W), String(threads), String(warmup), String(iters), outFile, values.denormal], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'] });
   if (ref.status !== 0) throw new Error('reference benchmark failed');
-  const r = JSON.parse(fs.readFileSync(outFile, 'utf8')) as { infer: number[]; train: number[] };
+  const r = JSON.parse(fs.readFileSync(outFile, 'utf8')) as {
+    infer: number[];
+    steps: Step[];
+    denormal: { supported: boolean; threads: boolean[]; threads_after: boolean[] };
+  };
+  const denormalAfter = torch.flushDenormalThreads();
 
-  const rows = [
-    ['inference (s/img, 800×1216)', median(infer), median(r.infer)],
-    ['training step (s/iter, 2 images)', median(train), median(r.train)],
-  ] as const;
-  console.log(`\nfasterrcnn_resnet50_fpn, ${threads} threads, medians of ${iters} after ${warmup} warm-up\n`);
+  const f3 = (x: number) => x.toFixed(3);
+  const flushing = (ts: boolean[]) => `${ts.filter((x) => x).length}/${ts.length} threads flushing`;
+  console.log(`\nfasterrcnn_resnet50_fpn, ${threads} threads, --denormal ${values.denormal}: ` +
+    `tsvision ${flushing(denormalThreads)} at start, ${flushing(denormalAfter)} at end${denormalSupported ? '' : ' (CPU: unsupported)'}; ` +
+    `torchvision ${flushing(r.denormal.threads)} at start, ${flushing(r.denormal.threads_after)} at end${r.denormal.supported ? '' : ' (CPU: unsupported)'}`);
+
+  console.log('\nEvery step (s; warm-up steps marked *):\n');
+  console.log('| step | tsvision inference | torchvision inference | tsvision forward / backward / optimizer = train | torchvision forward / backward / optimizer = train | train speed-up (torchvision / tsvision) |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
+  const split = (s: Step) => `${f3(s.forward)} / ${f3(s.backward)} / ${f3(s.optimizer)} = ${f3(s.total)}`;
+  for (let i = 0; i < warmup + iters; i++) {
+    console.log(`| ${i + 1}${i < warmup ? '*' : ''} | ${f3(infer[i])} | ${f3(r.infer[i])} | ${split(steps[i])} | ${split(r.steps[i])} | ${(r.steps[i].total / steps[i].total).toFixed(2)} |`);
+  }
+
+  const timed = <T>(xs: T[]) => xs.slice(warmup);
+  const med = (xs: Step[], k: keyof Step) => median(timed(xs).map((s) => s[k]));
+  const rows: Array<[string, number, number]> = [
+    ['inference (s/img, 800×1216)', median(timed(infer)), median(timed(r.infer))],
+    ['training step (s/iter, 2 images)', med(steps, 'total'), med(r.steps, 'total')],
+    ['· forward (losses)', med(steps, 'forward'), med(r.steps, 'forward')],
+    ['· backward', med(steps, 'backward'), med(r.steps, 'backward')],
+    ['· optimizer (zero_grad + step)', med(steps, 'optimizer'), med(r.steps, 'optimizer')],
+  ];
+  console.log(`\nMedians of ${iters} after ${warmup} warm-up:\n`);
   console.log('| measure | tsvision | torchvision | speed-up (torchvision / tsvision) |');
   console.log('| --- | ---: | ---: | ---: |');
-  for (const [name, ours, theirs] of rows) console.log(`| ${name} | ${ours.toFixed(3)} | ${theirs.toFixed(3)} | ${(theirs / ours).toFixed(2)} |`);
+  for (const [name, ours, theirs] of rows) console.log(`| ${name} | ${f3(ours)} | ${f3(theirs)} | ${(theirs / ours).toFixed(2)} |`);
+  // the slowdown this flag is about grows step after step: last timed step against the first
+  const last = warmup + iters - 1;
+  if (last > 0) {
+    console.log(`\nLast step / first step (train): tsvision ${(steps[last].total / steps[0].total).toFixed(2)}, torchvision ${(r.steps[last].total / r.steps[0].total).toFixed(2)}; ` +
+      `backward: tsvision ${(steps[last].backward / steps[0].backward).toFixed(2)}, torchvision ${(r.steps[last].backward / r.steps[0].backward).toFixed(2)}`);
+  }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -1,14 +1,25 @@
 """torchvision's fasterrcnn_resnet50_fpn, timed as bench/faster_rcnn_torchvision.ts times ours.
 
-argv: weights.pth, image.raw (float32 [3, H, W] RGB in [0, 1]), H, W, threads, warmup, iters, out.json
+argv: weights.pth, image.raw (float32 [3, H, W] RGB in [0, 1]), H, W, threads, warmup, iters, out.json, denormal (on|off)
+
+Every step is recorded (warm-up included): inference s/img, and per training step its
+forward (losses), backward and optimizer (zero_grad + step) times. With denormal 'on',
+subnormals are flushed on the calling thread and on every OpenMP intra-op thread (see
+engine_ref.set_flush_denormal_all_threads), as tsvision does by default; 'off' keeps IEEE
+subnormals on every thread.
 """
-import json, sys, time
+import json, os, sys, time
 import numpy as np
 import torch, torchvision
 
-weights, raw, h, w, threads, warmup, iters, out = sys.argv[1:]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from engine_ref import set_flush_denormal_all_threads, flush_denormal_threads  # noqa: E402
+
+weights, raw, h, w, threads, warmup, iters, out = sys.argv[1:9]
+denormal_on = (sys.argv[9] if len(sys.argv) > 9 else 'on') == 'on'
 h, w, threads, warmup, iters = int(h), int(w), int(threads), int(warmup), int(iters)
 torch.set_num_threads(threads)
+denormal = set_flush_denormal_all_threads(denormal_on)
 img = torch.from_numpy(np.fromfile(raw, dtype=np.float32).reshape(3, h, w))
 model = torchvision.models.detection.fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None)
 model.load_state_dict(torch.load(weights))
@@ -18,8 +29,7 @@ with torch.no_grad():
     for i in range(warmup + iters):
         t0 = time.perf_counter()
         model([img])
-        if i >= warmup:
-            infer.append(time.perf_counter() - t0)
+        infer.append(time.perf_counter() - t0)
 # a 2-image training step (SGD), BN frozen as torchvision trains detectors
 model.train()
 for m in model.modules():
@@ -28,14 +38,18 @@ for m in model.modules():
 params = [p for p in model.parameters() if p.requires_grad]
 opt = torch.optim.SGD(params, lr=0.001, momentum=0.9)
 targets = [{'boxes': torch.tensor([[100., 120., 400., 500.], [600., 200., 900., 700.]]), 'labels': torch.tensor([1, 3])}] * 2
-train = []
+steps = []
 for i in range(warmup + iters):
     t0 = time.perf_counter()
     losses = model([img, img], targets)
     loss = sum(losses.values())
+    t1 = time.perf_counter()
     opt.zero_grad()
+    tz = time.perf_counter()
     loss.backward()
+    t2 = time.perf_counter()
     opt.step()
-    if i >= warmup:
-        train.append(time.perf_counter() - t0)
-json.dump({'infer': infer, 'train': train}, open(out, 'w'))
+    t3 = time.perf_counter()
+    steps.append({'forward': t1 - t0, 'backward': t2 - tz, 'optimizer': (tz - t1) + (t3 - t2), 'total': t3 - t0})
+denormal['threads_after'] = flush_denormal_threads()
+json.dump({'infer': infer, 'steps': steps, 'denormal': denormal}, open(out, 'w'))

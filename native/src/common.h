@@ -4,7 +4,12 @@
 #include <napi.h>
 #include <ATen/ATen.h>
 
+#include <atomic>
+#include <cstdint>
 #include <string>
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
 
 namespace tsv {
 
@@ -30,9 +35,55 @@ const at::Tensor& unwrap(Napi::Env env, const Napi::Value& value, const char* wh
 // frees the queued tensors first, so no call ever sees a disposed tensor as live.
 void drainReleases(Napi::Env env);
 
-// An exported function: drains the release queue, then runs F.
+// Flush-denormal (setFlushDenormal in runtime.cpp): when on, libtorch's intra-op workers
+// keep FTZ/DAZ set for good, but the JavaScript thread has it only while native code runs:
+// V8 does its double arithmetic on the same thread, and with DAZ set `Number.MIN_VALUE > 0`
+// is false. gFlushDenormal is true only when requested and supported by the CPU.
+extern std::atomic<bool> gFlushDenormal;
+
+// Saves the calling thread's floating-point control register and restores it on exit.
+class FpControlGuard {
+ public:
+  FpControlGuard() : saved_(read()) {}
+  ~FpControlGuard() { write(saved_); }
+  FpControlGuard(const FpControlGuard&) = delete;
+  FpControlGuard& operator=(const FpControlGuard&) = delete;
+  // FTZ + DAZ (x86 MXCSR bits 15 and 6; arm64 FPCR.FZ)
+  static void flushDenormal() {
+#if defined(__x86_64__) || defined(__i386__)
+    write(read() | 0x8040);
+#elif defined(__aarch64__)
+    write(read() | (uint64_t{1} << 24));
+#endif
+  }
+
+ private:
+#if defined(__x86_64__) || defined(__i386__)
+  using Reg = unsigned int;
+  static Reg read() { return _mm_getcsr(); }
+  static void write(Reg r) { _mm_setcsr(r); }
+#elif defined(__aarch64__)
+  using Reg = uint64_t;
+  static Reg read() { Reg r; asm volatile("mrs %0, fpcr" : "=r"(r)); return r; }
+  static void write(Reg r) { asm volatile("msr fpcr, %0" : : "r"(r)); }
+#else
+  using Reg = int;
+  static Reg read() { return 0; }
+  static void write(Reg) {}
+#endif
+  Reg saved_;
+};
+
+// An exported function: drains the release queue, then runs F (with subnormals flushed
+// on this thread for its duration when flush-denormal is on).
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
 Napi::Value entry(const Napi::CallbackInfo& info) {
+  if (gFlushDenormal.load(std::memory_order_relaxed)) {
+    FpControlGuard guard;
+    FpControlGuard::flushDenormal();
+    drainReleases(info.Env());
+    return F(info);
+  }
   drainReleases(info.Env());
   return F(info);
 }

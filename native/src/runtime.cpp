@@ -4,8 +4,14 @@
 #include <ATen/Parallel.h>
 #include <ATen/Context.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <atomic>
+#include <chrono>
 #include <mutex>
+#include <thread>
+#include <vector>
 #include <ATen/detail/CUDAHooksInterface.h>
+
+#include <dlfcn.h>
 
 #ifdef TSV_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -13,6 +19,9 @@
 #endif
 
 namespace tsv {
+
+std::atomic<bool> gFlushDenormal{false};
+
 namespace {
 
 Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
@@ -43,11 +52,140 @@ Napi::Value SetRngState(const Napi::CallbackInfo& info) {
   TSV_CATCH("setRngState")
 }
 
+// ---- flush-denormal (FTZ + DAZ) on every thread that runs CPU kernels ----------------
+// at::globalContext().setFlushDenormal() (torch.set_flush_denormal) writes only the calling
+// thread's floating-point control register (MXCSR on x86); libtorch's intra-op workers keep
+// their own. Threads inherit the register from the thread that creates them, so a pool
+// started after the call has it, but one already running (or workers parked by a smaller
+// set_num_threads and reused when it grows again) does not: the setting is applied here
+// inside one parallel region that spans the whole intra-op team, and again in setNumThreads.
+// The JavaScript thread (a member of the team) gets its register back afterwards and has
+// the setting only while native code runs (entry() in common.h).
+//
+// With libtorch's OpenMP backend (Debian's 1.13, the pip wheels), at::parallel_for is an
+// inline template whose `#pragma omp parallel` is compiled into the caller: this addon is
+// not built with -fopenmp, so here it would run serially. The region is therefore opened
+// through libgomp's entry point GOMP_parallel (what `#pragma omp parallel` compiles to),
+// looked up in libtorch_cpu's dependency tree (the pip wheels ship a renamed libgomp); with
+// num_threads 0 the team is the one libtorch's own regions get (omp_get_max_threads(),
+// which at::set_num_threads sets), each member running the body exactly once. Without
+// libgomp (the native thread-pool backend), at::parallel_for does run in libtorch's pool:
+// each of get_num_threads() tasks waits at a barrier (bounded, never a deadlock) until all
+// have started, so no worker takes two tasks while another takes none.
+// CPU work on the inter-op pool (at::launch, TorchScript forks) is not covered: tsvision
+// runs none there.
+
+using GompParallel = void (*)(void (*)(void*), void*, unsigned, unsigned);
+
+GompParallel gompParallel() {
+  static const GompParallel fn = []() -> GompParallel {
+    Dl_info di{};
+    if (dladdr(reinterpret_cast<void*>(&at::get_num_threads), &di) && di.dli_fname) {
+      // kept open: a handle to an already loaded library, for the process's lifetime
+      if (void* h = dlopen(di.dli_fname, RTLD_LAZY | RTLD_NOLOAD)) {
+        if (void* s = dlsym(h, "GOMP_parallel")) return reinterpret_cast<GompParallel>(s);
+      }
+    }
+    return reinterpret_cast<GompParallel>(dlsym(RTLD_DEFAULT, "GOMP_parallel"));
+  }();
+  return fn;
+}
+
+// Whether the calling thread flushes subnormals (x86: MXCSR FTZ and DAZ; arm64: FPCR.FZ).
+bool threadFlushesDenormal() {
+#if defined(__x86_64__) || defined(__i386__)
+  return (_mm_getcsr() & 0x8040) == 0x8040;
+#elif defined(__aarch64__)
+  uint64_t fpcr;
+  asm volatile("mrs %0, fpcr" : "=r"(fpcr));
+  return (fpcr >> 24) & 1;
+#else
+  return false;
+#endif
+}
+
+// Runs `body(i)` once on each thread of the intra-op team (the caller among them; i counts
+// arrivals, 0 .. size - 1) and returns the team size.
+template <typename Body>
+int onEveryIntraOpThread(const Body& body) {
+  struct Ctx {
+    const Body* body;
+    std::atomic<int> next{0};
+  } ctx{&body};
+  if (GompParallel par = gompParallel()) {
+    // inside a parallel region libgomp would nest a team of one: only the caller
+    if (at::in_parallel_region()) {
+      body(0);
+      return 1;
+    }
+    par(
+        [](void* p) {
+          auto* c = static_cast<Ctx*>(p);
+          (*c->body)(c->next.fetch_add(1));
+        },
+        &ctx, 0, 0);
+    return ctx.next.load();
+  }
+  const int n = at::get_num_threads();
+  std::atomic<int> started{0};
+  at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) {
+      body(ctx.next.fetch_add(1));
+      started.fetch_add(1);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+    while (started.load() < n && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  });
+  return ctx.next.load();
+}
+
+// -1: never requested (libtorch's default, nothing applied); 0 / 1: last request, re-applied
+// when setNumThreads changes the pool.
+std::atomic<int> flushDenormalRequested{-1};
+
+// Sets (on) or clears the state on every intra-op thread; the caller's own register comes
+// back as it was (entry() gives it the state for the duration of each native call).
+bool applyFlushDenormal(bool on) {
+  FpControlGuard guard;
+  const bool supported = at::globalContext().setFlushDenormal(on);
+  onEveryIntraOpThread([on](int) { at::globalContext().setFlushDenormal(on); });
+  gFlushDenormal.store(on && supported);
+  return supported;
+}
+
+// setFlushDenormal(on) -> whether the CPU supports it (as torch.set_flush_denormal)
+Napi::Value SetFlushDenormal(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  if (!info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "setFlushDenormal: expected a boolean");
+  const bool on = info[0].As<Napi::Boolean>().Value();
+  flushDenormalRequested.store(on ? 1 : 0);
+  return Napi::Boolean::New(info.Env(), applyFlushDenormal(on));
+  TSV_CATCH("setFlushDenormal")
+}
+
+// flushDenormalThreads() -> for each thread of the intra-op team (the calling thread, as
+// native code sees it, among them): whether it flushes subnormals.
+Napi::Value FlushDenormalThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TSV_TRY
+  std::vector<char> states(1024, 0);
+  const int n = onEveryIntraOpThread([&states](int i) {
+    if (i < static_cast<int>(states.size())) states[i] = threadFlushesDenormal();
+  });
+  auto arr = Napi::Array::New(env);
+  for (int i = 0; i < n && i < static_cast<int>(states.size()); i++) arr.Set(static_cast<uint32_t>(i), Napi::Boolean::New(env, states[i] != 0));
+  return arr;
+  TSV_CATCH("flushDenormalThreads")
+}
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   TSV_TRY
   int n = info[0].As<Napi::Number>().Int32Value();
   if (n < 1) throw Napi::RangeError::New(info.Env(), "setNumThreads: expected a positive integer");
   at::set_num_threads(n);
+  // a grown pool has new workers: give them the requested flush-denormal state
+  const int fd = flushDenormalRequested.load();
+  if (fd >= 0) applyFlushDenormal(fd == 1);
   return info.Env().Undefined();
   TSV_CATCH("setNumThreads")
 }
@@ -141,6 +279,8 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
   TSV_EXPORT("setRngState", SetRngState);
   TSV_EXPORT("setNumThreads", SetNumThreads);
   TSV_EXPORT("getNumThreads", GetNumThreads);
+  TSV_EXPORT("setFlushDenormal", SetFlushDenormal);
+  TSV_EXPORT("flushDenormalThreads", FlushDenormalThreads);
   TSV_EXPORT("cudaIsAvailable", CudaIsAvailable);
   TSV_EXPORT("cudaDeviceCount", CudaDeviceCount);
   TSV_EXPORT("cudaSynchronize", CudaSynchronize);
