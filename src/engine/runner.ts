@@ -221,8 +221,14 @@ export class Runner<B = unknown, P = unknown> {
   loadWeightsFrom(file: string): void {
     const sd = loadWeights(file);
     try {
-      const { missingKeys, unexpectedKeys } = this.model.loadStateDict(sd, { strict: false });
       const show = (keys: string[]) => (keys.length > 8 ? `${keys.slice(0, 8).join(', ')}, ...` : keys.join(', '));
+      const modelKeys = [...this.model.stateDict().keys()];
+      if (!modelKeys.some((k) => sd.has(k))) {
+        // nothing would be loaded: training or testing would go on with the initial weights
+        throw new Error(`${file}: none of its ${sd.size} keys (${show([...sd.keys()])}) is a key of the model (${show(modelKeys)}); ` +
+          'for ImageNet backbone weights use the config\'s model.backbone.initCfg ({type: "Pretrained", checkpoint, prefix})');
+      }
+      const { missingKeys, unexpectedKeys } = this.model.loadStateDict(sd, { strict: false });
       this.logLine(`Loaded weights from ${file}` +
         (missingKeys.length ? `; missing keys (${missingKeys.length}): ${show(missingKeys)}` : '') +
         (unexpectedKeys.length ? `; unexpected keys (${unexpectedKeys.length}): ${show(unexpectedKeys)}` : ''));
@@ -245,6 +251,7 @@ export class Runner<B = unknown, P = unknown> {
     if (from) this.resumeFrom(from);
     else {
       if (resume === true) this.logLine(`No checkpoint in ${this.workDir}: training from the start`);
+      if (this.model.initWeights) await this.model.initWeights((line) => this.logLine(line));
       if (this.opts.loadFrom) this.loadWeightsFrom(this.opts.loadFrom);
     }
     this.model.train(true);

@@ -131,6 +131,20 @@ test('--load-from loads weights only; test() evaluates a checkpoint', async () =
   }
 });
 
+test('--load-from / test with a checkpoint that matches no key of the model is an error, not a run with initial weights', async () => {
+  const dir = tmpDir();
+  try {
+    const foreign = path.join(dir, 'resnet.safetensors');
+    torch.tidy(() => torch.saveSafetensors(foreign, new Map([['fc.weight', torch.zeros([2, 2])], ['conv1.weight', torch.zeros([1])]]), {}));
+    await assert.rejects(train('toy/mlp_regression', path.join(dir, 'w'), ['train.maxEpochs=1', 'train.valInterval=0', `loadFrom=${JSON.stringify(foreign)}`]),
+      /resnet\.safetensors: none of its 2 keys \(conv1\.weight, fc\.weight\) is a key of the model .*model\.backbone\.initCfg/);
+    const tester = buildRunner(resolveConfig('toy/mlp_regression', [`workDir=${JSON.stringify(path.join(dir, 'test'))}`]), { mode: 'test', quiet: true });
+    await assert.rejects(tester.test(foreign), /none of its 2 keys/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('memory stays flat over thousands of iterations with a synchronous data source', async () => {
   // Wrappers' native finalizers run from the event loop: a loop that never lets it turn grows ~5 KB/iteration.
   const dir = tmpDir();
