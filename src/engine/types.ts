@@ -18,6 +18,12 @@ export interface TrainableModel<B, P> {
   /** The model's own tensors by key (not copies). */
   stateDict(): Map<string, Tensor>;
   loadStateDict(source: Map<string, Tensor>, opts?: { strict?: boolean }): LoadStateDictResult;
+  /**
+   * Loads the pretrained weights the config names (MMDetection's init_cfg), downloading them if
+   * needed; the runner calls it when training starts from scratch (MMEngine's init_weights),
+   * before `--load-from` weights, and not when resuming.
+   */
+  initWeights?(log: (line: string) => void): Promise<void>;
 }
 
 /**
