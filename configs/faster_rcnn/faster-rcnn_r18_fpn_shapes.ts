@@ -15,7 +15,7 @@ import { fasterRcnnR50Fpn } from '../_base_/models/faster-rcnn_r50_fpn';
 /** MMDetection's Faster R-CNN with a ResNet-18-FPN of 64 channels and lighter heads and sampling. */
 export const model: TwoStageModelConfig = mergeConfig(fasterRcnnR50Fpn, {
   // No pretrained weights can be downloaded: BN trains (normEval false), nothing frozen.
-  backbone: { depth: 18, frozenStages: -1, normEval: false },
+  backbone: { depth: 18, frozenStages: -1, normEval: false, initCfg: null },
   neck: { inChannels: [64, 128, 256, 512], outChannels: 64 },
   rpnHead: { inChannels: 64, featChannels: 64 },
   roiHead: { roiExtractor: { samplingRatio: 2 }, bboxHead: { inChannels: 64, fcOutChannels: 256, numClasses: 4 } },

@@ -3,6 +3,7 @@
  * (COCO: 80 classes). RPN-only and Fast R-CNN variants derive from it.
  */
 import type { TwoStageModelConfig } from '../../../src/models/detectors/build';
+import type { PretrainedInitCfg } from '../../../src/models/init_cfg';
 
 export const PYTORCH_PREPROCESSOR: TwoStageModelConfig['dataPreprocessor'] = {
   mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375], order: 'rgb', padSizeDivisor: 32,
@@ -15,7 +16,7 @@ export const CAFFE_PREPROCESSOR: TwoStageModelConfig['dataPreprocessor'] = {
 export const fasterRcnnR50Fpn: TwoStageModelConfig = {
   type: 'FasterRCNN',
   dataPreprocessor: PYTORCH_PREPROCESSOR,
-  backbone: { depth: 50, outIndices: [0, 1, 2, 3], frozenStages: 1, normEval: true, style: 'pytorch' },
+  backbone: { depth: 50, outIndices: [0, 1, 2, 3], frozenStages: 1, normEval: true, style: 'pytorch', initCfg: imagenetInit('pytorch', 50) },
   neck: { inChannels: [256, 512, 1024, 2048], outChannels: 256, numOuts: 5 },
   rpnHead: {
     inChannels: 256,
@@ -45,18 +46,28 @@ export const fasterRcnnR50Fpn: TwoStageModelConfig = {
   },
 };
 
-/** The caffe-style variant: BN frozen (no grad, running stats), stride in the first 1×1 conv. */
+/**
+ * The ImageNet weights MMDetection's configs start a backbone from: torchvision's ResNets for
+ * pytorch style, Detectron2's MSRA ResNets (open-mmlab://detectron2/resnet{50,101}_caffe) for caffe style.
+ */
+export function imagenetInit(style: 'pytorch' | 'caffe', depth: number): PretrainedInitCfg {
+  return { type: 'Pretrained', checkpoint: style === 'caffe' ? `open-mmlab://detectron2/resnet${depth}_caffe` : `torchvision://resnet${depth}` };
+}
+
+/** The caffe-style variant: BN frozen (no grad, running stats), stride in the first 1×1 conv, MSRA weights. */
 export function caffeStyle(m: TwoStageModelConfig): TwoStageModelConfig {
+  const initCfg = m.backbone.initCfg ? imagenetInit('caffe', m.backbone.depth) : m.backbone.initCfg;
   return {
     ...m,
     dataPreprocessor: CAFFE_PREPROCESSOR,
-    backbone: { ...m.backbone, style: 'caffe', normRequiresGrad: false, normEval: true },
+    backbone: { ...m.backbone, style: 'caffe', normRequiresGrad: false, normEval: true, initCfg },
   };
 }
 
-/** Another ResNet depth (e.g. R-101). */
+/** Another ResNet depth (e.g. R-101), with that depth's ImageNet weights where the model had some. */
 export function withDepth(m: TwoStageModelConfig, depth: 18 | 34 | 50 | 101 | 152): TwoStageModelConfig {
-  return { ...m, backbone: { ...m.backbone, depth } };
+  const initCfg = m.backbone.initCfg ? imagenetInit(m.backbone.style ?? 'pytorch', depth) : m.backbone.initCfg;
+  return { ...m, backbone: { ...m.backbone, depth, initCfg } };
 }
 
 /** The RPN of a two-stage model alone: proposals are the output. */
@@ -64,8 +75,15 @@ export function rpnOnly(m: TwoStageModelConfig): TwoStageModelConfig {
   return { ...m, type: 'RPN', roiHead: undefined, trainCfg: { rpn: m.trainCfg.rpn }, testCfg: { rpn: m.testCfg.rpn } };
 }
 
-/** RPN alone (MMDetection's rpn_r50_fpn). */
-export const rpnR50Fpn: TwoStageModelConfig = rpnOnly(fasterRcnnR50Fpn);
+/**
+ * RPN alone (MMDetection's rpn_r50_fpn): its own test cfg keeps the 2000 best anchors per
+ * level before NMS (Faster R-CNN's RPN keeps 1000).
+ */
+const rpnBase = rpnOnly(fasterRcnnR50Fpn);
+export const rpnR50Fpn: TwoStageModelConfig = {
+  ...rpnBase,
+  testCfg: { rpn: { ...rpnBase.testCfg.rpn!, nmsPre: 2000, maxPerImg: 1000 } },
+};
 
 /** Fast R-CNN: the RoI head on precomputed proposals. */
 export const fastRcnnR50Fpn: TwoStageModelConfig = {

@@ -5,17 +5,19 @@
  *
  * Parameter names follow torchvision/MMDetection: conv1, bn1, layer{1-4}.{i}.conv{1-3},
  * bn{1-3}, downsample.{0,1}. Input [N, 3, H, W]; outputs the stages in outIndices,
- * stage i at stride 2^(i+2) with 64·2^i·expansion channels.
+ * stage i at stride 2^(i+2) with baseChannels·2^i·expansion channels (baseChannels 64).
  */
 import * as torch from '../../torch';
 import type { Tensor } from '../../torch';
-import { BatchNorm2d, Conv2d, Module, Sequential, type TensorModule } from '../../nn';
+import { BatchNorm2d, Conv2d, Module, Sequential, init, type TensorModule } from '../../nn';
 
 export type ResNetDepth = 18 | 34 | 50 | 101 | 152;
 export type ResNetStyle = 'pytorch' | 'caffe';
 
 export interface ResNetOptions {
   depth: ResNetDepth;
+  /** Channels of the stem and of the first stage's 3×3 convs (MMDetection's base_channels, 64). */
+  baseChannels?: number;
   /** Which stages (0..3) to output. */
   outIndices?: number[];
   style?: ResNetStyle;
@@ -27,6 +29,11 @@ export interface ResNetOptions {
   normRequiresGrad?: boolean;
   /** BN epsilon (1e-5). */
   bnEps?: number;
+  /**
+   * Start each residual block as the identity: its last BN's weight and bias at 0
+   * (MMDetection's zero_init_residual, default true). Pretrained weights overwrite it.
+   */
+  zeroInitResidual?: boolean;
 }
 
 const STAGE_BLOCKS: Record<ResNetDepth, [typeof BasicBlock | typeof Bottleneck, number[]]> = {
@@ -135,13 +142,15 @@ export class ResNet extends Module {
     }
     this.frozenStages = opts.frozenStages ?? -1;
 
-    this.conv1 = this.registerModule('conv1', new Conv2d(3, 64, 7, { stride: 2, padding: 3, bias: false }));
-    this.bn1 = this.registerModule('bn1', new BatchNorm2d(64, { eps: bnEps }));
-    let inplanes = 64;
+    const base = opts.baseChannels ?? 64;
+    if (!(Number.isInteger(base) && base > 0)) throw new Error(`ResNet: baseChannels must be a positive integer, got ${opts.baseChannels}`);
+    this.conv1 = this.registerModule('conv1', new Conv2d(3, base, 7, { stride: 2, padding: 3, bias: false }));
+    this.bn1 = this.registerModule('bn1', new BatchNorm2d(base, { eps: bnEps }));
+    let inplanes = base;
     this.layers = [];
     const stageChannels: number[] = [];
     counts.forEach((n, i) => {
-      const planes = 64 * 2 ** i;
+      const planes = base * 2 ** i;
       const stride = i === 0 ? 1 : 2;
       const blocks: Module[] = [];
       for (let b = 0; b < n; b++) {
@@ -159,11 +168,31 @@ export class ResNet extends Module {
       stageChannels.push(inplanes);
     });
     this.outChannels = this.outIndices.map((i) => stageChannels[i]);
+    this.initWeights(opts.zeroInitResidual ?? true);
     if (opts.normRequiresGrad === false) {
       for (const m of this.modules()) if (m instanceof BatchNorm2d) m.requiresGrad_(false);
     }
     this.freezeStages();
     if (opts.normEval) this.normEval();
+  }
+
+  /**
+   * MMDetection's ResNet init_cfg: Kaiming normal (fan_out, relu) on every conv, BN weight 1
+   * and bias 0, then with zeroInitResidual the last BN of each block (bn3, or bn2 of a
+   * BasicBlock) at 0, as its block init_cfg Constant(val=0, override norm3/norm2).
+   */
+  private initWeights(zeroInitResidual: boolean): void {
+    for (const m of this.modules()) {
+      if (m instanceof Conv2d) init.kaimingInit(m, { mode: 'fan_out', nonlinearity: 'relu', distribution: 'normal' });
+      else if (m instanceof BatchNorm2d) init.constantInit(m, 1, 0);
+    }
+    if (!zeroInitResidual) return;
+    for (const layer of this.layers) {
+      for (const block of layer.modules()) {
+        if (block instanceof Bottleneck) init.constantInit(block.bn3, 0, 0);
+        else if (block instanceof BasicBlock) init.constantInit(block.bn2, 0, 0);
+      }
+    }
   }
 
   private freezeStages(): void {

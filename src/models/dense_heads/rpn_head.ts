@@ -15,6 +15,8 @@ import { MaxIoUAssigner, type MaxIoUAssignerOptions } from '../task_modules/assi
 import { RandomSampler, type RandomSamplerOptions } from '../task_modules/sampler';
 import type { DetImageMeta, DetTargets, LossDict } from '../detectors/types';
 import { deltaBoxLoss, type BoxLossConfig } from '../losses/box_loss';
+import { batchedNms } from '../layers/batched_nms';
+import { rescaleToOriginal } from '../layers/rescale';
 
 /** How proposals are made from the head's outputs (MMDetection's rpn test_cfg / rpn_proposal). */
 export interface ProposalConfig {
@@ -31,6 +33,14 @@ export interface ProposalConfig {
    * remove_small_boxes keeps w, h >= min_size; MMDetection keeps > min).
    */
   minBboxSizeInclusive?: boolean;
+  /**
+   * Take the nmsPre best per level by logit, then the sigmoid (torchvision), instead of the
+   * sigmoid then a sort of the scores (MMDetection); they differ where the sigmoid rounds
+   * distinct logits to one float32 score.
+   */
+  topkOnLogits?: boolean;
+  /** Box count from which NMS runs level by level (MMCV's nms split_thr, default 10000). */
+  nmsSplitThr?: number;
 }
 
 export interface RPNTrainConfig {
@@ -107,25 +117,44 @@ export class RPNHead extends Module {
     });
   }
 
-  /** Proposals for each image (no gradient). */
-  predict(outs: { clsScores: Tensor[]; bboxPreds: Tensor[] }, anchors: Tensor[], metas: DetImageMeta[], cfg: ProposalConfig): Proposals[] {
+  /**
+   * Proposals for each image (no gradient), as MMDetection's RPNHead._predict_by_feat_single
+   * and _bbox_post_process: per level, objectness sigmoid and the nmsPre best (sorted by
+   * score); decoding clipped to the image; with `rescale`, boxes into original-image pixels
+   * (× 1 / scaleFactor) before the size filter and NMS; NMS per level (MMCV's batched_nms);
+   * the maxPerImg best. Boxes are in resized-image pixels unless rescaled.
+   */
+  predict(outs: { clsScores: Tensor[]; bboxPreds: Tensor[] }, anchors: Tensor[], metas: DetImageMeta[], cfg: ProposalConfig, rescale = false): Proposals[] {
     return torch.noGrad(() => metas.map((meta, i) => torch.tidy(() => {
       const scores: Tensor[] = [];
       const deltas: Tensor[] = [];
       const priors: Tensor[] = [];
       const levelIds: Tensor[] = [];
       outs.clsScores.forEach((cls, level) => {
-        // top-k on the logits (as torchvision): the sigmoid can round distinct logits to one value
         let s = cls.select(0, i).permute(1, 2, 0).reshape(-1);
         let d = outs.bboxPreds[level].select(0, i).permute(1, 2, 0).reshape(-1, 4);
         let p = anchors[level];
-        if (cfg.nmsPre > 0 && cfg.nmsPre < s.size(0)) {
-          const top = s.topk(cfg.nmsPre);
-          s = top.values;
-          d = d.index([top.indices]);
-          p = p.index([top.indices]);
+        if (cfg.topkOnLogits) {
+          // torchvision: top-k on the logits, then the sigmoid
+          if (cfg.nmsPre > 0 && cfg.nmsPre < s.size(0)) {
+            const top = s.topk(cfg.nmsPre);
+            s = top.values;
+            d = d.index([top.indices]);
+            p = p.index([top.indices]);
+          }
+          s = s.sigmoid();
+        } else {
+          // MMDetection: sigmoid, then sort (ties between saturated scores resolved by the sort)
+          s = s.sigmoid();
+          if (cfg.nmsPre > 0 && cfg.nmsPre < s.size(0)) {
+            const ranked = s.sort({ descending: true });
+            const top = ranked.indices.slice(0, 0, cfg.nmsPre);
+            s = ranked.values.slice(0, 0, cfg.nmsPre);
+            d = d.index([top]);
+            p = p.index([top]);
+          }
         }
-        scores.push(s.sigmoid());
+        scores.push(s);
         deltas.push(d);
         priors.push(p);
         levelIds.push(torch.full([s.size(0)], level, { dtype: 'int64' }));
@@ -133,6 +162,7 @@ export class RPNHead extends Module {
       let s = torch.cat(scores);
       let boxes = this.coder.decode(torch.cat(priors), torch.cat(deltas), meta.imgShape);
       let ids = torch.cat(levelIds);
+      if (rescale) boxes = rescaleToOriginal(boxes, meta);
       if (cfg.minBboxSize >= 0) {
         const w = boxes.select(1, 2).sub(boxes.select(1, 0));
         const h = boxes.select(1, 3).sub(boxes.select(1, 1));
@@ -146,7 +176,8 @@ export class RPNHead extends Module {
         }
       }
       if (boxes.size(0) === 0) return { boxes, scores: s };
-      const keep = torch.ops.batchedNms(boxes, s, ids, cfg.iouThreshold).slice(0, 0, cfg.maxPerImg);
+      const keep = batchedNms(boxes, s, ids, { iouThreshold: cfg.iouThreshold, splitThr: cfg.nmsSplitThr })
+        .slice(0, 0, cfg.maxPerImg);
       return { boxes: boxes.index([keep]), scores: s.index([keep]) };
     })));
   }
@@ -192,17 +223,20 @@ export class RPNHead extends Module {
   }
 
   /**
-   * Indices [V] of anchors on the unpadded image region (MMDetection's valid flags) and,
-   * when allowedBorder ≥ 0, not crossing the image border by more than it.
+   * Indices [V] of anchors valid for training (MMDetection's valid flags and
+   * anchor_inside_flags): on feature cells inside the image's pad shape (min(ceil(pad / stride),
+   * feature size) cells per axis), and, when allowedBorder ≥ 0, not crossing the image
+   * (imgShape) border by more than it.
    */
   private validAnchorIndices(anchors: Tensor[], clsScores: Tensor[], meta: DetImageMeta, allowedBorder: number): Tensor {
     return torch.tidy(() => {
       const a = this.anchors.numBaseAnchors;
+      const [padH, padW] = meta.padShape ?? meta.imgShape;
       const flags = clsScores.map((c, level) => {
         const [h, w] = c.shape.slice(2);
         const stride = this.anchors.strides[level];
-        const vh = Math.min(Math.ceil(meta.imgShape[0] / stride), h);
-        const vw = Math.min(Math.ceil(meta.imgShape[1] / stride), w);
+        const vh = Math.min(Math.ceil(padH / stride), h);
+        const vw = Math.min(Math.ceil(padW / stride), w);
         const fy = torch.arange(h).lt(vh).view(h, 1, 1);
         const fx = torch.arange(w).lt(vw).view(1, w, 1);
         return fy.logicalAnd(fx).expand(h, w, a).reshape(-1);

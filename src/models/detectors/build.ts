@@ -3,6 +3,7 @@
  * section of a config). Each field maps to one part's typed options.
  */
 import { ResNet, type ResNetOptions } from '../backbones/resnet';
+import type { PretrainedInitCfg } from '../init_cfg';
 import { FPN, type FPNOptions } from '../necks/fpn';
 import { RPNHead, type RPNHeadOptions } from '../dense_heads/rpn_head';
 import { Shared2FCBBoxHead, SingleRoIExtractor, StandardRoIHead, type BBoxHeadOptions, type RoIExtractorOptions } from '../roi_heads/standard_roi_head';
@@ -27,12 +28,25 @@ export interface DataPreprocessorConfig {
 export interface TwoStageModelConfig {
   type: 'FasterRCNN' | 'FastRCNN' | 'RPN';
   dataPreprocessor: DataPreprocessorConfig;
-  backbone: ResNetOptions;
+  /** The backbone, and the pretrained weights it starts from (MMDetection's backbone.init_cfg; null: none). */
+  backbone: ResNetOptions & { initCfg?: PretrainedInitCfg | null };
   neck: FPNOptions;
   rpnHead?: RPNHeadOptions;
   roiHead?: { roiExtractor: RoIExtractorOptions; bboxHead: BBoxHeadOptions };
   trainCfg: TwoStageTrainConfig;
   testCfg: TwoStageTestConfig;
+  /**
+   * Whose post-processing arithmetic to reproduce where the two differ (proposal top-k on
+   * logits or sorted scores, rescale before or after NMS): 'mmdet' or 'torchvision'.
+   * Default: 'torchvision' when dataPreprocessor.torchvisionResize is set, else 'mmdet'.
+   * Explicit fields (testCfg.rpn.topkOnLogits, the coders' arithmetic) take precedence.
+   */
+  postprocess?: 'mmdet' | 'torchvision';
+}
+
+/** A proposal config with the convention's default for top-k on logits. */
+function withTopk<T extends { topkOnLogits?: boolean } | undefined>(c: T, torchvision: boolean): T {
+  return c && c.topkOnLogits === undefined ? { ...c, topkOnLogits: torchvision } : c;
 }
 
 export function buildTwoStageDetector(cfg: TwoStageModelConfig): TwoStageDetector {
@@ -46,5 +60,12 @@ export function buildTwoStageDetector(cfg: TwoStageModelConfig): TwoStageDetecto
   const roiHead = needRoi
     ? new StandardRoIHead(new SingleRoIExtractor(cfg.roiHead!.roiExtractor), new Shared2FCBBoxHead(cfg.roiHead!.bboxHead))
     : undefined;
-  return new TwoStageDetector({ backbone, neck, rpnHead, roiHead, trainCfg: cfg.trainCfg, testCfg: cfg.testCfg });
+  const tv = (cfg.postprocess ?? (cfg.dataPreprocessor.torchvisionResize ? 'torchvision' : 'mmdet')) === 'torchvision';
+  const trainCfg = { ...cfg.trainCfg, rpnProposal: withTopk(cfg.trainCfg.rpnProposal, tv) };
+  const testCfg = { ...cfg.testCfg, rpn: withTopk(cfg.testCfg.rpn, tv) };
+  return new TwoStageDetector({
+    backbone, neck, rpnHead, roiHead, trainCfg, testCfg,
+    padSizeDivisor: cfg.dataPreprocessor.padSizeDivisor > 0 ? cfg.dataPreprocessor.padSizeDivisor : 1,
+    rescale: tv ? 'after-nms' : 'before-nms',
+  });
 }

@@ -25,9 +25,10 @@ export function torchvisionResizedSize(h: number, w: number, minSize: number, ma
 }
 
 /**
- * Images ([3, Hi, Wi] float32 RGB in [0, 1], any sizes) → a DetBatch: per-channel
- * (x - mean) / std, bilinear resize (align_corners false, size-derived scales as
- * recompute_scale_factor=True) when `cfg.torchvisionResize` is set, channel order, then
+ * Images ([3, Hi, Wi] float32 RGB in [0, 1], any sizes) → a DetBatch: the model's channel
+ * order, per-channel (x - mean) / std (mean and std in that order), bilinear resize
+ * (align_corners false, size-derived scales as recompute_scale_factor=True) when
+ * `cfg.torchvisionResize` is set, then
  * bottom/right zero padding to a common size divisible by `cfg.padSizeDivisor`.
  */
 export function preprocessImages(images: Tensor[], cfg: DataPreprocessorConfig): DetBatch {
@@ -40,13 +41,13 @@ export function preprocessImages(images: Tensor[], cfg: DataPreprocessorConfig):
       const [h, w] = img.shape.slice(1) as [number, number];
       const mean = torch.tensor(cfg.mean.map((m) => m / 255), { device: img.device }).view(3, 1, 1);
       const std = torch.tensor(cfg.std.map((s) => s / 255), { device: img.device }).view(3, 1, 1);
-      let x = img.sub(mean).div(std);
+      // mean and std are in the model's channel order (MMDetection normalizes after bgr_to_rgb)
+      let x = (cfg.order === 'bgr' ? img.flip([0]) : img).sub(mean).div(std);
       let size: [number, number] = [h, w];
       if (cfg.torchvisionResize) {
         size = torchvisionResizedSize(h, w, cfg.torchvisionResize.minSize, cfg.torchvisionResize.maxSize);
         x = torch.F.interpolate(x.unsqueeze(0), { size, mode: 'bilinear', alignCorners: false }).squeeze(0);
       }
-      if (cfg.order === 'bgr') x = x.flip([0]);
       metas.push({ oriShape: [h, w], imgShape: size, scaleFactor: [size[1] / w, size[0] / h] });
       return x;
     });

@@ -7,7 +7,7 @@
  */
 import * as torch from '../../torch';
 import type { Tensor } from '../../torch';
-import { Module } from '../../nn';
+import { Module, type LoadStateDictOptions, type LoadStateDictResult, type StateDictSource } from '../../nn';
 import type { ResNet } from '../backbones/resnet';
 import type { FPN } from '../necks/fpn';
 import type { ProposalConfig, Proposals, RPNHead, RPNTrainConfig } from '../dense_heads/rpn_head';
@@ -35,9 +35,19 @@ export interface TwoStageDetectorParts {
   roiHead?: StandardRoIHead;
   trainCfg: TwoStageTrainConfig;
   testCfg: TwoStageTestConfig;
+  /**
+   * The batch's size divisor (the data preprocessor's): gives each image's pad shape, where
+   * training anchors stop being valid, when the batch metas do not carry it. Default 1.
+   */
+  padSizeDivisor?: number;
+  /**
+   * When predictions go back to original-image pixels: 'before-nms' as MMDetection
+   * (rescale, then the size filter and NMS; the default) or 'after-nms' as torchvision.
+   */
+  rescale?: 'before-nms' | 'after-nms';
 }
 
-/** Boxes [K, 4] in resized pixels → original pixels. */
+/** Boxes [K, 4] in resized pixels → original pixels (÷ scaleFactor; torchvision's order: after NMS). */
 export function rescaleBoxes(boxes: Tensor, meta: DetImageMeta): Tensor {
   const [sx, sy] = meta.scaleFactor;
   return torch.tidy(() => boxes.div(torch.tensor([sx, sy, sx, sy], { device: boxes.device })));
@@ -50,6 +60,8 @@ export class TwoStageDetector extends Module {
   readonly roiHead?: StandardRoIHead;
   readonly trainCfg: TwoStageTrainConfig;
   readonly testCfg: TwoStageTestConfig;
+  readonly padSizeDivisor: number;
+  readonly rescale: 'before-nms' | 'after-nms';
 
   constructor(parts: TwoStageDetectorParts) {
     super();
@@ -59,6 +71,37 @@ export class TwoStageDetector extends Module {
     if (parts.roiHead) this.roiHead = this.registerModule('roi_head', parts.roiHead);
     this.trainCfg = parts.trainCfg;
     this.testCfg = parts.testCfg;
+    this.padSizeDivisor = parts.padSizeDivisor ?? 1;
+    this.rescale = parts.rescale ?? 'before-nms';
+  }
+
+  /**
+   * Strict loading accepts both layouts of an RPN checkpoint: `rpn_head.*` (MMDetection 2.x,
+   * two-stage detectors) and `bbox_head.*` (MMDetection 3.x saves its RPN detector's head
+   * so): when the source has `bbox_head.*` keys and no `rpn_head.*` key, they load into the
+   * RPN head, as MMDetection's own _load_from_state_dict does. Faster R-CNN's RoI head keys
+   * are `roi_head.bbox_head.*` and are not affected.
+   */
+  override loadStateDict(source: StateDictSource, opts: LoadStateDictOptions = {}): LoadStateDictResult {
+    if (!this.rpnHead) return super.loadStateDict(source, opts);
+    const keys = source instanceof Map ? [...source.keys()] : Object.keys(source);
+    const mapped = opts.keyMap ? keys.map(opts.keyMap) : keys;
+    const has = (prefix: string) => mapped.some((k) => k !== null && k.startsWith(prefix));
+    if (!has('bbox_head.') || has('rpn_head.')) return super.loadStateDict(source, opts);
+    const inner = opts.keyMap;
+    const keyMap = (key: string): string | null => {
+      const k = inner ? inner(key) : key;
+      return k !== null && k.startsWith('bbox_head.') ? `rpn_head.${k.slice('bbox_head.'.length)}` : k;
+    };
+    return super.loadStateDict(source, { ...opts, keyMap });
+  }
+
+  /** Metas with each image's pad shape (MMDetection's pad_shape: imgShape rounded up to the divisor). */
+  private withPadShapes(metas: DetImageMeta[]): DetImageMeta[] {
+    const d = this.padSizeDivisor;
+    return metas.map((m) => m.padShape ? m : {
+      ...m, padShape: [Math.ceil(m.imgShape[0] / d) * d, Math.ceil(m.imgShape[1] / d) * d] as [number, number],
+    });
   }
 
   extractFeat(images: Tensor): Tensor[] {
@@ -80,7 +123,8 @@ export class TwoStageDetector extends Module {
       if (this.rpnHead) {
         const outs = this.rpnHead.forward(feats);
         const anchors = this.rpnHead.levelAnchors(feats, this.padShape(batch));
-        losses = { ...this.rpnHead.loss(outs, anchors, batch.metas, targets, this.need(this.trainCfg.rpn, 'trainCfg.rpn')) };
+        const metas = this.withPadShapes(batch.metas);
+        losses = { ...this.rpnHead.loss(outs, anchors, metas, targets, this.need(this.trainCfg.rpn, 'trainCfg.rpn')) };
         if (!this.roiHead) return losses;
         proposals = this.rpnHead.predict(outs, anchors, batch.metas, this.need(this.trainCfg.rpnProposal, 'trainCfg.rpnProposal')).map((p) => p.boxes);
       } else {
@@ -91,14 +135,17 @@ export class TwoStageDetector extends Module {
     });
   }
 
-  /** RPN proposals per image in resized-image pixels (the RPN detector's output). */
-  predictProposals(batch: DetBatch, feats?: Tensor[]): Proposals[] {
+  /**
+   * RPN proposals per image, in resized-image pixels (as the RoI head takes them), or with
+   * `rescale` in original-image pixels, rescaled before NMS (the RPN detector's output).
+   */
+  predictProposals(batch: DetBatch, feats?: Tensor[], rescale = false): Proposals[] {
     const rpn = this.need(this.rpnHead, 'rpnHead');
     return torch.noGrad(() => torch.tidy(() => {
       const f = feats ?? this.extractFeat(batch.images);
       const outs = rpn.forward(f);
       const anchors = rpn.levelAnchors(f, this.padShape(batch));
-      return rpn.predict(outs, anchors, batch.metas, this.need(this.testCfg.rpn, 'testCfg.rpn'));
+      return rpn.predict(outs, anchors, batch.metas, this.need(this.testCfg.rpn, 'testCfg.rpn'), rescale);
     }));
   }
 
@@ -107,22 +154,24 @@ export class TwoStageDetector extends Module {
    * proposals as class-0 detections scored by objectness.
    */
   predict(batch: DetBatch): DetInstances[] {
+    const before = this.rescale === 'before-nms';
     return torch.noGrad(() => torch.tidy(() => {
       const feats = this.extractFeat(batch.images);
       let proposals: Tensor[];
       if (this.rpnHead) {
-        const props = this.predictProposals(batch, feats);
         if (!this.roiHead) {
-          return props.map((p, i) => ({
-            boxes: rescaleBoxes(p.boxes, batch.metas[i]), scores: p.scores, labels: torch.zeros([p.scores.size(0)], { dtype: 'int64' }),
+          return this.predictProposals(batch, feats, before).map((p, i) => ({
+            boxes: before ? p.boxes : rescaleBoxes(p.boxes, batch.metas[i]),
+            scores: p.scores,
+            labels: torch.zeros([p.scores.size(0)], { dtype: 'int64' }),
           }));
         }
-        proposals = props.map((p) => p.boxes);
+        proposals = this.predictProposals(batch, feats).map((p) => p.boxes);
       } else {
         proposals = this.need(batch.proposals, 'batch.proposals (Fast R-CNN needs precomputed proposals)');
       }
-      const dets = this.need(this.roiHead, 'roiHead').predict(feats, proposals, batch.metas, this.need(this.testCfg.rcnn, 'testCfg.rcnn'));
-      return dets.map((d, i) => ({ ...d, boxes: rescaleBoxes(d.boxes, batch.metas[i]) }));
+      const dets = this.need(this.roiHead, 'roiHead').predict(feats, proposals, batch.metas, this.need(this.testCfg.rcnn, 'testCfg.rcnn'), before);
+      return before ? dets : dets.map((d, i) => ({ ...d, boxes: rescaleBoxes(d.boxes, batch.metas[i]) }));
     }));
   }
 

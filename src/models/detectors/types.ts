@@ -12,6 +12,12 @@ export interface DetImageMeta {
   imgShape: [number, number];
   /** [w_scale, h_scale] = imgShape / oriShape, for mapping predictions back. */
   scaleFactor: [number, number];
+  /**
+   * [h, w] of this image padded to the size divisor (MMDetection's pad_shape, which its
+   * data preprocessor sets per image): anchors on feature cells beyond it are invalid in
+   * training. When absent, the detector derives it from imgShape and its padSizeDivisor.
+   */
+  padShape?: [number, number];
 }
 
 /** Ground truth of one image, in the resized image's pixels. */

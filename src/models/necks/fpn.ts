@@ -8,7 +8,7 @@
  */
 import * as torch from '../../torch';
 import type { Tensor } from '../../torch';
-import { ConvModule, Module, ModuleList } from '../../nn';
+import { Conv2d, ConvModule, Module, ModuleList, init } from '../../nn';
 
 export interface FPNOptions {
   inChannels: number[];
@@ -60,6 +60,9 @@ export class FPN extends Module {
     }
     this.lateralConvs = this.registerModule('lateral_convs', new ModuleList(laterals));
     this.fpnConvs = this.registerModule('fpn_convs', new ModuleList(fpns));
+    // MMDetection's FPN init_cfg: Xavier uniform (gain 1, bias 0) on every Conv2d. Its
+    // ConvModules sit in plain nn.ModuleLists, so their own kaiming init_weights never runs.
+    for (const m of this.modules()) if (m instanceof Conv2d) init.xavierInit(m, { distribution: 'uniform' });
   }
 
   forward(inputs: Tensor[]): Tensor[] {

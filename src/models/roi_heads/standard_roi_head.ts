@@ -15,6 +15,8 @@ import { MaxIoUAssigner, type MaxIoUAssignerOptions } from '../task_modules/assi
 import { RandomSampler, type RandomSamplerOptions } from '../task_modules/sampler';
 import type { DetImageMeta, DetInstances, DetTargets, LossDict } from '../detectors/types';
 import { deltaBoxLoss, type BoxLossConfig } from '../losses/box_loss';
+import { batchedNms } from '../layers/batched_nms';
+import { rescaleToOriginal } from '../layers/rescale';
 
 export interface RoIExtractorOptions {
   /** RoIAlign output size S. */
@@ -135,6 +137,8 @@ export interface RCNNTestConfig {
   maxPerImg: number;
   /** Drop boxes with width or height below this (torchvision: 1e-2); < 0 keeps all. */
   minBboxSize?: number;
+  /** Box count from which NMS runs class by class (MMCV's nms split_thr, default 10000). */
+  nmsSplitThr?: number;
 }
 
 export interface RCNNTrainConfig {
@@ -205,8 +209,12 @@ export class StandardRoIHead extends Module {
     });
   }
 
-  /** Detections per image, in resized-image pixels (the detector rescales them). */
-  predict(feats: Tensor[], proposals: Tensor[], metas: DetImageMeta[], cfg: RCNNTestConfig): DetInstances[] {
+  /**
+   * Detections per image (MMDetection's StandardRoIHead.predict_bbox): softmax scores, boxes
+   * decoded and clipped to the image, with `rescale` mapped to original-image pixels
+   * (× 1 / scaleFactor) before the class-wise NMS; otherwise in resized-image pixels.
+   */
+  predict(feats: Tensor[], proposals: Tensor[], metas: DetImageMeta[], cfg: RCNNTestConfig, rescale = false): DetInstances[] {
     return torch.noGrad(() => torch.tidy(() => {
       const head = this.bboxHead;
       const rois = boxesToRois(proposals);
@@ -214,9 +222,10 @@ export class StandardRoIHead extends Module {
       const counts = proposals.map((p) => p.size(0));
       const scoresPer = clsScore.softmax(-1).split(counts);
       const deltasPer = bboxPred.split(counts);
-      return metas.map((meta, i) => multiclassNms(
-        head.coder.decode(proposals[i], deltasPer[i], meta.imgShape), scoresPer[i], head.numClasses, head.backgroundFirst, cfg,
-      ));
+      return metas.map((meta, i) => {
+        const boxes = head.coder.decode(proposals[i], deltasPer[i], meta.imgShape);
+        return multiclassNms(rescale ? rescaleToOriginal(boxes, meta) : boxes, scoresPer[i], head.numClasses, head.backgroundFirst, cfg);
+      });
     }));
   }
 }
@@ -247,7 +256,8 @@ export function multiclassNms(boxes: Tensor, scores: Tensor, numClasses: number,
     flatBoxes = flatBoxes.index([inds]);
     flatScores = flatScores.index([inds]);
     flatLabels = flatLabels.index([inds]);
-    const keep = torch.ops.batchedNms(flatBoxes, flatScores, flatLabels, cfg.iouThreshold).slice(0, 0, cfg.maxPerImg);
+    const keep = batchedNms(flatBoxes, flatScores, flatLabels, { iouThreshold: cfg.iouThreshold, splitThr: cfg.nmsSplitThr })
+      .slice(0, 0, cfg.maxPerImg);
     return { boxes: flatBoxes.index([keep]), scores: flatScores.index([keep]), labels: flatLabels.index([keep]) };
   });
 }

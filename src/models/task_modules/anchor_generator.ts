@@ -21,7 +21,7 @@ export interface AnchorGeneratorOptions {
   baseSizes?: number[];
   /** Whether anchors vary fastest by scale (true, MMDetection's default) or by ratio. */
   scaleMajor?: boolean;
-  /** Anchor center within a stride cell, as a fraction of the stride (0: cell corner). */
+  /** Base anchors' center as a fraction of the base size (MMDetection's center_offset; 0: cell corner). */
   centerOffset?: number;
   /** Round base anchors to integers, as torchvision's AnchorGenerator does. */
   roundBaseAnchors?: boolean;
@@ -59,7 +59,7 @@ export class AnchorGenerator {
     this.scaleMajor = opts.scaleMajor ?? true;
     this.centerOffset = opts.centerOffset ?? 0;
     this.roundBaseAnchors = opts.roundBaseAnchors ?? false;
-    this.baseAnchors = this.baseSizes.map((b, i) => this.levelBaseAnchors(b, this.strides[i]));
+    this.baseAnchors = this.baseSizes.map((b) => this.levelBaseAnchors(b));
   }
 
   get numLevels(): number {
@@ -71,16 +71,21 @@ export class AnchorGenerator {
     return this.ratios.length * this.scales.length;
   }
 
-  private levelBaseAnchors(baseSize: number, stride: number): number[][] {
+  private levelBaseAnchors(baseSize: number): number[][] {
     const w = baseSize, h = baseSize;
-    const cx = this.centerOffset * stride, cy = this.centerOffset * stride;
     // computed in float32 as the reference implementations do with float tensors
     const f = Math.fround;
+    // MMDetection centers base anchors at center_offset × base size (torchvision: at 0)
+    const cx = f(this.centerOffset * baseSize), cy = f(this.centerOffset * baseSize);
     const out: number[][] = [];
     const push = (ratio: number, scale: number) => {
-      const hr = f(Math.sqrt(ratio));
+      // ratios and scales are float32 tensors there: round them before use (0.7, 2^(1/3)·4 are not exact)
+      const hr = f(Math.sqrt(f(ratio)));
       const wr = f(1 / hr);
-      const ws = f(f(w * wr) * scale), hs = f(f(h * hr) * scale);
+      const s = f(scale);
+      // (w · ratio) · scale or (w · scale) · ratio: the product order of MMDetection's
+      const ws = this.scaleMajor ? f(f(w * wr) * s) : f(f(w * s) * wr);
+      const hs = this.scaleMajor ? f(f(h * hr) * s) : f(f(h * s) * hr);
       let a = [f(cx - f(0.5 * ws)), f(cy - f(0.5 * hs)), f(cx + f(0.5 * ws)), f(cy + f(0.5 * hs))];
       if (this.roundBaseAnchors) a = a.map(roundHalfEven);
       out.push(a);

@@ -16,6 +16,13 @@ export interface DeltaXYWHCoderOptions {
   whRatioClip?: number;
   /** Clamp dw, dh only from above (torchvision's bbox_xform_clip) instead of symmetrically. */
   clampUpperOnly?: boolean;
+  /**
+   * Float arithmetic of the box centers: 'mmdet' ((x1 + x2) · 0.5, as delta2bbox/bbox2delta)
+   * or 'torchvision' (x1 + 0.5 · w, as its BoxCoder). Both are the same formula; the
+   * float32 results differ in the last bit, which NMS can turn into a different kept box.
+   * Default: 'torchvision' with clampUpperOnly (torchvision's configs), else 'mmdet'.
+   */
+  arithmetic?: 'mmdet' | 'torchvision';
 }
 
 export class DeltaXYWHBBoxCoder {
@@ -23,23 +30,30 @@ export class DeltaXYWHBBoxCoder {
   readonly stds: [number, number, number, number];
   readonly maxRatio: number;
   readonly clampUpperOnly: boolean;
+  readonly arithmetic: 'mmdet' | 'torchvision';
 
   constructor(opts: DeltaXYWHCoderOptions = {}) {
     this.means = opts.means ?? [0, 0, 0, 0];
     this.stds = opts.stds ?? [1, 1, 1, 1];
     this.maxRatio = Math.abs(Math.log(opts.whRatioClip ?? 16 / 1000));
     this.clampUpperOnly = opts.clampUpperOnly ?? false;
+    this.arithmetic = opts.arithmetic ?? (this.clampUpperOnly ? 'torchvision' : 'mmdet');
+  }
+
+  /** Centers and sizes of boxes [N, 4] → [cx, cy, w, h], each [N], in this coder's arithmetic. */
+  private centers(boxes: Tensor): [Tensor, Tensor, Tensor, Tensor] {
+    const [x1, y1, x2, y2] = boxes.unbind(1);
+    const w = x2.sub(x1), h = y2.sub(y1);
+    return this.arithmetic === 'mmdet'
+      ? [x1.add(x2).mul(0.5), y1.add(y2).mul(0.5), w, h]
+      : [x1.add(w.mul(0.5)), y1.add(h.mul(0.5)), w, h];
   }
 
   /** Regression targets that turn `boxes` into `gtBoxes` (both [N, 4]) → [N, 4]. */
   encode(boxes: Tensor, gtBoxes: Tensor): Tensor {
     return torch.tidy(() => {
-      const [px1, py1, px2, py2] = boxes.unbind(1);
-      const [gx1, gy1, gx2, gy2] = gtBoxes.unbind(1);
-      const pw = px2.sub(px1), ph = py2.sub(py1);
-      const px = px1.add(pw.mul(0.5)), py = py1.add(ph.mul(0.5));
-      const gw = gx2.sub(gx1), gh = gy2.sub(gy1);
-      const gx = gx1.add(gw.mul(0.5)), gy = gy1.add(gh.mul(0.5));
+      const [px, py, pw, ph] = this.centers(boxes);
+      const [gx, gy, gw, gh] = this.centers(gtBoxes);
       const deltas = torch.stack([gx.sub(px).div(pw), gy.sub(py).div(ph), gw.div(pw).log(), gh.div(ph).log()], 1);
       return deltas.sub(torch.tensor(this.means, { device: boxes.device })).div(torch.tensor(this.stds, { device: boxes.device }));
     });
@@ -62,9 +76,7 @@ export class DeltaXYWHBBoxCoder {
       const lo = this.clampUpperOnly ? null : -this.maxRatio;
       dw = dw.clamp({ min: lo, max: this.maxRatio });
       dh = dh.clamp({ min: lo, max: this.maxRatio });
-      const [px1, py1, px2, py2] = boxes.unbind(1);
-      const pw = px2.sub(px1).unsqueeze(1), ph = py2.sub(py1).unsqueeze(1);
-      const px = px1.unsqueeze(1).add(pw.mul(0.5)), py = py1.unsqueeze(1).add(ph.mul(0.5));
+      const [px, py, pw, ph] = this.centers(boxes).map((t) => t.unsqueeze(1));
       const gx = px.add(pw.mul(dx)), gy = py.add(ph.mul(dy));
       const gw = pw.mul(dw.exp()), gh = ph.mul(dh.exp());
       let x1 = gx.sub(gw.mul(0.5)), y1 = gy.sub(gh.mul(0.5)), x2 = gx.add(gw.mul(0.5)), y2 = gy.add(gh.mul(0.5));

@@ -56,6 +56,14 @@ export interface RandomSamplerOptions {
   negPosUb?: number;
   /** Prepend the gt boxes to the priors as positives. */
   addGtAsProposals?: boolean;
+  /**
+   * For tests only: a deterministic draw instead of a random one, so that a run can be compared
+   * sample for sample with another implementation patched the same way. 'first': the first num
+   * candidates in index order (gallery[:num]); 'strided': num candidates spread evenly,
+   * gallery[floor(i · K / num)] for i < num (the patch of MMDetection's RandomSampler.random_choice
+   * in scripts/reference/mmdet_fixtures.py). Biased: never train with it. Default: random.
+   */
+  deterministic?: 'first' | 'strided';
 }
 
 export class RandomSampler {
@@ -78,12 +86,15 @@ export class RandomSampler {
         };
       }
       const numExpectedPos = Math.trunc(this.opts.num * this.opts.posFraction);
-      const posInds = randomChoice(a.gtInds.gt(0).nonzero().view(-1), numExpectedPos);
+      const choose = this.opts.deterministic === 'first' ? takeFirst
+        : this.opts.deterministic === 'strided' ? stridedChoice : randomChoice;
+      // sorted as MMDetection's sampler leaves them (pos_inds.unique()): the order of the samples
+      const posInds = choose(a.gtInds.gt(0).nonzero().view(-1), numExpectedPos).sort().values;
       const numPos = posInds.size(0);
       let numExpectedNeg = this.opts.num - numPos;
       const ub = this.opts.negPosUb ?? -1;
       if (ub >= 0) numExpectedNeg = Math.min(numExpectedNeg, Math.trunc(ub * Math.max(1, numPos)));
-      const negInds = randomChoice(a.gtInds.eq(0).nonzero().view(-1), numExpectedNeg);
+      const negInds = choose(a.gtInds.eq(0).nonzero().view(-1), numExpectedNeg).sort().values;
       return buildResult(all, gtBoxes, a, posInds, negInds);
     });
   }
@@ -94,4 +105,17 @@ function randomChoice(gallery: Tensor, num: number): Tensor {
   if (gallery.size(0) <= num) return gallery;
   const perm = torch.randperm(gallery.size(0), { device: gallery.device }).slice(0, 0, num);
   return gallery.index([perm]);
+}
+
+/** The first num elements of gallery [K]. */
+function takeFirst(gallery: Tensor, num: number): Tensor {
+  return gallery.slice(0, 0, Math.min(num, gallery.size(0)));
+}
+
+/** num elements of gallery [K] spread evenly: gallery[floor(i · K / num)], i < num (K > num). */
+function stridedChoice(gallery: Tensor, num: number): Tensor {
+  const k = gallery.size(0);
+  if (k <= num) return gallery;
+  const idx = Array.from({ length: num }, (_, i) => Math.floor((i * k) / num));
+  return gallery.index([torch.tensor(idx, { dtype: 'int64', device: gallery.device })]);
 }
