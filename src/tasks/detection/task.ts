@@ -21,6 +21,8 @@ import { buildTwoStageDetector, type DataPreprocessorConfig, type TwoStageModelC
 import { toCocoResults, toDetBatch } from './data';
 import type { TwoStageDetector } from '../../models/detectors/two_stage';
 import type { DetBatch, DetInstances } from '../../models/detectors/types';
+import { loadPretrained } from '../../zoo';
+import type { PretrainedInitCfg } from '../../models/init_cfg';
 import { DetectionTtaModel, ttaViews, zipViewSources, type DetectionTtaConfig } from './tta';
 
 /** One split of a COCO-format dataset. */
@@ -127,8 +129,21 @@ export function batchProposals(batch: Batch, index: ProposalIndex): Tensor[] {
 
 /** Adapts a TwoStageDetector to the runner: collated batches in, tensors inside. */
 export class DetectionModel extends ModelWrapper<Batch, DetInstances[], TwoStageDetector> {
-  constructor(detector: TwoStageDetector, private readonly proposals?: { train?: ProposalIndex; val?: ProposalIndex }) {
+  constructor(
+    detector: TwoStageDetector,
+    private readonly proposals?: { train?: ProposalIndex; val?: ProposalIndex },
+    /** The backbone's pretrained weights (config model.backbone.initCfg). */
+    private readonly backboneInit?: PretrainedInitCfg | null,
+  ) {
     super(detector);
+  }
+
+  /** Loads the backbone's ImageNet weights (downloaded once into the cache), strictly. */
+  async initWeights(log: (line: string) => void): Promise<void> {
+    if (!this.backboneInit) return;
+    const r = await loadPretrained(this.detector.backbone, this.backboneInit, { log });
+    log(`backbone: ${r.loadedKeys.length} tensors from ${this.backboneInit.checkpoint} (${r.file})` +
+      (r.ignoredKeys.length ? `; ignored ${r.ignoredKeys.length} keys the backbone lacks: ${r.ignoredKeys.slice(0, 6).join(', ')}${r.ignoredKeys.length > 6 ? ', ...' : ''}` : ''));
   }
 
   get detector(): TwoStageDetector {
@@ -259,12 +274,13 @@ export const detectionTask: Task<DetectionConfig, Batch, DetInstances[]> = {
   name: 'detection',
   buildModel(cfg) {
     const detector = buildTwoStageDetector(cfg.model);
-    if (cfg.model.type !== 'FastRCNN') return new DetectionModel(detector);
+    const init = cfg.model.backbone.initCfg;
+    if (cfg.model.type !== 'FastRCNN') return new DetectionModel(detector, undefined, init);
     const need = (s: CocoSplitConfig, split: string) => {
       if (!s.proposalFile) throw new Error(`data.${split}.proposalFile: Fast R-CNN needs precomputed proposals`);
       return loadProposals(path.resolve(s.proposalFile), s.numMaxProposals ?? null);
     };
-    return new DetectionModel(detector, { train: need(cfg.data.train, 'train'), val: need(cfg.data.val, 'val') });
+    return new DetectionModel(detector, { train: need(cfg.data.train, 'train'), val: need(cfg.data.val, 'val') }, init);
   },
   trainBatchSize: (cfg) => cfg.data.batchSize,
   buildTrainData: (cfg) => cocoSource(cfg, 'train'),
