@@ -33,6 +33,8 @@ import { schedule1x } from '../_base_/schedules/schedules';
 
 export const model: TwoStageModelConfig = {
   type: 'FasterRCNN',
+  // torchvision's post-processing: top-k on logits, its coder arithmetic, NMS after rescaling
+  postprocess: 'torchvision',
   dataPreprocessor: {
     // ImageNet mean/std (torchvision: [0.485, 0.456, 0.406] / [0.229, 0.224, 0.225] on [0, 1])
     mean: [123.675, 116.28, 103.53],

@@ -109,3 +109,14 @@ test('COCO configs label with COCO category ids (label 29 → 34, frisbee), shap
   assert.equal(coco.ids[79], 90);
   assert.deepEqual(categoriesOf(fasterShapes).ids, [1, 2, 3, 4]);
 });
+
+test('proposals are clipped to the resized image before the flip (MMDetection Resize on ProposalBroadcaster)', () => {
+  const index = new Map([[1, Float32Array.from([150, 80, 250, 120, -10, -4, 20, 10])]]);
+  const batch = { inputs: new Float32Array(0), shape: [2, 3, 64, 128], items: [{ meta: meta(1, false), targets: {} }, { meta: meta(1, true), targets: {} }] } as unknown as Batch;
+  torch.tidy(() => {
+    const [plain, flipped] = batchProposals(batch, index);
+    // ×0.5 then clipped to 100 × 50
+    assert.deepEqual(plain.tolist(), [[75, 40, 100, 50], [0, 0, 10, 5]]);
+    assert.deepEqual(flipped.tolist(), [[0, 40, 25, 50], [90, 0, 100, 5]]);
+  });
+});

@@ -117,9 +117,12 @@ export function batchProposals(batch: Batch, index: ProposalIndex): Tensor[] {
   return batch.items.map(({ meta }) => torch.tidy(() => {
     const raw = index.get(meta.imgId) ?? new Float32Array(0);
     const [sx, sy] = meta.scaleFactor;
-    let b = torch.fromTypedArray(raw, [raw.length / 4, 4]).mul(torch.tensor([sx, sy, sx, sy]));
+    const [h, w] = meta.imgShape;
+    // scaled and clipped to the resized image, as MMDetection's Resize does to the proposals
+    // ProposalBroadcaster passes it (clip_object_border), before any flip
+    let b = torch.fromTypedArray(raw, [raw.length / 4, 4]).mul(torch.tensor([sx, sy, sx, sy]))
+      .clamp({ min: torch.tensor([0, 0, 0, 0]), max: torch.tensor([w, h, w, h]) });
     if (meta.flip) {
-      const w = meta.imgShape[1];
       const [x1, y1, x2, y2] = b.unbind(1);
       b = torch.stack([x2.rsub(w), y1, x1.rsub(w), y2], 1);
     }
