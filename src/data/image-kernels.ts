@@ -41,10 +41,13 @@ const isSize = (v: number) => Number.isInteger(v) && v >= 1 && v <= 2 ** 30;
 const isTriple = (a: readonly number[] | undefined, ok: (v: number) => boolean) => a !== undefined && a.length === 3 && a.every(ok);
 
 /**
- * Bilinear resize (OpenCV INTER_LINEAR / mmcv semantics: half-pixel centres, edge clamp)
- * of an interleaved 3-channel uint8 w x h image to nw x nh, optional horizontal flip and
- * per-channel (x - mean) / std, in one pass to planar CHW float32. nw = w, nh = h is a
- * plain normalize (the weights are exactly 0).
+ * Bilinear resize of an interleaved 3-channel uint8 w x h image to nw x nh, optional horizontal
+ * flip and per-channel (v - mean) / std, in one pass to planar CHW float32. The resize is
+ * byte-for-byte OpenCV's cv2.resize(INTER_LINEAR) on uint8 (mmcv.imresize, as MMDetection's
+ * Resize; its fixed-point arithmetic, test/fixtures/cv2_resize), the flip mirrors the resized
+ * image (mmdet's RandomFlip after Resize), and the normalization is a float32 subtraction and
+ * division, as torch does on the float32 batch: the result equals MMDetection's preprocessed
+ * input exactly. nw = w, nh = h is a plain normalize (cv2 copies).
  */
 export function resizeNormalizeChw(src: Uint8Array, w: number, h: number, nw: number, nh: number, opts: ResizeNormalizeOptions): Float32Array {
   const [rows, cols] = opts.planeShape ?? [nh, nw];
