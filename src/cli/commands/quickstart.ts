@@ -27,7 +27,7 @@ mem_gb, train_s_per_iter, inf_fps, box_ap) into the work dir.
 
 Options:
   --work-dir DIR   output folder (default work_dirs/quickstart)
-  --iters N        training iterations (default: the config's, 700)
+  --iters N        training iterations (default: the config's, 800)
   --images N       images to generate, train + val (default: the config's, 600)
   --seed S         seed of the dataset and of training (default 0)`;
 
