@@ -49,7 +49,13 @@ export class Sequential extends Module {
     if (this.layers.length === 0) return x;
     return torch.tidy(() => {
       let y = x;
-      for (const m of this.layers) y = m.forward(y);
+      for (const m of this.layers) {
+        const next = m.forward(y);
+        // free each intermediate as soon as the next module has consumed it (as Python's refcounts
+        // do), not at the end of the scope: a lower peak, and memory reused while it is warm
+        if (y !== x && next !== y) y.dispose();
+        y = next;
+      }
       return y;
     });
   }

@@ -206,13 +206,20 @@ export class ResNet extends Module {
   /** x [N, 3, H, W] → one feature map per out index. */
   forward(x: Tensor): Tensor[] {
     return torch.tidy(() => {
-      let out = this.bn1.forward(this.conv1.forward(x)).relu_();
-      out = torch.F.maxPool2d(out, 3, { stride: 2, padding: 1 });
+      // intermediates are freed as soon as they are consumed (a lower peak, warm memory reused)
+      const c1 = this.conv1.forward(x);
+      const stem = this.bn1.forward(c1).relu_();
+      c1.dispose();
+      let out = torch.F.maxPool2d(stem, 3, { stride: 2, padding: 1 });
+      stem.dispose();
       const outs: Tensor[] = [];
       this.layers.forEach((layer, i) => {
-        out = layer.forward(out);
+        const next = layer.forward(out);
+        if (!outs.includes(out)) out.dispose();
+        out = next;
         if (this.outIndices.includes(i)) outs.push(out);
       });
+      if (!outs.includes(out)) out.dispose();
       return outs;
     });
   }
