@@ -96,7 +96,7 @@ export class TwoStageDetector extends Module {
     return super.loadStateDict(source, { ...opts, keyMap });
   }
 
-  /** Metas with each image's pad shape (MMDetection's pad_shape: imgShape rounded up to the divisor). */
+  /** Metas with each image's pad shape (MMDetection's pad_shape): the loader's Pad gives it; batches built from tensors get imgShape rounded up to the divisor. */
   private withPadShapes(metas: DetImageMeta[]): DetImageMeta[] {
     const d = this.padSizeDivisor;
     return metas.map((m) => m.padShape ? m : {

@@ -10,7 +10,7 @@ import type { DetBatch, DetInstances, DetTargets } from '../../models/detectors/
 /** A collated batch as a DetBatch (the image buffer is copied once into a tensor). */
 export function toDetBatch(batch: Batch, opts: { withTargets?: boolean; device?: string } = {}): DetBatch {
   const t = batchToTensors(batch, opts.device, { targets: opts.withTargets ?? false });
-  const metas = t.metas.map((m) => ({ oriShape: m.oriShape, imgShape: m.imgShape, scaleFactor: m.scaleFactor }));
+  const metas = t.metas.map((m) => ({ oriShape: m.oriShape, imgShape: m.imgShape, scaleFactor: m.scaleFactor, padShape: m.padShape }));
   if (!opts.withTargets) return { images: t.inputs, metas };
   const targets: DetTargets[] = t.targets.map(({ boxes, labels, ignoreBoxes }) => ({ boxes, labels, ignoreBoxes }));
   return { images: t.inputs, metas, targets };

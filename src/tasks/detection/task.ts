@@ -121,7 +121,7 @@ export function batchProposals(batch: Batch, index: ProposalIndex): Tensor[] {
     // scaled and clipped to the resized image, as MMDetection's Resize does to the proposals
     // ProposalBroadcaster passes it (clip_object_border), before any flip
     let b = torch.fromTypedArray(raw, [raw.length / 4, 4]).mul(torch.tensor([sx, sy, sx, sy]))
-      .clamp({ min: torch.tensor([0, 0, 0, 0]), max: torch.tensor([w, h, w, h]) });
+      .clamp({ min: 0, max: torch.tensor([w, h, w, h]) });
     if (meta.flip) {
       const [x1, y1, x2, y2] = b.unbind(1);
       b = torch.stack([x2.rsub(w), y1, x1.rsub(w), y2], 1);
