@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as torch from '../torch';
 import type { LoadedConfig } from '../config';
-import { loadWeights } from '../engine/checkpoint';
+import { loadModelWeights, loadWeights } from '../engine/checkpoint';
 import { LocalBackend } from '../data/backends';
 import { collate, type Batch } from '../data/collate';
 import { imageSize } from '../data/image';
@@ -66,8 +66,19 @@ export function categoriesOf(cfg: DetectionConfig): { ids: number[]; names: Map<
   return { ids, names: new Map((classes ?? []).map((n, i) => [i + 1, n])) };
 }
 
+export interface LoadDetectorOptions {
+  /**
+   * true (default): the checkpoint must fit the model exactly (a StateDictMismatchError otherwise).
+   * false: load the tensors that match and report the rest through `log`; a checkpoint that
+   * matches nothing is still an error. torchvision .pth checkpoints always load strictly.
+   */
+  strict?: boolean;
+  /** Where a non-strict load reports what it did not load (default: console.error). */
+  log?: (line: string) => void;
+}
+
 /** Builds the config's detector and loads a checkpoint (ours, or a PyTorch .pth). */
-export function loadDetector(cfg: DetectionConfig, checkpoint?: string): LoadedDetector {
+export function loadDetector(cfg: DetectionConfig, checkpoint?: string, opts: LoadDetectorOptions = {}): LoadedDetector {
   const model = buildTwoStageDetector(cfg.model);
   if (checkpoint) {
     if (!fs.existsSync(checkpoint)) throw new Error(`checkpoint not found: ${checkpoint}`);
@@ -75,7 +86,7 @@ export function loadDetector(cfg: DetectionConfig, checkpoint?: string): LoadedD
     const sd = torchvisionPth ? torch.loadStateDict(checkpoint) : loadWeights(checkpoint);
     try {
       if (torchvisionPth) loadTorchvisionWeights(model, sd);
-      else model.loadStateDict(sd, { strict: true });
+      else loadModelWeights(model, sd, { strict: opts.strict ?? true, file: checkpoint, log: opts.strict === false ? opts.log ?? ((line) => console.error(line)) : undefined });
     } finally {
       torch.dispose([...sd.values()]);
     }

@@ -1,2 +1,2 @@
 /** One-call inference for people and scripts: a config and a checkpoint in, results out. */
-export { asDetectionConfig, inferImage, loadDetector, prepareImage, readImageTensor, type LoadedDetector } from './detection';
+export { asDetectionConfig, inferImage, loadDetector, prepareImage, readImageTensor, type LoadedDetector, type LoadDetectorOptions } from './detection';

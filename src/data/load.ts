@@ -5,7 +5,7 @@
 import sharp from 'sharp';
 import { decodeRle, rasterizePolygons, type InstanceMasks } from '../structures/masks';
 import type { FileBackend } from './backends';
-import type { DataInfo, SegMapOptions } from './datasets/dataset';
+import { AnnotationError, type DataInfo, type SegMapOptions } from './datasets/dataset';
 import { ImageDecodeError, ensureDecoded, imageSize } from './image';
 import { readLabelPng } from './png';
 import type { Sample } from './sample';
@@ -21,6 +21,7 @@ export interface LoadOptions {
 export async function loadSample(info: DataInfo, backend: FileBackend, opts: LoadOptions = {}): Promise<Sample> {
   const bytes = await backend.get(info.imgPath);
   const { width, height } = await imageSize(bytes, info.imgPath);
+  checkImageSize(info, width, height);
   const order = opts.order ?? 'rgb';
   const sample: Sample = {
     img: { data: new Uint8Array(0), width, height, channels: 3, layout: 'hwc', order },
@@ -49,6 +50,18 @@ export async function loadSample(info: DataInfo, backend: FileBackend, opts: Loa
   }
   if (info.segMapPath) t.segMap = await loadSegMap(await backend.get(info.segMapPath), info.segMapPath, width, height, opts.segMap ?? {});
   return sample;
+}
+
+/**
+ * The record's width/height (the annotation file's) must be the decoded file's: annotations,
+ * RLE masks and evaluation are in the annotation's pixels. 0 means "not known" (label-map datasets).
+ */
+export function checkImageSize(info: Pick<DataInfo, 'imgId' | 'imgPath' | 'width' | 'height'>, width: number, height: number): void {
+  if (!(info.width > 0 && info.height > 0)) return;
+  if (info.width !== width || info.height !== height) {
+    throw new AnnotationError(info.imgPath, `image id ${info.imgId}`,
+      `the annotation gives its size as ${info.width}x${info.height} (width x height), the file is ${width}x${height}`);
+  }
 }
 
 /** Polygons stay polygons; if any instance is an RLE, all become bitmaps (one form per sample). */

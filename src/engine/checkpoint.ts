@@ -207,3 +207,98 @@ function isAlive(pid: number): boolean {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** How many keys of each kind a StateDictMismatchError lists (the counts are always complete). */
+const MAX_LISTED_KEYS = 10;
+
+/** A checkpoint whose keys or shapes do not fit the model; names the checkpoint file and the keys. */
+export class StateDictMismatchError extends Error {
+  override name = 'StateDictMismatchError';
+  constructor(
+    readonly file: string,
+    readonly missingKeys: string[],
+    readonly unexpectedKeys: string[],
+    /** `key: checkpoint has shape [...], the model has [...]`, one per key. */
+    readonly mismatchedKeys: string[],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function capped(keys: string[]): string {
+  return keys.length > MAX_LISTED_KEYS ? `${keys.slice(0, MAX_LISTED_KEYS).join(', ')}, ... (${keys.length - MAX_LISTED_KEYS} more)` : keys.join(', ');
+}
+
+function describeKeys(missing: string[], unexpected: string[], mismatched: string[]): string[] {
+  const lines: string[] = [];
+  if (missing.length > 0) lines.push(`missing keys (${missing.length}): ${capped(missing)}`);
+  if (unexpected.length > 0) lines.push(`unexpected keys (${unexpected.length}): ${capped(unexpected)}`);
+  if (mismatched.length > 0) lines.push(`shape mismatches (${mismatched.length}): ${mismatched.slice(0, MAX_LISTED_KEYS).join('; ')}${mismatched.length > MAX_LISTED_KEYS ? `; ... (${mismatched.length - MAX_LISTED_KEYS} more)` : ''}`);
+  return lines;
+}
+
+/** What a model must offer to loadModelWeights (a Module, a ModelWrapper). */
+export interface WeightsTarget {
+  stateDict(): Map<string, Tensor>;
+  loadStateDict(source: Map<string, Tensor>, opts?: { strict?: boolean; dryRun?: boolean }): { missingKeys: string[]; unexpectedKeys: string[] };
+}
+
+export interface LoadModelWeightsOptions {
+  /**
+   * true (default): any missing or unexpected key or shape mismatch throws a StateDictMismatchError
+   * and nothing is loaded. false: the keys whose names and shapes match are loaded, the rest
+   * reported through `log`; a checkpoint that matches no parameter still throws.
+   */
+  strict?: boolean;
+  /** The checkpoint's file name, for messages. */
+  file?: string;
+  /** Where a non-strict load reports what it skipped. */
+  log?: (line: string) => void;
+}
+
+export interface LoadModelWeightsResult {
+  loadedKeys: string[];
+  missingKeys: string[];
+  unexpectedKeys: string[];
+  mismatchedKeys: string[];
+}
+
+/**
+ * The one way tsvision puts a checkpoint's weights into a model (test, infer, demo, benchmark,
+ * the detection API and training's loadFrom). Nothing is copied when it throws.
+ */
+export function loadModelWeights(model: WeightsTarget, sd: Map<string, Tensor>, opts: LoadModelWeightsOptions = {}): LoadModelWeightsResult {
+  const strict = opts.strict ?? true;
+  const file = opts.file ?? '<state dict>';
+  const own = model.stateDict();
+  const mismatchedKeys: string[] = [];
+  const usable = new Map<string, Tensor>();
+  for (const [key, t] of sd) {
+    const mine = own.get(key);
+    if (mine && (mine.shape.length !== t.shape.length || mine.shape.some((s, i) => s !== t.shape[i]))) {
+      mismatchedKeys.push(`${key}: checkpoint has shape [${t.shape.join(', ')}], the model has [${mine.shape.join(', ')}]`);
+    } else usable.set(key, t);
+  }
+  const { missingKeys, unexpectedKeys } = model.loadStateDict(usable, { strict: false, dryRun: true });
+  const unexpected = new Set(unexpectedKeys);
+  const loadedKeys = [...usable.keys()].filter((k) => own.has(k) && !unexpected.has(k));
+  const paramCount = own.size;
+  if (loadedKeys.length === 0) {
+    const shapes = mismatchedKeys.length > 0 ? `\n  shape mismatches (${mismatchedKeys.length}): ${mismatchedKeys.slice(0, MAX_LISTED_KEYS).join('; ')}` : '';
+    throw new StateDictMismatchError(file, missingKeys, unexpectedKeys, mismatchedKeys,
+      `${file}: none of its ${sd.size} keys (${capped([...sd.keys()])}) is a key of the model (${capped([...own.keys()])}) with the same shape; ` +
+      `nothing would be loaded, even non-strict (for ImageNet backbone weights use the config's model.backbone.initCfg ({type: "Pretrained", checkpoint, prefix}))${shapes}`);
+  }
+  if (strict && (missingKeys.length > 0 || unexpectedKeys.length > 0 || mismatchedKeys.length > 0)) {
+    throw new StateDictMismatchError(file, missingKeys, unexpectedKeys, mismatchedKeys,
+      [`${file}: the checkpoint does not fit the model (strict loading; to load only the ${loadedKeys.length} of ${paramCount} tensors that match, use --no-strict, or strict: false in the API)`,
+        ...describeKeys(missingKeys, unexpectedKeys, mismatchedKeys).map((l) => `  ${l}`)].join('\n'));
+  }
+  model.loadStateDict(usable, { strict: false });
+  if (opts.log) {
+    const lines = describeKeys(missingKeys, unexpectedKeys, mismatchedKeys);
+    opts.log(`Loaded ${loadedKeys.length} of the model's ${paramCount} tensors from ${file}${lines.length ? `; not loaded: ${lines.join('; ')}` : ''}`);
+  }
+  return { loadedKeys, missingKeys, unexpectedKeys, mismatchedKeys };
+}

@@ -9,6 +9,7 @@ export { type Hook, type IterInfo, ParamSchedulerHook, CheckpointHook } from './
 export { LoggerHook, formatEta, memoryMb } from './logger';
 export { buildOptimizer, trainStep, type StepLog } from './optim_wrapper';
 export {
-  saveCheckpoint, loadCheckpoint, loadWeights, listCheckpoints, findLatestCheckpoint, writeLastCheckpoint, removeStaleTempFiles,
+  saveCheckpoint, loadCheckpoint, loadWeights, loadModelWeights, StateDictMismatchError, listCheckpoints, findLatestCheckpoint, writeLastCheckpoint, removeStaleTempFiles,
   CHECKPOINT_EXT, LAST_CHECKPOINT, type CheckpointMeta, type CheckpointState, type LoadedCheckpoint, type Progress, type SafetensorsWriter,
+  type LoadModelWeightsOptions, type LoadModelWeightsResult, type WeightsTarget,
 } from './checkpoint';

@@ -29,7 +29,7 @@ export abstract class ModelWrapper<B, P, W extends WrappedModel = WrappedModel> 
   stateDict(): Map<string, Tensor> {
     return this.wrapped.stateDict();
   }
-  loadStateDict(source: Map<string, Tensor>, opts?: { strict?: boolean }): LoadStateDictResult {
+  loadStateDict(source: Map<string, Tensor>, opts?: { strict?: boolean; dryRun?: boolean }): LoadStateDictResult {
     return this.wrapped.loadStateDict(source, opts);
   }
 

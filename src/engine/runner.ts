@@ -22,7 +22,7 @@ import { buildOptimizer, trainStep } from './optim_wrapper';
 import { CheckpointHook, ParamSchedulerHook, type Hook, type IterInfo } from './hooks';
 import { LineFile, LoggerHook } from './logger';
 import {
-  findLatestCheckpoint, loadCheckpoint, loadWeights, removeStaleTempFiles,
+  findLatestCheckpoint, loadCheckpoint, loadModelWeights, loadWeights, removeStaleTempFiles,
   type CheckpointState, type Progress, type SafetensorsWriter,
 } from './checkpoint';
 
@@ -217,21 +217,15 @@ export class Runner<B = unknown, P = unknown> {
     if (changed.length > 0) this.logLine(`Note: the config differs from the checkpoint's in ${changed.join(', ')}`);
   }
 
-  /** Loads model weights only (non-strict) and reports what did not match. */
-  loadWeightsFrom(file: string): void {
+  /**
+   * Loads model weights only (loadModelWeights): non-strict for training's loadFrom (fine-tuning,
+   * as MMEngine's load_from), strict unless told otherwise for testing. A checkpoint that matches
+   * no parameter is an error either way; a non-strict load logs what it did not load.
+   */
+  loadWeightsFrom(file: string, opts: { strict?: boolean } = {}): void {
     const sd = loadWeights(file);
     try {
-      const show = (keys: string[]) => (keys.length > 8 ? `${keys.slice(0, 8).join(', ')}, ...` : keys.join(', '));
-      const modelKeys = [...this.model.stateDict().keys()];
-      if (!modelKeys.some((k) => sd.has(k))) {
-        // nothing would be loaded: training or testing would go on with the initial weights
-        throw new Error(`${file}: none of its ${sd.size} keys (${show([...sd.keys()])}) is a key of the model (${show(modelKeys)}); ` +
-          'for ImageNet backbone weights use the config\'s model.backbone.initCfg ({type: "Pretrained", checkpoint, prefix})');
-      }
-      const { missingKeys, unexpectedKeys } = this.model.loadStateDict(sd, { strict: false });
-      this.logLine(`Loaded weights from ${file}` +
-        (missingKeys.length ? `; missing keys (${missingKeys.length}): ${show(missingKeys)}` : '') +
-        (unexpectedKeys.length ? `; unexpected keys (${unexpectedKeys.length}): ${show(unexpectedKeys)}` : ''));
+      loadModelWeights(this.model, sd, { strict: opts.strict ?? false, file, log: (line) => this.logLine(line) });
     } finally {
       torch.dispose([...sd.values()]);
     }
@@ -373,9 +367,10 @@ export class Runner<B = unknown, P = unknown> {
   }
 
   /** `tsvision test`: loads `checkpoint` (weights), evaluates, and returns the metrics and the evaluator's raw results. */
-  async test(checkpoint: string): Promise<{ metrics: Record<string, number>; results: unknown }> {
+  /** Evaluates a checkpoint; its weights load strictly unless `strict: false` (`tsvision test --no-strict`). */
+  async test(checkpoint: string, opts: { strict?: boolean } = {}): Promise<{ metrics: Record<string, number>; results: unknown }> {
     this.startRun();
-    this.loadWeightsFrom(checkpoint);
+    this.loadWeightsFrom(checkpoint, { strict: opts.strict ?? true });
     try {
       const metrics = await this.val();
       this.writeScalars({ mode: 'test', ...metrics });

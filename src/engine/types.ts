@@ -17,7 +17,7 @@ export interface TrainableModel<B, P> {
   namedParameters(): Iterable<[string, Tensor]>;
   /** The model's own tensors by key (not copies). */
   stateDict(): Map<string, Tensor>;
-  loadStateDict(source: Map<string, Tensor>, opts?: { strict?: boolean }): LoadStateDictResult;
+  loadStateDict(source: Map<string, Tensor>, opts?: { strict?: boolean; dryRun?: boolean }): LoadStateDictResult;
   /**
    * Loads the pretrained weights the config names (MMDetection's init_cfg), downloading them if
    * needed; the runner calls it when training starts from scratch (MMEngine's init_weights),

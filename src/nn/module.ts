@@ -32,6 +32,8 @@ export interface LoadStateDictOptions {
    * null drops the key.
    */
   keyMap?: (key: string) => string | null;
+  /** Match keys and shapes (and throw as a real load would) but copy nothing. */
+  dryRun?: boolean;
 }
 
 export interface LoadStateDictResult {
@@ -282,6 +284,7 @@ export class Module {
       if (unexpectedKeys.length > 0) lines.push(`  unexpected keys (${unexpectedKeys.length}): ${unexpectedKeys.join(', ')}`);
       throw new Error(lines.join('\n'));
     }
+    if (opts.dryRun) return { missingKeys, unexpectedKeys };
     torch.noGrad(() => {
       for (const [key, t] of own) {
         const src = incoming.get(key);

@@ -81,13 +81,13 @@ test('malformed annotation files: the error names the file and the record', asyn
   const bad = structuredClone(coco);
   bad.annotations[2].bbox = [1, 2, -3, 4];
   const id = bad.annotations[2].id;
-  assert.throws(() => CocoDetection.fromJson({ annFile: 'bad.json', imgDir: dir }, bad), new RegExp(`^AnnotationError: bad\\.json: annotation ${id} \\(image \\d+\\): bbox`));
+  assert.throws(() => CocoDetection.fromJson({ annFile: 'bad.json', imgDir: dir }, bad), new RegExp(`^AnnotationError: bad\\.json: annotations\\[2\\] \\(id ${id}, image \\d+\\): bbox`));
   const bad2 = structuredClone(coco);
   bad2.annotations[0].category_id = 99;
-  assert.throws(() => CocoDetection.fromJson({ annFile: 'bad.json', imgDir: dir }, bad2), /bad\.json: annotation 1 .*category_id 99/);
+  assert.throws(() => CocoDetection.fromJson({ annFile: 'bad.json', imgDir: dir }, bad2), /bad\.json: annotations\[0\] \(id 1, .*category_id 99/);
   const bad3 = structuredClone(coco);
   (bad3.annotations[1] as unknown as { segmentation: unknown }).segmentation = { counts: 5 };
-  assert.throws(() => CocoDetection.fromJson({ annFile: 'bad.json', imgDir: dir }, bad3), /bad\.json: annotation 2 .*segmentation/);
+  assert.throws(() => CocoDetection.fromJson({ annFile: 'bad.json', imgDir: dir }, bad3), /bad\.json: annotations\[1\] \(id 2, .*segmentation/);
   const file = path.join(dir, 'broken.json');
   await fs.writeFile(file, '{"images": [');
   await assert.rejects(CocoDetection.load({ annFile: file, imgDir: dir }), (err: Error) => err.message.startsWith(`${file}: JSON:`));

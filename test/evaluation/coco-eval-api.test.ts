@@ -94,7 +94,7 @@ test('bad input fails with the file and the record named', () => {
   bad([{ ...ok, segmentation: { size: [100], counts: 'abc' } }], 'segm', /result 0 .*malformed segmentation/);
   bad([{ image_id: 1, category_id: 1, keypoints: [1, 2, 3], score: 1 }], 'keypoints', /result 0 .*keypoints must have 51 numbers/);
   assert.throws(() => new CocoDataset({ ...tinyGt(), annotations: [{ id: 5, image_id: 1, category_id: 3, bbox: [0, 0, 1, 1], area: 1 }] }, 'gt.json'),
-    /^CocoFormatError: gt\.json: annotation 0 \(id 5\): unknown category_id 3$/);
+    /^CocoFormatError: gt\.json: annotations\[0\] \(id 5, image 1\): category_id 3 is not in 'categories'$/);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coco-eval-'));
   const file = path.join(dir, 'broken.json');
   fs.writeFileSync(file, '[{"image_id": 1,');

@@ -13,7 +13,7 @@ import { expandCfgOptions, loadConfigArg } from '../config_args';
 import { numberOption, parseCommandArgs, UsageError, type Command } from '../command';
 
 const HELP = `Usage: tsvision benchmark CONFIG [--checkpoint CKPT] [--image IMG] [--images N] [--warmup N]
-                          [--train --iters N] [--json] [--cfg-options K=V ...]
+                          [--train --iters N] [--json] [--no-strict] [--cfg-options K=V ...]
 
 Inference: the mean time of forward + post-processing over N images (default 50) after
 --warmup images (default 5), images from the config's test set (or IMG repeated), data
@@ -22,7 +22,9 @@ included) over --iters iterations (default 20) after --warmup (default 5).
 Peak memory: CUDA max allocated on GPU, peak resident set size on CPU.
 
 Options:
-  --checkpoint CKPT  weights (default: the config's random initialization)
+  --checkpoint CKPT  weights (default: the config's random initialization); every key must fit
+  --no-strict        load only CKPT's tensors that fit the model and list the rest on stderr;
+                     a checkpoint that fits nothing is still an error
   --image IMG        use this image, repeated, instead of the test set
   --json             print one JSON object: {"fps", "ms_per_image", "peak_memory_mb"}
                      or with --train {"s_per_iter", "peak_memory_mb"}`;
@@ -49,6 +51,7 @@ export const benchmarkCommand: Command = {
     const { values, positionals } = parseCommandArgs('benchmark', expandCfgOptions(argv), {
       checkpoint: { type: 'string' }, image: { type: 'string' }, images: { type: 'string' }, warmup: { type: 'string' },
       train: { type: 'boolean' }, iters: { type: 'string' }, json: { type: 'boolean' }, 'cfg-options': { type: 'string', multiple: true },
+      'no-strict': { type: 'boolean' },
     });
     if (positionals.length !== 1) throw new UsageError('benchmark: expected one CONFIG argument');
     const warmup = numberOption('benchmark', 'warmup', values.warmup as string | undefined, 5, { integer: true, min: 0 });
@@ -88,7 +91,7 @@ export const benchmarkCommand: Command = {
     }
 
     const n = numberOption('benchmark', 'images', values.images as string | undefined, 50, { integer: true, min: 1 });
-    const detector = loadDetector(cfg, values.checkpoint as string | undefined);
+    const detector = loadDetector(cfg, values.checkpoint as string | undefined, { strict: values['no-strict'] !== true });
     let batches: Batch[];
     if (values.image) {
       const one = await prepareImage(cfg, values.image as string);

@@ -3,7 +3,7 @@ import { asDetectionConfig, inferImage, loadDetector } from '../../apis/detectio
 import { expandCfgOptions, loadConfigArg } from '../config_args';
 import { parseCommandArgs, UsageError, type Command } from '../command';
 
-const HELP = `Usage: tsvision infer CONFIG --checkpoint CKPT --image IMG [--json] [--score-thr T] [--cfg-options K=V ...]
+const HELP = `Usage: tsvision infer CONFIG --checkpoint CKPT --image IMG [--json] [--score-thr T] [--no-strict] [--cfg-options K=V ...]
 
 Runs the detector of CONFIG (a config file or a name under configs/, e.g.
 faster_rcnn/faster-rcnn_r50_fpn_1x_coco or torchvision/fasterrcnn_resnet50_fpn) with the
@@ -13,7 +13,9 @@ image_id 0, category_id (the dataset's category id; torchvision's label index fo
 configs), bbox [x, y, w, h] in original-image pixels, score.
 
 Options:
-  --checkpoint CKPT   weights to load (required)
+  --checkpoint CKPT   weights to load (required); every key must fit the model
+  --no-strict         load only the checkpoint's tensors that fit the model (names and shapes)
+                      and list the rest on stderr; a checkpoint that fits nothing is still an error
   --image IMG         image file: JPEG, PNG or WebP (required)
   --json              print exactly one JSON array on stdout
   --score-thr T       drop detections scoring below T (default 0: all)
@@ -26,7 +28,7 @@ export const inferCommand: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandArgs('infer', expandCfgOptions(argv), {
       checkpoint: { type: 'string' }, image: { type: 'string' }, json: { type: 'boolean' },
-      'score-thr': { type: 'string' }, 'cfg-options': { type: 'string', multiple: true },
+      'score-thr': { type: 'string' }, 'cfg-options': { type: 'string', multiple: true }, 'no-strict': { type: 'boolean' },
     });
     if (positionals.length !== 1) throw new UsageError('infer: expected one CONFIG argument');
     if (!values.checkpoint) throw new UsageError('infer: --checkpoint CKPT is required');
@@ -34,7 +36,7 @@ export const inferCommand: Command = {
     const thr = values['score-thr'] === undefined ? 0 : Number(values['score-thr']);
     if (!Number.isFinite(thr)) throw new UsageError(`infer: --score-thr expects a number, got '${values['score-thr']}'`);
     const cfg = asDetectionConfig(loadConfigArg('infer', positionals[0], (values['cfg-options'] as string[] | undefined) ?? []), 'infer');
-    const detector = loadDetector(cfg, values.checkpoint as string);
+    const detector = loadDetector(cfg, values.checkpoint as string, { strict: values['no-strict'] !== true });
     try {
       const results = (await inferImage(detector, values.image as string)).filter((r) => r.score >= thr);
       if (values.json) {

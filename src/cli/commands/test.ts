@@ -6,15 +6,18 @@ import { buildRunner } from '../../engine';
 import { parseCommandArgs, UsageError, type Command } from '../command';
 import { expandCfgOptions, loadConfigArg } from '../config_args';
 
-const help = `Usage: tsvision test CONFIG CHECKPOINT [--eval METRICS] [--out RESULTS.json] [--tta] [--work-dir DIR] [--cfg-options KEY=VALUE ...]
+const help = `Usage: tsvision test CONFIG CHECKPOINT [--eval METRICS] [--out RESULTS.json] [--tta] [--no-strict] [--work-dir DIR] [--cfg-options KEY=VALUE ...]
 
-Loads CHECKPOINT's weights (ours, safetensors or PyTorch .pth) into CONFIG's model, runs it
+Loads CHECKPOINT's weights (ours, safetensors or PyTorch .pth) into CONFIG's model, strictly
+(every key of the model, no other key, same shapes; else an error listing the keys), runs it
 over the config's validation set and prints the metrics. The run's folder in the work dir
 gets the resolved config, the log and metrics.json.
 
 Options:
   --eval METRICS       metrics to compute, comma-separated (default: the config's), e.g. bbox,segm
   --out RESULTS.json   write the raw results (e.g. COCO results) as JSON
+  --no-strict          load only the checkpoint's tensors that fit the model and log the rest;
+                       a checkpoint that fits nothing is still an error
   --tta                test-time augmentation as the config's \`tta\` section says (scales, flip,
                        merge NMS), e.g. for rpn/rpn_r18_fpn_shapes
   --work-dir DIR       where the run's folder goes (default: the config's workDir, else work_dirs/<config name>)
@@ -35,6 +38,7 @@ export const testCommand: Command = {
       json: { type: 'boolean' },
       tta: { type: 'boolean' },
       quiet: { type: 'boolean' },
+      'no-strict': { type: 'boolean' },
     });
     if (positionals.length !== 2) throw new UsageError(`test: expected CONFIG and CHECKPOINT, got ${positionals.length === 0 ? 'nothing' : positionals.join(' ')}`);
     const [configArg, checkpoint] = positionals;
@@ -45,7 +49,7 @@ export const testCommand: Command = {
     if (metrics && metrics.length === 0) throw new UsageError('test: --eval expects metric names, e.g. --eval bbox,segm');
     const loaded = loadConfigArg('test', configArg, overrides);
     const runner = buildRunner(loaded, { mode: 'test', metrics, tta: values.tta === true, quiet: values.quiet === true || values.json === true });
-    const { metrics: result, results } = await runner.test(checkpoint);
+    const { metrics: result, results } = await runner.test(checkpoint, { strict: values['no-strict'] !== true });
     writeFileAtomic(path.join(runner.runDir!, 'metrics.json'), `${JSON.stringify(result, null, 2)}\n`);
     if (typeof values.out === 'string') writeFileAtomic(values.out, JSON.stringify(results ?? result));
     if (values.json === true) console.log(JSON.stringify(result));

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { Rle } from '../../structures/masks';
 import { createBackend, type BackendSpec } from '../backends';
-import type { CocoAnnotation, CocoCategory, CocoFile, CocoImage } from './coco-format';
+import { annotationRecord, validateCocoJson, type CocoAnnotation, type CocoCategory, type CocoFile, type CocoImage } from './coco-format';
 import { AnnotationError, checkClasses, type DataInfo, type Dataset, ListDataset } from './dataset';
 
 export interface CocoDetectionOptions {
@@ -41,31 +41,22 @@ export async function readJsonFile(file: string, backend?: BackendSpec): Promise
   }
 }
 
-/** Checks the top-level shape of a COCO file. */
+/** Checks a COCO file with the rules shared with the evaluator (validateCocoJson); images need a file_name. */
 export function checkCocoFile(file: string, json: unknown): CocoFile {
-  const j = json as Partial<CocoFile>;
-  for (const key of ['images', 'annotations', 'categories'] as const) {
-    if (!Array.isArray(j?.[key])) throw new AnnotationError(file, 'top level', `expected an array '${key}'`);
-  }
-  j.categories!.forEach((c, i) => {
-    if (!Number.isInteger(c?.id) || typeof c?.name !== 'string') throw new AnnotationError(file, `categories[${i}]`, `expected {id: integer, name: string}, got ${JSON.stringify(c).slice(0, 100)}`);
-  });
-  j.images!.forEach((im, i) => {
-    if (!Number.isInteger(im?.id) || typeof im?.file_name !== 'string' || !(im.width > 0) || !(im.height > 0)) {
-      throw new AnnotationError(file, `images[${i}]`, `expected {id, file_name, width > 0, height > 0}, got ${JSON.stringify(im).slice(0, 120)}`);
-    }
-  });
-  return j as CocoFile;
+  return validateCocoJson(file, json, { requireFileNames: true });
 }
 
-/** Validates one annotation's id, image, category and bbox; returns the bbox as xyxy. */
+/**
+ * An annotation's bbox as xyxy, after checkCocoFile validated the file; the checks repeat the
+ * shared rules' for records that did not come through it.
+ */
 export function checkAnnotation(file: string, ann: CocoAnnotation, index: number, images: Map<number, CocoImage>, catToLabel: Map<number, number>): [number, number, number, number] {
-  const rec = `annotation ${ann?.id ?? `#${index}`}`;
+  const rec = annotationRecord(ann, index);
   if (!images.has(ann?.image_id)) throw new AnnotationError(file, rec, `image_id ${ann?.image_id} is not in 'images'`);
-  if (!catToLabel.has(ann.category_id)) throw new AnnotationError(file, `${rec} (image ${ann.image_id})`, `category_id ${ann.category_id} is not in 'categories'`);
+  if (!catToLabel.has(ann.category_id)) throw new AnnotationError(file, rec, `category_id ${ann.category_id} is not in 'categories'`);
   const b = ann.bbox;
   if (!Array.isArray(b) || b.length !== 4 || b.some((v) => typeof v !== 'number' || !Number.isFinite(v)) || b[2] < 0 || b[3] < 0) {
-    throw new AnnotationError(file, `${rec} (image ${ann.image_id})`, `bbox must be [x, y, w, h] with w, h >= 0, got ${JSON.stringify(b)}`);
+    throw new AnnotationError(file, rec, `bbox must be [x, y, w, h] with w, h >= 0, got ${JSON.stringify(b)}`);
   }
   return [b[0], b[1], b[0] + b[2], b[1] + b[3]];
 }
@@ -78,22 +69,22 @@ export class CocoDetection extends ListDataset {
   }
 
   static async load(opts: CocoDetectionOptions): Promise<CocoDetection> {
-    const coco = checkCocoFile(opts.annFile, await readJsonFile(opts.annFile, opts.backend));
-    return CocoDetection.fromJson(opts, coco);
+    return CocoDetection.fromJson(opts, await readJsonFile(opts.annFile, opts.backend) as CocoFile);
   }
 
-  static fromJson(opts: CocoDetectionOptions, coco: CocoFile): CocoDetection {
+  /** Builds the dataset from a parsed file; the file is checked first (checkCocoFile). */
+  static fromJson(opts: CocoDetectionOptions, json: CocoFile): CocoDetection {
     const file = opts.annFile;
+    const coco = checkCocoFile(file, json);
     const classes = coco.categories.map((c) => c.name);
     checkClasses(file, classes, opts.classes);
     const catToLabel = new Map(coco.categories.map((c, i) => [c.id, i]));
     const images = new Map(coco.images.map((im) => [im.id, im]));
-    const byImage = new Map<number, CocoAnnotation[]>();
+    const byImage = new Map<number, Array<[CocoAnnotation, number]>>();
     coco.annotations.forEach((ann, i) => {
-      checkAnnotation(file, ann, i, images, catToLabel);
       let list = byImage.get(ann.image_id);
       if (!list) byImage.set(ann.image_id, (list = []));
-      list.push(ann);
+      list.push([ann, i]);
     });
     const infos: DataInfo[] = [];
     for (const im of coco.images) {
@@ -107,11 +98,16 @@ export class CocoDetection extends ListDataset {
   }
 }
 
-/** MMDetection's parse_data_info: usable boxes, crowd regions to ignore, masks. */
-function parseImageAnnotations(file: string, im: CocoImage, anns: CocoAnnotation[], catToLabel: Map<number, number>, withMasks: boolean): DataInfo {
+/**
+ * MMDetection's parse_data_info: usable boxes, crowd regions to ignore, masks. With masks,
+ * polygons with fewer than 3 points (or an odd number of coordinates) are dropped, and an
+ * instance left with none is ignored like a crowd region (MMDetection 3.3's
+ * LoadAnnotations._process_masks sets its ignore_flag).
+ */
+function parseImageAnnotations(file: string, im: CocoImage, anns: Array<[CocoAnnotation, number]>, catToLabel: Map<number, number>, withMasks: boolean): DataInfo {
   const info: DataInfo = { imgId: im.id, imgPath: im.file_name, width: im.width, height: im.height, boxes: [], labels: [], ignoreBoxes: [], annIds: [] };
   if (withMasks) info.masks = [];
-  for (const ann of anns) {
+  for (const [ann, index] of anns) {
     if ((ann as { ignore?: boolean }).ignore) continue;
     const [x1, y1, x2, y2] = [ann.bbox[0], ann.bbox[1], ann.bbox[0] + ann.bbox[2], ann.bbox[1] + ann.bbox[3]];
     const interW = Math.max(0, Math.min(x2, im.width) - Math.max(x1, 0));
@@ -121,17 +117,23 @@ function parseImageAnnotations(file: string, im: CocoImage, anns: CocoAnnotation
       info.ignoreBoxes!.push(x1, y1, x2, y2);
       continue;
     }
+    const mask = withMasks ? checkSegmentation(file, ann, index, im) : undefined;
+    if (Array.isArray(mask) && mask.length === 0) {
+      info.ignoreBoxes!.push(x1, y1, x2, y2);
+      continue;
+    }
     info.boxes.push(x1, y1, x2, y2);
     info.labels.push(catToLabel.get(ann.category_id)!);
     info.annIds!.push(ann.id);
-    if (withMasks) info.masks!.push(checkSegmentation(file, ann, im));
+    if (mask) info.masks!.push(mask);
   }
   return info;
 }
 
-function checkSegmentation(file: string, ann: CocoAnnotation, im: CocoImage): number[][] | Rle {
+/** An instance's mask: its valid polygons (possibly none) or its RLE. */
+function checkSegmentation(file: string, ann: CocoAnnotation, index: number, im: CocoImage): number[][] | Rle {
   const seg = ann.segmentation;
-  const rec = `annotation ${ann.id} (image ${im.id})`;
+  const rec = annotationRecord(ann, index);
   if (Array.isArray(seg)) {
     // Polygons with fewer than 3 points are dropped, as MMDetection does.
     const polys = seg.filter((p) => Array.isArray(p) && p.length >= 6 && p.length % 2 === 0);

@@ -4,6 +4,7 @@
  * post to worker threads; the worker reads the file and builds the typed Sample.
  */
 import type { Rle } from '../../structures/masks';
+import { AnnotationError } from './coco-format';
 
 /** One sample's annotations, in the image's original pixels. */
 export interface DataInfo {
@@ -68,13 +69,8 @@ export abstract class ListDataset implements Dataset {
   }
 }
 
-/** A dataset-format error that names the file and the record. */
-export class AnnotationError extends Error {
-  override name = 'AnnotationError';
-  constructor(readonly file: string, record: string, problem: string) {
-    super(`${file}: ${record}: ${problem}`);
-  }
-}
+/** A dataset-format error that names the file and the record (defined with the COCO rules, which throw it). */
+export { AnnotationError };
 
 /** Checks a config's class list against the one in the annotation file; a disagreement is an error, not a remap. */
 export function checkClasses(file: string, fromFile: readonly string[], fromConfig: readonly string[] | undefined): void {

@@ -1,4 +1,5 @@
 /** A COCO ground-truth dataset: images, annotations, categories and the lookups evaluation needs. */
+import { AnnotationError, annotationRecord, validateCocoJson } from '../../data/datasets/coco-format';
 import { CocoFormatError, isFiniteNumber, isNumberArray, readJsonFile, show } from './errors';
 import { rleFromJson, rleFromPolygons, type Rle, type RleJson } from './mask';
 
@@ -71,47 +72,29 @@ export class CocoDataset {
 
   constructor(json: unknown, source = '<ground truth>') {
     this.source = source;
-    const fail = (msg: string): never => {
-      throw new CocoFormatError(`${source}: ${msg}`);
-    };
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('expected a COCO object with images, annotations and categories');
-    const obj = json as Record<string, unknown>;
-    for (const key of ['images', 'annotations', 'categories']) {
-      if (!Array.isArray(obj[key])) fail(`'${key}' must be an array, got ${show(obj[key])}`);
+    // The rules every COCO reader in tsvision applies (the training datasets too), with the same messages.
+    try {
+      validateCocoJson(source, json);
+    } catch (err) {
+      if (err instanceof AnnotationError) throw new CocoFormatError(err.message);
+      throw err;
     }
+    const obj = json as Record<string, unknown>;
     this.images = obj.images as CocoImage[];
     this.annotations = obj.annotations as CocoAnnotation[];
     this.categories = obj.categories as CocoCategory[];
-
-    this.images.forEach((img, i) => {
-      if (typeof img !== 'object' || img === null) fail(`image ${i} is not an object`);
-      if (!isFiniteNumber(img.id)) fail(`image ${i}: id must be a number, got ${show(img.id)}`);
-      if (this.imageById.has(img.id)) fail(`image ${i}: duplicate id ${img.id}`);
-      this.imageById.set(img.id, img);
-    });
-    this.categories.forEach((cat, i) => {
-      if (typeof cat !== 'object' || cat === null) fail(`category ${i} is not an object`);
-      if (!isFiniteNumber(cat.id)) fail(`category ${i}: id must be a number, got ${show(cat.id)}`);
-      if (this.categoryById.has(cat.id)) fail(`category ${i}: duplicate id ${cat.id}`);
+    for (const img of this.images) this.imageById.set(img.id, img);
+    for (const cat of this.categories) {
       this.categoryById.set(cat.id, cat);
       this.annsByCategory.set(cat.id, []);
-    });
-    this.annotations.forEach((ann, i) => {
-      if (typeof ann !== 'object' || ann === null) fail(`annotation ${i} is not an object`);
-      const where = `annotation ${i} (id ${show(ann.id)})`;
-      if (!isFiniteNumber(ann.id)) fail(`${where}: id must be a number`);
-      if (!this.imageById.has(ann.image_id)) fail(`${where}: unknown image_id ${show(ann.image_id)}`);
-      if (!this.categoryById.has(ann.category_id)) fail(`${where}: unknown category_id ${show(ann.category_id)}`);
-      if (ann.bbox !== undefined && !(isNumberArray(ann.bbox, 4) && ann.bbox[2] >= 0 && ann.bbox[3] >= 0)) {
-        fail(`${where}: bbox must be [x, y, w, h] with w, h >= 0, got ${show(ann.bbox)}`);
-      }
-      if (ann.area !== undefined && !isFiniteNumber(ann.area)) fail(`${where}: area must be a number, got ${show(ann.area)}`);
+    }
+    for (const ann of this.annotations) {
       this.annotationById.set(ann.id, ann);
       let list = this.annsByImage.get(ann.image_id);
       if (!list) this.annsByImage.set(ann.image_id, (list = []));
       list.push(ann);
       this.annsByCategory.get(ann.category_id)!.push(ann);
-    });
+    }
     this.imageIds = [...this.imageById.keys()].sort(byNumber);
     this.categoryIds = [...this.categoryById.keys()].sort(byNumber);
   }
@@ -140,7 +123,7 @@ export class CocoDataset {
 
   /** Names the annotation at `index` for error messages. */
   describeAnnotation(index: number): string {
-    return `${this.source}: annotation ${index} (id ${this.annotations[index].id})`;
+    return `${this.source}: ${annotationRecord(this.annotations[index], index)}`;
   }
 
   /**
