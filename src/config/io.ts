@@ -11,6 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isPlainObject, mergeConfig, type DeepPartial } from './merge';
 import { applyOverrides, ConfigError } from './overrides';
+import { closestKey, editDistance } from './schema';
+import { validateConfig } from './validate';
 import type { ConfigModule, RunConfig } from './types';
 
 /** The repository (or installed package) root: dist/src/config/ is three levels below it. */
@@ -72,20 +74,6 @@ export function listConfigNames(): string[] {
   return names.sort();
 }
 
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const next = Math.min(row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = row[j];
-      row[j] = next;
-    }
-  }
-  return row[b.length];
-}
-
 /** Up to `n` config names close to `name` (by edit distance of the whole name and of the file name). */
 export function closeConfigNames(name: string, n = 5): string[] {
   const base = path.basename(name);
@@ -113,7 +101,11 @@ function checkKnownKeys(base: unknown, over: unknown, at: string, file: string):
   if (!isPlainObject(base) || !isPlainObject(over)) return;
   for (const [k, v] of Object.entries(over)) {
     const key = at ? `${at}.${k}` : k;
-    if (!(k in base)) throw new ConfigError(`${file}: unknown key '${key}' (valid keys at ${at || 'the top level'}: ${Object.keys(base).join(', ')})`);
+    if (!(k in base)) {
+      const close = closestKey(k, Object.keys(base));
+      const hint = close === undefined ? '' : ` (did you mean '${at ? `${at}.${close}` : close}'?)`;
+      throw new ConfigError(`${file}: unknown key '${key}'${hint} (valid keys at ${at || 'the top level'}: ${Object.keys(base).join(', ')})`);
+    }
     checkKnownKeys(base[k], v, key, file);
   }
 }
@@ -172,8 +164,13 @@ function configNameOf(file: string): string {
   return file;
 }
 
-/** loadConfig, then `--cfg-options` style overrides on its JSON part (see applyOverrides). */
+/**
+ * loadConfig, then `--cfg-options` style overrides on its JSON part (see applyOverrides); the
+ * result is validated against the task's config schema (a ConfigError names each bad key).
+ */
 export function resolveConfig(nameOrPath: string, overrides: readonly string[] = []): LoadedConfig {
   const loaded = loadConfig(nameOrPath);
-  return { ...loaded, config: applyOverrides(loaded.config, overrides) };
+  const config = applyOverrides(loaded.config, overrides);
+  validateConfig(config, loaded.task.configSchema, { source: nameOrPath, overrides });
+  return { ...loaded, config };
 }

@@ -9,6 +9,7 @@
  * except that null replaces or is replaced by anything.
  */
 import { isPlainObject } from './merge';
+import { closestKey } from './schema';
 
 /** A bad override: the message is one line meant for the command line. */
 export class ConfigError extends Error {
@@ -35,7 +36,21 @@ export function parseOverride(text: string): Override {
   } catch {
     // not JSON: a plain string
   }
+  const bad = nonFinite(value);
+  if (bad !== undefined) throw new ConfigError(`--cfg-options: '${key}': '${raw}' holds a number beyond the range of a double (about ±1.8e308), which would become ${bad}`);
   return { path, value };
+}
+
+/** The first non-finite number in a parsed value (JSON.parse turns 1e400 into Infinity), as its source text's JSON would not show it. */
+function nonFinite(v: unknown): string | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? undefined : String(v);
+  if (v !== null && typeof v === 'object') {
+    for (const x of Object.values(v)) {
+      const bad = nonFinite(x);
+      if (bad !== undefined) return bad;
+    }
+  }
+  return undefined;
 }
 
 function kindOf(v: unknown): string {
@@ -68,7 +83,9 @@ function setPath(root: unknown, { path, value }: Override): void {
       exists = Object.prototype.hasOwnProperty.call(node, key);
       if (!exists) {
         const valid = Object.keys(node);
-        throw new ConfigError(`--cfg-options: unknown key '${path.slice(0, i + 1).join('.')}' (valid keys at ${where}: ${valid.length ? valid.join(', ') : 'none'})`);
+        const close = closestKey(key, valid);
+        const hint = close === undefined ? '' : ` (did you mean '${[...path.slice(0, i), close].join('.')}'?)`;
+        throw new ConfigError(`--cfg-options: unknown key '${path.slice(0, i + 1).join('.')}'${hint} (valid keys at ${where}: ${valid.length ? valid.join(', ') : 'none'})`);
       }
       container = node;
     } else {

@@ -11,37 +11,77 @@
  */
 import type { SchedulerConfig, ParamwiseOptions } from '../optim';
 import type { BatchSource, Evaluator, TrainableModel } from '../engine/types';
+import type { JsonSchema } from './schema';
 
 /** The optimizer: a discriminated union the runner switches on (one `case` per class, checked by the compiler). */
 export type OptimizerConfig =
-  | { type: 'SGD'; lr: number; momentum?: number; dampening?: number; nesterov?: boolean; weightDecay?: number }
-  | { type: 'Adam' | 'AdamW'; lr: number; betas?: [number, number]; eps?: number; weightDecay?: number; amsgrad?: boolean };
+  | {
+    type: 'SGD';
+    /** @minimum 0 */
+    lr: number;
+    /** @minimum 0 */
+    momentum?: number;
+    /** @minimum 0 */
+    dampening?: number;
+    nesterov?: boolean;
+    /** @minimum 0 */
+    weightDecay?: number;
+  }
+  | {
+    type: 'Adam' | 'AdamW';
+    /** @minimum 0 */
+    lr: number;
+    /** Each in [0, 1). @items {"type": "number", "minimum": 0, "exclusiveMaximum": 1} */
+    betas?: [number, number];
+    /** @minimum 0 */
+    eps?: number;
+    /** @minimum 0 */
+    weightDecay?: number;
+    amsgrad?: boolean;
+  };
 
 /** MMEngine's optim_wrapper: the optimizer, gradient clipping and per-parameter options. */
 export interface OptimWrapperConfig {
   optimizer: OptimizerConfig;
   /** Clip the gradients' joint norm (null: no clipping). */
-  clipGrad: { maxNorm: number; normType?: number } | null;
+  clipGrad: {
+    /** @exclusiveMinimum 0 */
+    maxNorm: number;
+    /** @exclusiveMinimum 0 */
+    normType?: number;
+  } | null;
   /** Per-parameter lr/decay multipliers (null: one group with the optimizer's options). */
   paramwise: Omit<ParamwiseOptions, 'lr' | 'weightDecay'> | null;
 }
 
 /** The training loop (MMEngine's train_cfg). */
 export type TrainLoopConfig =
-  | { byEpoch: true; maxEpochs: number; /** Validate every N epochs (0: never). */ valInterval: number }
-  | { byEpoch: false; maxIters: number; /** Validate every N iterations (0: never). */ valInterval: number };
+  | {
+    byEpoch: true;
+    /** @asType integer @minimum 1 */
+    maxEpochs: number;
+    /** Validate every N epochs (0: never). @asType integer @minimum 0 */
+    valInterval: number;
+  }
+  | {
+    byEpoch: false;
+    /** @asType integer @minimum 1 */
+    maxIters: number;
+    /** Validate every N iterations (0: never). @asType integer @minimum 0 */
+    valInterval: number;
+  };
 
 /** MMEngine's default_hooks that have settings. */
 export interface HooksConfig {
   logger: {
-    /** Log (a line, a progress-bar update, a JSON line) every N iterations. */
+    /** Log (a line, a progress-bar update, a JSON line) every N iterations. @asType integer @minimum 1 */
     interval: number;
   };
   checkpoint: {
-    /** Save every N epochs (byEpoch) or iterations (0: only the last, with saveLast). */
+    /** Save every N epochs (byEpoch) or iterations (0: only the last, with saveLast). @asType integer @minimum 0 */
     interval: number;
     byEpoch: boolean;
-    /** Keep the newest K periodic checkpoints (-1: all). */
+    /** Keep the newest K periodic checkpoints (-1: all; 0 is rejected by validateConfig). @asType integer @minimum -1 */
     maxKeep: number;
     /** Also save when training ends, whatever the interval. */
     saveLast: boolean;
@@ -50,7 +90,7 @@ export interface HooksConfig {
 
 /** What every config has, whatever its task (MMEngine's runtime settings). */
 export interface RunConfig {
-  /** Seeds libtorch's generators and the data pipeline. */
+  /** Seeds libtorch's generators and the data pipeline. @asType integer @minimum 0 @maximum 4294967295 */
   seed: number;
   /** Where runs write logs and checkpoints (`--work-dir` overrides; null: work_dirs/<config name>). */
   workDir: string | null;
@@ -67,7 +107,11 @@ export interface RunConfig {
    * MMEngine's Runner.scale_lr. The detection configs carry lr 0.02 for baseBatchSize 16
    * (8 GPUs × 2 images), disabled by default as MMDetection's.
    */
-  autoScaleLr?: { enable: boolean; baseBatchSize: number };
+  autoScaleLr?: {
+    enable: boolean;
+    /** @asType integer @minimum 1 */
+    baseBatchSize: number;
+  };
 }
 
 /**
@@ -77,6 +121,11 @@ export interface RunConfig {
 export interface Task<C extends RunConfig, B = unknown, P = unknown> {
   /** A short name for logs ('detection', 'toy-regression'). */
   readonly name: string;
+  /**
+   * The JSON Schema of C, generated from the config type by scripts/gen-config-schemas.js:
+   * resolveConfig and buildRunner validate configs against it (absent: against RunConfig's).
+   */
+  readonly configSchema?: JsonSchema;
   buildModel(cfg: C): TrainableModel<B, P>;
   /** Images per training batch in one process (for autoScaleLr). */
   trainBatchSize?(cfg: C): number;

@@ -107,13 +107,70 @@ export function saveCheckpoint(file: string, state: CheckpointState, write: Safe
   }
 }
 
+/**
+ * The `tsvision` metadata of a checkpoint, checked key by key: a file whose JSON is not what
+ * saveCheckpoint writes (hand-edited, truncated, another tool's) is an Error naming the file,
+ * the key, the value and what was expected, not a TypeError deep inside resume.
+ */
+export function parseCheckpointMeta(file: string, json: string): CheckpointMeta {
+  const fail = (key: string, value: unknown, expected: string): never => {
+    let shown: string;
+    try {
+      shown = value === undefined ? 'missing' : (JSON.stringify(value) ?? String(value));
+    } catch {
+      shown = String(value);
+    }
+    if (shown.length > 80) shown = `${shown.slice(0, 77)}...`;
+    throw new Error(`${file}: checkpoint metadata '${META_KEY}.${key}' is ${shown}: expected ${expected} (not a checkpoint written by tsvision train, or damaged)`);
+  };
+  let meta: unknown;
+  try {
+    meta = JSON.parse(json);
+  } catch (e) {
+    throw new Error(`${file}: checkpoint metadata '${META_KEY}' is not valid JSON (${(e as Error).message})`);
+  }
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  if (!isObj(meta)) throw new Error(`${file}: checkpoint metadata '${META_KEY}' is ${JSON.stringify(meta)}: expected an object`);
+  if (meta.format !== 'tsvision-checkpoint/1') fail('format', meta.format, '"tsvision-checkpoint/1"');
+  for (const k of ['epoch', 'iter', 'innerIter'] as const) if (!isCount(meta[k])) fail(k, meta[k], 'an integer >= 0');
+  if (typeof meta.configName !== 'string') fail('configName', meta.configName, 'a string');
+  if (!isObj(meta.config)) fail('config', meta.config, 'an object (the resolved config)');
+  const optimizer = meta.optimizer;
+  if (!isObj(optimizer)) return fail('optimizer', optimizer, 'an object with paramGroups and numbers');
+  if (!Array.isArray(optimizer.paramGroups)) fail('optimizer.paramGroups', optimizer.paramGroups, 'an array of parameter groups');
+  (optimizer.paramGroups as unknown[]).forEach((g, i) => {
+    if (!isObj(g)) return fail(`optimizer.paramGroups.${i}`, g, 'an object');
+    if (!Array.isArray(g.params) || !g.params.every(isCount)) fail(`optimizer.paramGroups.${i}.params`, g.params, 'an array of parameter indices (integers >= 0)');
+  });
+  if (!isObj(optimizer.numbers)) fail('optimizer.numbers', optimizer.numbers, 'an object of per-parameter numbers');
+  for (const [index, nums] of Object.entries(optimizer.numbers as Record<string, unknown>)) {
+    if (!/^(0|[1-9]\d*)$/.test(index)) fail(`optimizer.numbers.${index}`, nums, 'keys that are parameter indices');
+    if (!isObj(nums) || !Object.values(nums).every((v) => typeof v === 'number' && Number.isFinite(v))) {
+      fail(`optimizer.numbers.${index}`, nums, 'an object of finite numbers');
+    }
+  }
+  if (!Array.isArray(meta.schedulers)) return fail('schedulers', meta.schedulers, 'an array of scheduler states');
+  meta.schedulers.forEach((st: unknown, i) => {
+    const at = `schedulers.${i}`;
+    if (!isObj(st)) return fail(at, st, 'an object');
+    if (typeof st.type !== 'string') fail(`${at}.type`, st.type, 'a string');
+    for (const k of ['lastStep', 'globalStep'] as const) if (typeof st[k] !== 'number' || !Number.isSafeInteger(st[k])) fail(`${at}.${k}`, st[k], 'an integer');
+    for (const k of ['baseValues', 'lastValue'] as const) {
+      const v = st[k];
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) fail(`${at}.${k}`, v, 'an array of finite numbers');
+    }
+  });
+  return meta as unknown as CheckpointMeta;
+}
+
 /** Reads a checkpoint written by saveCheckpoint. */
 export function loadCheckpoint(file: string): LoadedCheckpoint {
   const { tensors, metadata } = torch.loadSafetensors(file);
   try {
     const json = metadata[META_KEY];
     if (json === undefined) throw new Error(`${file}: not a tsvision training checkpoint (no '${META_KEY}' metadata); use --load-from for weights only`);
-    const meta = JSON.parse(json) as CheckpointMeta;
+    const meta = parseCheckpointMeta(file, json);
     const model = new Map<string, Tensor>();
     const state: OptimizerStateDict['state'] = {};
     for (const [index, nums] of Object.entries(meta.optimizer.numbers)) state[Number(index)] = { ...nums };

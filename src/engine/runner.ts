@@ -17,6 +17,7 @@ import { ParamSchedulerList, type Optimizer } from '../optim';
 import type { LoadedConfig } from '../config/io';
 import { dumpConfig } from '../config/io';
 import type { RunConfig } from '../config/types';
+import { validateConfig } from '../config/validate';
 import { iteratorOf, type BatchSource, type Evaluator, type TrainableModel } from './types';
 import { buildOptimizer, trainStep } from './optim_wrapper';
 import { CheckpointHook, ParamSchedulerHook, type Hook, type IterInfo } from './hooks';
@@ -86,6 +87,8 @@ export class Runner<B = unknown, P = unknown> {
   private readonly _schedulers: ParamSchedulerList | undefined;
   private logFile: LineFile | undefined;
   private scalarsFile: LineFile | undefined;
+  /** The outermost folder startRun created for the work dir (none: it existed). */
+  private createdWorkDir: string | undefined;
 
   constructor(opts: RunnerOptions<B, P>) {
     this.opts = opts;
@@ -174,7 +177,7 @@ export class Runner<B = unknown, P = unknown> {
 
   /** Creates `<workDir>/<timestamp>[_N]/` with the config dump and the log files. */
   private startRun(): void {
-    fs.mkdirSync(this.workDir, { recursive: true });
+    this.createdWorkDir = fs.mkdirSync(this.workDir, { recursive: true }) ?? undefined;
     const stamp = timestamp();
     for (let n = 0; ; n++) {
       const dir = path.join(this.workDir, n === 0 ? stamp : `${stamp}_${n}`);
@@ -191,6 +194,38 @@ export class Runner<B = unknown, P = unknown> {
     this.logFile = new LineFile(path.join(this.runDir!, 'run.log'));
     this.scalarsFile = new LineFile(path.join(this.runDir!, 'scalars.jsonl'));
     this.logLine(`Config ${this.configName}; work dir ${this.workDir}; run dir ${this.runDir}`);
+  }
+
+  /**
+   * After a failed train() or test(): a run folder that recorded nothing (no scalars: the
+   * attempt failed before its first logged iteration or metric) is removed with the config
+   * dump and log this attempt wrote, and so is a work dir this attempt created, if empty.
+   * A run folder that did record something is kept, with the error at the end of its log.
+   */
+  private abandonRun(error: unknown): void {
+    const dir = this.runDir;
+    if (dir === undefined) return;
+    const message = error instanceof Error ? error.message : String(error);
+    const scalars = path.join(dir, 'scalars.jsonl');
+    if (fs.existsSync(scalars) && fs.statSync(scalars).size > 0) {
+      this.logFile?.append(`Failed: ${message}`);
+      return;
+    }
+    this.logFile = undefined;
+    this.scalarsFile = undefined;
+    this.runDir = undefined;
+    try {
+      for (const name of ['config.json', 'run.log', 'scalars.jsonl']) fs.rmSync(path.join(dir, name), { force: true });
+      fs.rmdirSync(dir); // fails (and keeps it) if anything else is in it
+      // the work dir and its parents, up to the outermost folder this attempt created, while empty
+      if (this.createdWorkDir !== undefined) {
+        const stop = path.dirname(this.createdWorkDir);
+        for (let d = this.workDir; d !== stop && d.startsWith(this.createdWorkDir) && fs.readdirSync(d).length === 0; d = path.dirname(d)) fs.rmdirSync(d);
+      }
+    } catch {
+      // best effort: a folder that is not empty stays
+    }
+    if (!fs.existsSync(dir)) this.logLine(`Removed run dir ${dir}: the attempt failed before recording anything`);
   }
 
   private async callHooks<K extends keyof Hook>(point: K, ...args: unknown[]): Promise<void> {
@@ -238,25 +273,31 @@ export class Runner<B = unknown, P = unknown> {
     if (this.config.train.valInterval > 0 && !(this.opts.valData && this.opts.evaluator)) {
       throw new Error(`train.valInterval is ${this.config.train.valInterval} but the runner has no validation data or evaluator (set it to 0)`);
     }
+    if (data.length === 0) throw new Error(`${this.configName}: the training data has no batches: training would run 0 iterations`);
     this.startRun();
-    for (const name of removeStaleTempFiles(this.workDir)) this.logLine(`Removed ${name}, left by a killed run`);
-    const resume = this.opts.resume;
-    const from = resume === true ? findLatestCheckpoint(this.workDir) : resume || undefined;
-    if (from) this.resumeFrom(from);
-    else {
-      if (resume === true) this.logLine(`No checkpoint in ${this.workDir}: training from the start`);
-      if (this.model.initWeights) await this.model.initWeights((line) => this.logLine(line));
-      if (this.opts.loadFrom) this.loadWeightsFrom(this.opts.loadFrom);
-    }
-    this.model.train(true);
-    await this.callHooks('beforeRun');
     try {
-      if (this.config.train.byEpoch) await this.epochLoop(this.config.train.maxEpochs);
-      else await this.iterLoop(this.config.train.maxIters);
-    } finally {
-      await data.close?.();
+      for (const name of removeStaleTempFiles(this.workDir)) this.logLine(`Removed ${name}, left by a killed run`);
+      const resume = this.opts.resume;
+      const from = resume === true ? findLatestCheckpoint(this.workDir) : resume || undefined;
+      if (from) this.resumeFrom(from);
+      else {
+        if (resume === true) this.logLine(`No checkpoint in ${this.workDir}: training from the start`);
+        if (this.model.initWeights) await this.model.initWeights((line) => this.logLine(line));
+        if (this.opts.loadFrom) this.loadWeightsFrom(this.opts.loadFrom);
+      }
+      this.model.train(true);
+      await this.callHooks('beforeRun');
+      try {
+        if (this.config.train.byEpoch) await this.epochLoop(this.config.train.maxEpochs);
+        else await this.iterLoop(this.config.train.maxIters);
+      } finally {
+        await data.close?.();
+      }
+      await this.callHooks('afterRun');
+    } catch (e) {
+      this.abandonRun(e);
+      throw e;
     }
-    await this.callHooks('afterRun');
   }
 
   private shouldValidate(done: number, max: number): boolean {
@@ -366,16 +407,21 @@ export class Runner<B = unknown, P = unknown> {
     }
   }
 
-  /** `tsvision test`: loads `checkpoint` (weights), evaluates, and returns the metrics and the evaluator's raw results. */
-  /** Evaluates a checkpoint; its weights load strictly unless `strict: false` (`tsvision test --no-strict`). */
+  /**
+   * `tsvision test`: loads `checkpoint` (weights; strictly unless `strict: false`, `--no-strict`), evaluates,
+   * and returns the metrics and the evaluator's raw results.
+   */
   async test(checkpoint: string, opts: { strict?: boolean } = {}): Promise<{ metrics: Record<string, number>; results: unknown }> {
     this.startRun();
-    this.loadWeightsFrom(checkpoint, { strict: opts.strict ?? true });
     try {
+      this.loadWeightsFrom(checkpoint, { strict: opts.strict ?? true });
       const metrics = await this.val();
       this.writeScalars({ mode: 'test', ...metrics });
       this.logLine(`Test: ${Object.entries(metrics).map(([k, v]) => `${k}: ${v.toFixed(4)}`).join('  ')}`);
       return { metrics, results: this.opts.evaluator?.results?.() };
+    } catch (e) {
+      this.abandonRun(e);
+      throw e;
     } finally {
       await this.opts.valData?.close?.();
     }
@@ -418,8 +464,12 @@ export function scaleLr<C extends RunConfig>(config: C, loaded: Pick<LoadedConfi
   return { ...config, optimWrapper: { ...config.optimWrapper, optimizer: { ...config.optimWrapper.optimizer, lr } } };
 }
 
-/** Seeds libtorch, then builds the model, data and evaluator of a (resolved) config through its task. */
+/**
+ * Validates a (resolved) config against its task's schema, seeds libtorch, then builds the
+ * model, data and evaluator through its task.
+ */
 export function buildRunner(loaded: LoadedConfig, opts: BuildRunnerOptions): Runner {
+  validateConfig(loaded.config, loaded.task.configSchema, { source: loaded.name });
   let config = { ...loaded.config, workDir: defaultWorkDir(loaded) };
   if (opts.mode === 'train') config = scaleLr(config, loaded, opts.quiet === true);
   torch.manualSeed(config.seed);

@@ -13,19 +13,25 @@ import { Rng } from '../data/rng';
 import { shardIndices, batchIndices } from '../data/samplers';
 import type { RunConfig, Task } from '../config/types';
 import type { BatchSource, Evaluator } from './types';
+import { toyConfigSchema } from './toy_config_schema';
 
 export interface ToyConfig extends RunConfig {
   model: {
+    /** @asType integer @minimum 1 */
     inFeatures: number;
+    /** @asType integer @minimum 1 */
     hidden: number;
-    /** Dropout probability after the hidden layer. */
+    /** Dropout probability after the hidden layer. @minimum 0 @maximum 1 */
     dropout: number;
   };
   data: {
+    /** @asType integer @minimum 1 */
     trainSize: number;
+    /** @asType integer @minimum 1 */
     valSize: number;
+    /** @asType integer @minimum 1 */
     batchSize: number;
-    /** Standard deviation of the target noise. */
+    /** Standard deviation of the target noise. @minimum 0 */
     noise: number;
   };
   evaluation: {
@@ -162,6 +168,7 @@ export class ToyEvaluator implements Evaluator<ToyBatch, Float32Array> {
 
 export const toyTask: Task<ToyConfig, ToyBatch, Float32Array> = {
   name: 'toy-regression',
+  configSchema: toyConfigSchema,
   buildModel: (cfg) => new ToyRegressor(cfg.model),
   buildTrainData: (cfg) => toyData(cfg, 'train'),
   buildValData: (cfg) => toyData(cfg, 'val'),

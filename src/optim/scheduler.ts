@@ -24,9 +24,9 @@ export interface ParamGroupsHolder {
 export type ScheduledParam = 'lr' | 'momentum';
 
 export interface SchedulerRange {
-  /** First step (epoch or iteration) the scheduler acts on (default 0). */
+  /** First step (epoch or iteration) the scheduler acts on (default 0). @asType integer @minimum 0 */
   begin?: number;
-  /** Step at which it stops acting (exclusive; default INF). */
+  /** Step at which it stops acting (exclusive; default INF). @asType integer @minimum 1 */
   end?: number;
   /** Steps are epochs (default true) or iterations. */
   byEpoch?: boolean;
@@ -39,8 +39,18 @@ export interface SchedulerRange {
 export type SchedulerConfig = SchedulerRange & (
   | { type: 'LinearLR'; startFactor?: number; endFactor?: number }
   | { type: 'ConstantLR'; factor?: number }
-  | { type: 'MultiStepLR'; milestones: number[]; gamma?: number }
-  | { type: 'StepLR'; stepSize: number; gamma?: number }
+  | {
+    type: 'MultiStepLR';
+    /** Steps at which the value is multiplied by gamma. @items {"type": "integer", "minimum": 0} */
+    milestones: number[];
+    gamma?: number;
+  }
+  | {
+    type: 'StepLR';
+    /** @asType integer @minimum 1 */
+    stepSize: number;
+    gamma?: number;
+  }
   | { type: 'ExponentialLR'; gamma: number }
   | { type: 'PolyLR'; etaMin?: number; power?: number }
   | { type: 'CosineAnnealingLR'; tMax?: number; etaMin?: number; etaMinRatio?: number }

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as torch from '../../src/torch';
 import { repoRoot } from '../helpers/paths';
 
 const bin = path.join(repoRoot, 'bin', 'tsvision');
@@ -29,7 +30,7 @@ test('bad arguments: exit code 2 and a one-line reason', () => {
   const cases: [string[], RegExp][] = [
     [['train'], /^tsvision train: expected one CONFIG, got none$/],
     [['train', 'toy/mlp_regresion'], /^tsvision train: unknown config 'toy\/mlp_regresion' .*did you mean toy\/mlp_regression/],
-    [['train', 'toy/mlp_regression', '--cfg-options', 'model.hiden=3'], /^tsvision train: --cfg-options: unknown key 'model.hiden' \(valid keys at model: inFeatures, hidden, dropout\)$/],
+    [['train', 'toy/mlp_regression', '--cfg-options', 'model.hiden=3'], /^tsvision train: --cfg-options: unknown key 'model.hiden' \(did you mean 'model.hidden'\?\) \(valid keys at model: inFeatures, hidden, dropout\)$/],
     [['train', 'toy/mlp_regression', '--cfg-options', 'model.hidden=wide'], /^tsvision train: --cfg-options: 'model.hidden' expects a number, got "wide"$/],
     [['train', 'toy/mlp_regression', '--bogus'], /^tsvision train: Unknown option '--bogus'/],
     [['train', 'toy/mlp_regression', '--seed', 'x'], /^tsvision train: --seed expects an integer >= 0, got 'x'$/],
@@ -72,6 +73,47 @@ test('train with overrides, then test with --eval and --out', () => {
     const tta = cli('test', 'toy/mlp_regression', path.join(work, 'epoch_2.safetensors'), '--tta', '--work-dir', path.join(dir, 'tta'));
     assert.notEqual(tta.status, 0);
     assert.match(tta.stderr, /toy\/mlp_regression: the toy-regression task has no test-time augmentation/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('issue 14: invalid config values and a malformed --resume checkpoint are one-line errors that leave nothing behind', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsvision-cli-'));
+  try {
+    const work = path.join(dir, 'work');
+    const cases: [string[], RegExp][] = [
+      [['train.byEpoch=false', 'train.valInterval=0'], /invalid config: 'train\.maxIters': missing \(expected an integer >= 1\)/],
+      [['train.maxEpochs=1.5'], /'train\.maxEpochs': expected an integer >= 1, got 1\.5/],
+      [['data.batchSize=0'], /'data\.batchSize': expected an integer >= 1, got 0/],
+      [['loadFrom=123'], /'loadFrom': expected a string or null, got 123/],
+    ];
+    for (const [overrides, message] of cases) {
+      const r = cli('train', 'toy/mlp_regression', '--work-dir', work, '--cfg-options', ...overrides);
+      assert.equal(r.status, 2, `${overrides.join(' ')}: exit ${r.status}\n${r.stdout}${r.stderr}`);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], /^tsvision train: toy\/mlp_regression: invalid config: /);
+      assert.match(lines[0], message);
+      assert.equal(fs.existsSync(work), false, 'no work dir');
+    }
+
+    // --resume on a checkpoint whose metadata is {}: the file and the key, no TypeError, no run folder left
+    const ckpt = path.join(dir, 'empty.safetensors');
+    const rng = torch.getRngState();
+    torch.saveSafetensors(ckpt, new Map([['rng_state', rng]]), { tsvision: '{}' });
+    rng.dispose();
+    const r = cli('train', 'toy/mlp_regression', '--work-dir', work, '--resume', ckpt);
+    assert.notEqual(r.status, 0);
+    assert.doesNotMatch(r.stderr, /Cannot read properties/);
+    assert.match(r.stderr, /empty\.safetensors: checkpoint metadata 'tsvision\.format' is missing: expected "tsvision-checkpoint\/1"/);
+    assert.equal(fs.existsSync(work), false, `left behind: ${fs.existsSync(work) ? fs.readdirSync(work) : ''}`);
+
+    // a failed test attempt in an existing work dir leaves it as it was
+    fs.mkdirSync(work);
+    const t = cli('test', 'toy/mlp_regression', ckpt, '--work-dir', work);
+    assert.notEqual(t.status, 0);
+    assert.deepEqual(fs.readdirSync(work), []);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -63,10 +63,10 @@ test('applyOverrides sets nested keys and array elements on a copy', () => {
 test('applyOverrides: an unknown key names itself and the valid keys', () => {
   assert.throws(() => applyOverrides(toyBase, ['model.hiden=3']), (e: Error) => {
     assert.ok(e instanceof ConfigError);
-    assert.equal(e.message, "--cfg-options: unknown key 'model.hiden' (valid keys at model: inFeatures, hidden, dropout)");
+    assert.equal(e.message, "--cfg-options: unknown key 'model.hiden' (did you mean 'model.hidden'?) (valid keys at model: inFeatures, hidden, dropout)");
     return true;
   });
-  assert.throws(() => applyOverrides(toyBase, ['modle.hidden=3']), /unknown key 'modle' \(valid keys at the top level: seed, workDir, loadFrom, model, data, evaluation, train, optimWrapper, paramScheduler, hooks\)/);
+  assert.throws(() => applyOverrides(toyBase, ['modle.hidden=3']), /unknown key 'modle' \(did you mean 'model'\?\) \(valid keys at the top level: seed, workDir, loadFrom, model, data, evaluation, train, optimWrapper, paramScheduler, hooks\)/);
   assert.throws(() => applyOverrides(toyBase, ['paramScheduler.5.gamma=1']), /unknown key 'paramScheduler.5' \(paramScheduler is an array of 2; use an index 0..1\)/);
   assert.throws(() => applyOverrides(toyBase, ['model.hidden.x=1']), /cannot set 'model.hidden.x': 'model.hidden' is number, not an object/);
   assert.throws(() => applyOverrides(toyBase, ['model.hidden=big']), /'model.hidden' expects a number, got "big"/);
@@ -87,7 +87,7 @@ test('dumpConfig writes valid JSON equal to the resolved config, which loads bac
     assert.equal(again.task, resolved.task);
     assert.deepEqual(fs.readdirSync(dir), ['config.json'], 'no temporary file is left');
     fs.writeFileSync(path.join(dir, 'typo.json'), JSON.stringify({ _base_: 'toy/mlp_regression', model: { hiden: 3 } }));
-    assert.throws(() => loadConfig(path.join(dir, 'typo.json')), /unknown key 'model.hiden' \(valid keys at model: inFeatures, hidden, dropout\)/);
+    assert.throws(() => loadConfig(path.join(dir, 'typo.json')), /unknown key 'model.hiden' \(did you mean 'model.hidden'\?\) \(valid keys at model: inFeatures, hidden, dropout\)/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

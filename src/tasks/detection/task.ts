@@ -24,6 +24,7 @@ import type { DetBatch, DetInstances } from '../../models/detectors/types';
 import { loadPretrained } from '../../zoo';
 import type { PretrainedInitCfg } from '../../models/init_cfg';
 import { DetectionTtaModel, ttaViews, zipViewSources, type DetectionTtaConfig } from './tta';
+import { detectionConfigSchema } from './config_schema';
 
 /** One split of a COCO-format dataset. */
 export interface CocoSplitConfig {
@@ -36,9 +37,12 @@ export interface CocoSplitConfig {
    * score) per image, in original-image pixels.
    */
   proposalFile?: string;
-  /** Keep at most this many proposals per image, best first (MMDetection's LoadProposals num_max_proposals; null: all). */
+  /**
+   * Keep at most this many proposals per image, best first (MMDetection's LoadProposals num_max_proposals; null: all).
+   * @asType integer @nullable @minimum 1
+   */
   numMaxProposals?: number | null;
-  /** Drop images whose shorter side is below this many pixels (MMDetection's filter_cfg.min_size). */
+  /** Drop images whose shorter side is below this many pixels (MMDetection's filter_cfg.min_size). @minimum 0 */
   filterMinSize?: number;
 }
 
@@ -60,16 +64,26 @@ export interface DetectionDataConfig {
    */
   trainPipeline: TransformSpec[];
   testPipeline: TransformSpec[];
-  /** Images per batch (per process) in training. */
+  /** Images per batch (per process) in training. @asType integer @minimum 1 */
   batchSize: number;
+  /** @asType integer @minimum 1 */
   valBatchSize: number;
+  /** Loader worker threads (0: load in the main thread). @asType integer @minimum 0 */
   workers: number;
   groupByAspectRatio: boolean;
   /**
    * Generate the synthetic shapes dataset into `dir` first when its annotations are
    * missing (so configs on synthetic data run on a fresh clone). null: no generation.
    */
-  generate: { kind: 'shapes'; dir: string; images: number; seed: number; shapes: Partial<ShapesOptions> } | null;
+  generate: {
+    kind: 'shapes';
+    dir: string;
+    /** @asType integer @minimum 1 */
+    images: number;
+    /** @asType integer @minimum 0 */
+    seed: number;
+    shapes: Partial<ShapesOptions>;
+  } | null;
 }
 
 export type DetectionMetric = 'bbox' | 'proposal';
@@ -275,6 +289,7 @@ export class CocoDetectionEvaluator implements Evaluator<Batch, DetInstances[]> 
 
 export const detectionTask: Task<DetectionConfig, Batch, DetInstances[]> = {
   name: 'detection',
+  configSchema: detectionConfigSchema,
   buildModel(cfg) {
     const detector = buildTwoStageDetector(cfg.model);
     const init = cfg.model.backbone.initCfg;
