@@ -15,9 +15,11 @@ namespace tsv {
 // Corners (flat y * W + x) and weights of point (y, x) on an H x W plane, torchvision's
 // convention: false, with zero weights at position 0, outside [-1, H] x [-1, W]; points in
 // the border band are clamped onto the edge pixels. A is the arithmetic type.
+// An empty plane (H or W 0) has no pixel: every point is outside (torchvision would clamp
+// onto pixel -1). Callers must not read position 0 of an empty plane either.
 template <typename A>
 TSV_HOST_DEVICE inline bool bilinear(int64_t height, int64_t width, A y, A x, int64_t pos[4], A w[4]) {
-  if (y < -1.0 || y > static_cast<A>(height) || x < -1.0 || x > static_cast<A>(width)) {
+  if (height <= 0 || width <= 0 || y < -1.0 || y > static_cast<A>(height) || x < -1.0 || x > static_cast<A>(width)) {
     for (int k = 0; k < 4; ++k) {
       pos[k] = 0;
       w[k] = 0;

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 namespace tsv {
@@ -45,30 +46,108 @@ class SlotTable {
   std::vector<std::unique_ptr<Slot[]>> chunks_;
   size_t size_ = 0;
 };
-SlotTable gSlots;
-std::vector<uint32_t> gFree;
-constexpr double kIndexSpan = 4194304.0;  // 2^22 slots; generation in the high bits (< 2^31)
+// A handle is  (generation * 256 + environment tag) * 2^22 + slot index:  22 bits of index,
+// 8 bits naming the Node environment that owns the tensor, 23 bits of slot generation
+// (< 2^53 in all, so the handle is an exact JavaScript number).
+constexpr double kIndexSpan = 4194304.0;  // 2^22 slots
+constexpr uint32_t kTagBits = 8;
+constexpr uint32_t kTags = 1u << kTagBits;
+constexpr uint32_t kGenerationMask = (1u << 23) - 1;
+
+// The release queue (see common.h), one per environment.
+constexpr int32_t kQueueCapacity = 1024;
+struct ReleaseQueue {
+  int32_t count;
+  int32_t capacity;
+  double handles[kQueueCapacity];
+};
+
+struct OpEntry;
+
+// Environment tags in use: each live Node environment (the main thread, each Worker) has its
+// own, so a handle from another environment is recognised, never read as one of ours.
+std::mutex gTagMutex;
+bool gTagUsed[kTags] = {};
+uint32_t gNextTag = 0;
+
+// Everything the binding keeps for one Node environment (napi_set_instance_data): its tensor
+// table, its operator table and its release queue. libtorch itself (dispatcher, generators,
+// thread pools) is process-wide; these tables are not, so Workers never share them.
+struct EnvState {
+  napi_env env;
+  uint32_t tag;
+  SlotTable slots;
+  std::vector<uint32_t> free;
+  std::vector<std::unique_ptr<OpEntry>> ops;
+  // the queue lives in a JavaScript ArrayBuffer (exported as `releaseQueue`), kept alive by
+  // this reference for as long as the environment is
+  Napi::Reference<Napi::ArrayBuffer> queueRef;
+  ReleaseQueue* queue = nullptr;
+
+  ~EnvState();
+};
+
+thread_local EnvState* tState = nullptr;  // the last environment used on this thread
+
+EnvState::~EnvState() {
+  if (tState == this) tState = nullptr;
+  std::lock_guard<std::mutex> lock(gTagMutex);
+  gTagUsed[tag] = false;
+}
+
+// The calling environment's state (one napi call, skipped while the thread's environment
+// stays the same: a thread runs one environment, the main thread or a Worker).
+EnvState& stateOf(napi_env env) {
+  EnvState* s = tState;
+  if (s != nullptr && s->env == env) return *s;
+  void* data = nullptr;
+  if (napi_get_instance_data(env, &data) != napi_ok || data == nullptr) {
+    throw Napi::Error::New(env, "tsvision: the native addon is not initialised in this environment");
+  }
+  tState = static_cast<EnvState*>(data);
+  return *tState;
+}
 
 int64_t bytesOf(const at::Tensor& t) {
   if (!t.defined() || !t.device().is_cpu()) return 0;
   return static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
 }
 
-// The slot a handle names, or null when the value is not a handle of a live tensor
-// (`stale` tells a disposed or reused handle from something that is no handle at all).
-Slot* slotOfHandle(double d, bool* stale, size_t* indexOut) {
-  *stale = false;
+// Why a value names no live tensor of this environment.
+enum class Miss : uint8_t { None, NotHandle, Stale, Foreign };
+
+// The slot a handle names, or null when the value is not a handle of a live tensor of
+// `st`'s environment (`miss` says why: no handle at all, disposed or reused, or a
+// tensor of another Node environment).
+Slot* slotOfHandle(EnvState& st, double d, Miss* miss, size_t* indexOut) {
+  *miss = Miss::NotHandle;
   if (!(d >= 0) || d > 9.007199254740991e15 || std::trunc(d) != d) return nullptr;
-  const double gen = std::floor(d / kIndexSpan);
-  const auto index = static_cast<size_t>(d - gen * kIndexSpan);
-  if (index >= gSlots.size()) return nullptr;
-  Slot& s = gSlots[index];
-  if (!s.live || static_cast<double>(s.generation) != gen) {
-    *stale = true;
+  const double high = std::floor(d / kIndexSpan);
+  const auto index = static_cast<size_t>(d - high * kIndexSpan);
+  const auto h = static_cast<uint32_t>(high);  // < 2^31
+  if ((h & (kTags - 1)) != st.tag) {
+    *miss = Miss::Foreign;
     return nullptr;
   }
+  if (index >= st.slots.size()) return nullptr;
+  Slot& s = st.slots[index];
+  if (!s.live || s.generation != (h >> kTagBits)) {
+    *miss = Miss::Stale;
+    return nullptr;
+  }
+  *miss = Miss::None;
   if (indexOut) *indexOut = index;
   return &s;
+}
+
+// The error for a value that names no live tensor (see Miss).
+[[noreturn]] void throwMiss(Napi::Env env, Miss miss, const std::string& what) {
+  if (miss == Miss::Stale) throw Napi::Error::New(env, what + ": tensor has been disposed");
+  if (miss == Miss::Foreign) {
+    throw Napi::Error::New(env, what + ": tensor belongs to another Node environment (a worker thread or the main "
+                                       "thread); tensors cannot cross threads: send its data (toBuffer / fromBuffer)");
+  }
+  throw Napi::TypeError::New(env, what + ": expected a Tensor");
 }
 
 // One napi call: a value that is not a number is no handle.
@@ -76,88 +155,76 @@ bool readNumber(napi_env env, napi_value value, double* out) {
   return napi_get_value_double(env, value, out) == napi_ok;
 }
 
-Slot* slotOf(const Napi::Value& value, bool* stale, size_t* indexOut = nullptr) {
-  *stale = false;
+Slot* slotOf(EnvState& st, const Napi::Value& value, Miss* miss, size_t* indexOut = nullptr) {
+  *miss = Miss::NotHandle;
   double d;
   if (!readNumber(value.Env(), value, &d)) return nullptr;
-  return slotOfHandle(d, stale, indexOut);
+  return slotOfHandle(st, d, miss, indexOut);
 }
 
-void release(Napi::Env env, Slot& s, size_t index) {
+void release(EnvState& st, Slot& s, size_t index) {
   s.live = false;
   s.tensor.reset();
-  if (s.reportedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, -s.reportedBytes);
+  if (s.reportedBytes) Napi::MemoryManagement::AdjustExternalMemory(st.env, -s.reportedBytes);
   s.reportedBytes = 0;
-  gFree.push_back(static_cast<uint32_t>(index));
+  st.free.push_back(static_cast<uint32_t>(index));
 }
-
-// The release queue (see common.h). It belongs to the first Node environment that loads the
-// addon; others (worker threads) get none and dispose directly.
-constexpr int32_t kQueueCapacity = 1024;
-struct ReleaseQueue {
-  int32_t count;
-  int32_t capacity;
-  double handles[kQueueCapacity];
-};
-ReleaseQueue gQueue{0, kQueueCapacity, {}};
-napi_env gQueueEnv = nullptr;
 
 }  // namespace
 
 void drainReleases(Napi::Env env) {
-  if (gQueue.count == 0 || static_cast<napi_env>(env) != gQueueEnv) return;
-  const int32_t n = std::min(gQueue.count, kQueueCapacity);
-  gQueue.count = 0;
+  EnvState& st = stateOf(env);
+  ReleaseQueue& q = *st.queue;
+  if (q.count == 0) return;
+  // JavaScript writes the count: never trust it beyond the capacity
+  const int32_t n = std::max(0, std::min(q.count, kQueueCapacity));
+  q.count = 0;
   for (int32_t i = 0; i < n; ++i) {
-    bool stale;
+    Miss miss;
     size_t index = 0;
     // a handle queued twice, or disposed directly meanwhile, is stale: nothing to do
-    if (Slot* s = slotOfHandle(gQueue.handles[i], &stale, &index)) release(env, *s, index);
+    if (Slot* s = slotOfHandle(st, q.handles[i], &miss, &index)) release(st, *s, index);
   }
 }
 
 Napi::Value wrap(Napi::Env env, at::Tensor t) {
   if (!t.defined()) return env.Null();
+  EnvState& st = stateOf(env);
   size_t index;
-  if (!gFree.empty()) {
-    index = gFree.back();
-    gFree.pop_back();
+  if (!st.free.empty()) {
+    index = st.free.back();
+    st.free.pop_back();
   } else {
-    if (gSlots.size() >= static_cast<size_t>(kIndexSpan)) {
+    if (st.slots.size() >= static_cast<size_t>(kIndexSpan)) {
       throw Napi::Error::New(env, "tsvision: more than 4194304 live tensors (are tensors being disposed?)");
     }
-    index = gSlots.append();
+    index = st.slots.append();
   }
-  Slot& s = gSlots[index];
-  s.generation = (s.generation + 1) & 0x7fffffffu;
+  Slot& s = st.slots[index];
+  s.generation = (s.generation + 1) & kGenerationMask;
   s.live = true;
   s.tensor = std::move(t);
   // Small tensors are not worth a V8 call; the report is a GC hint for big ones.
   const int64_t bytes = bytesOf(s.tensor);
   s.reportedBytes = bytes >= 4096 ? bytes : 0;
   if (s.reportedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, s.reportedBytes);
-  return Napi::Number::New(env, static_cast<double>(s.generation) * kIndexSpan + static_cast<double>(index));
+  const double high = static_cast<double>((s.generation << kTagBits) | st.tag);
+  return Napi::Number::New(env, high * kIndexSpan + static_cast<double>(index));
 }
 
 const at::Tensor& unwrap(Napi::Env env, const Napi::Value& value, const char* what) {
-  bool stale;
-  Slot* s = slotOf(value, &stale);
-  if (!s) {
-    if (stale) throw Napi::Error::New(env, std::string(what) + ": tensor has been disposed");
-    throw Napi::TypeError::New(env, std::string(what) + ": expected a Tensor");
-  }
+  Miss miss;
+  Slot* s = slotOf(stateOf(env), value, &miss);
+  if (!s) throwMiss(env, miss, what);
   return s->tensor;
 }
 
 namespace {
 // unwrap() for a handle already read as a number.
 const at::Tensor& unwrapHandle(Napi::Env env, double h, const char* what) {
-  bool stale;
-  Slot* s = slotOfHandle(h, &stale, nullptr);
-  if (!s) {
-    if (stale) throw Napi::Error::New(env, std::string(what) + ": tensor has been disposed");
-    throw Napi::TypeError::New(env, std::string(what) + ": expected a Tensor");
-  }
+  Miss miss;
+  Slot* s = slotOfHandle(stateOf(env), h, &miss, nullptr);
+  if (!s) throwMiss(env, miss, what);
   return s->tensor;
 }
 }  // namespace
@@ -172,6 +239,70 @@ void rethrow(Napi::Env env, const char* where) {
   } catch (...) {
     throw Napi::Error::New(env, std::string(where) + ": unknown native error");
   }
+}
+
+// ---------------------------------------------------------------- scalar arguments
+
+namespace {
+
+// A value for an error message: numbers as JavaScript prints them, strings quoted, else the kind.
+std::string describe(const Napi::Value& v) {
+  switch (v.Type()) {
+    case napi_number: return v.ToString().Utf8Value();
+    case napi_string: {
+      std::string text = v.As<Napi::String>().Utf8Value();
+      if (text.size() > 40) text = text.substr(0, 40) + "...";
+      return "'" + text + "'";
+    }
+    case napi_boolean: return v.As<Napi::Boolean>().Value() ? "true" : "false";
+    case napi_undefined: return "undefined";
+    case napi_null: return "null";
+    case napi_bigint: return "a bigint";
+    case napi_symbol: return "a symbol";
+    case napi_function: return "a function";
+    default: return v.IsArray() ? "an array" : "an object";
+  }
+}
+
+[[noreturn]] void badScalar(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name,
+                            const std::string& expected, bool range) {
+  const std::string msg = std::string(op) + ": " + name + " should be " + expected + ", got " + describe(info[i]);
+  if (range) throw Napi::RangeError::New(info.Env(), msg);
+  throw Napi::TypeError::New(info.Env(), msg);
+}
+
+}  // namespace
+
+double numberArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  if (!info[i].IsNumber()) badScalar(info, i, op, name, "a number", false);
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+double notNanArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  const double d = numberArg(info, i, op, name);
+  if (std::isnan(d)) badScalar(info, i, op, name, "a number (not NaN)", true);
+  return d;
+}
+
+double positiveFiniteArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  const double d = numberArg(info, i, op, name);
+  if (!(std::isfinite(d) && d > 0)) badScalar(info, i, op, name, "a finite number > 0", true);
+  return d;
+}
+
+int64_t intArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name, int64_t lo, int64_t hi) {
+  const std::string expected = "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  if (!info[i].IsNumber()) badScalar(info, i, op, name, expected, false);
+  const double d = info[i].As<Napi::Number>().DoubleValue();
+  // compared as doubles first: casting NaN, infinities or |d| >= 2^63 to int64 is undefined
+  if (!std::isfinite(d) || std::trunc(d) != d) badScalar(info, i, op, name, expected, false);
+  if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) badScalar(info, i, op, name, expected, true);
+  return static_cast<int64_t>(d);
+}
+
+bool boolArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  if (!info[i].IsBoolean()) badScalar(info, i, op, name, "a boolean", false);
+  return info[i].As<Napi::Boolean>().Value();
 }
 
 namespace {
@@ -221,7 +352,6 @@ struct OpEntry {
   TypedHandles typed;
 };
 
-std::vector<std::unique_ptr<OpEntry>> gOps;
 
 Kind kindOf(const c10::TypePtr& type) {
   using K = c10::TypeKind;
@@ -309,8 +439,9 @@ Napi::Value FindOp(const Napi::CallbackInfo& info) {
   auto e = std::make_unique<OpEntry>(OpEntry{*handle, name + (overload.empty() ? "" : "." + overload), {}});
   for (const auto& a : handle->schema().arguments()) e->args.push_back(specOf(a));
   classifyFast(*e);
-  gOps.push_back(std::move(e));
-  return Napi::Number::New(env, static_cast<double>(gOps.size() - 1));
+  auto& ops = stateOf(env).ops;
+  ops.push_back(std::move(e));
+  return Napi::Number::New(env, static_cast<double>(ops.size() - 1));
 }
 
 [[noreturn]] void badArg(Napi::Env env, const OpEntry& op, const ArgSpec& s, const char* expected) {
@@ -495,9 +626,10 @@ bool callFast(const Napi::CallbackInfo& info, const OpEntry& op, bool wantResult
 
 Napi::Value callOp(const Napi::CallbackInfo& info, bool wantResult) {
   Napi::Env env = info.Env();
+  const auto& ops = stateOf(env).ops;
   uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-  if (id >= gOps.size()) throw Napi::Error::New(env, "call: unknown op id");
-  const OpEntry& op = *gOps[id];
+  if (id >= ops.size()) throw Napi::Error::New(env, "call: unknown op id");
+  const OpEntry& op = *ops[id];
   size_t given = info.Length() - 1;
   if (given > op.args.size()) {
     throw Napi::TypeError::New(env, op.name + ": expected at most " + std::to_string(op.args.size()) +
@@ -527,10 +659,11 @@ Napi::Value Call(const Napi::CallbackInfo& info) { return callOp(info, true); }
 Napi::Value CallVoid(const Napi::CallbackInfo& info) { return callOp(info, false); }
 
 Napi::Value OpSchema(const Napi::CallbackInfo& info) {
+  const auto& ops = stateOf(info.Env()).ops;
   uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-  if (id >= gOps.size()) throw Napi::Error::New(info.Env(), "opSchema: unknown op id");
+  if (id >= ops.size()) throw Napi::Error::New(info.Env(), "opSchema: unknown op id");
   std::ostringstream ss;
-  ss << gOps[id]->handle.schema();
+  ss << ops[id]->handle.schema();
   return Napi::String::New(info.Env(), ss.str());
 }
 
@@ -538,13 +671,14 @@ Napi::Value OpSchema(const Napi::CallbackInfo& info) {
 
 // dispose(handle): frees the tensor now; disposing a stale handle does nothing.
 Napi::Value Dispose(const Napi::CallbackInfo& info) {
-  bool stale;
+  EnvState& st = stateOf(info.Env());
+  Miss miss;
   size_t index = 0;
-  Slot* s = slotOf(info[0], &stale, &index);
+  Slot* s = slotOf(st, info[0], &miss, &index);
   if (s) {
-    release(info.Env(), *s, index);
-  } else if (!stale) {
-    throw Napi::TypeError::New(info.Env(), "dispose: expected a Tensor");
+    release(st, *s, index);
+  } else if (miss != Miss::Stale) {
+    throwMiss(info.Env(), miss, "dispose");
   }
   return info.Env().Undefined();
 }
@@ -553,15 +687,16 @@ Napi::Value Dispose(const Napi::CallbackInfo& info) {
 Napi::Value FlushReleases(const Napi::CallbackInfo& info) { return info.Env().Undefined(); }
 
 Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
-  bool stale;
-  Slot* s = slotOf(info[0], &stale);
-  if (!s && !stale) throw Napi::TypeError::New(info.Env(), "isDisposed: expected a Tensor");
+  Miss miss;
+  Slot* s = slotOf(stateOf(info.Env()), info[0], &miss);
+  if (!s && miss != Miss::Stale) throwMiss(info.Env(), miss, "isDisposed");
   return Napi::Boolean::New(info.Env(), s == nullptr);
 }
 
-// Live tensor handles (for leak checks in tests and diagnostics).
+// Live tensor handles of this environment (for leak checks in tests and diagnostics).
 Napi::Value LiveTensors(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(gSlots.size() - gFree.size()));
+  const EnvState& st = stateOf(info.Env());
+  return Napi::Number::New(info.Env(), static_cast<double>(st.slots.size() - st.free.size()));
 }
 
 Napi::Value IntArray(Napi::Env env, c10::IntArrayRef v) {
@@ -736,9 +871,45 @@ Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// This environment's state: made on the first load in it, reused if the module is loaded
+// again (its exports then share the tables and the queue).
+EnvState& initState(Napi::Env env) {
+  if (auto* existing = env.GetInstanceData<EnvState>()) return *existing;
+  uint32_t tag = kTags;
+  {
+    std::lock_guard<std::mutex> lock(gTagMutex);
+    // round robin, so a tag is reused as late as possible
+    for (uint32_t k = 0; k < kTags; ++k) {
+      const uint32_t t = (gNextTag + k) % kTags;
+      if (!gTagUsed[t]) {
+        tag = t;
+        gTagUsed[t] = true;
+        gNextTag = (t + 1) % kTags;
+        break;
+      }
+    }
+  }
+  if (tag == kTags) {
+    throw Napi::Error::New(env, "tsvision: more than " + std::to_string(kTags) +
+                                    " Node environments (worker threads) use the addon at once");
+  }
+  auto st = std::make_unique<EnvState>();
+  st->env = env;
+  st->tag = tag;
+  auto buffer = Napi::ArrayBuffer::New(env, sizeof(ReleaseQueue));
+  st->queue = static_cast<ReleaseQueue*>(buffer.Data());
+  st->queue->count = 0;
+  st->queue->capacity = kQueueCapacity;
+  st->queueRef = Napi::Persistent(buffer);
+  EnvState* raw = st.release();
+  env.SetInstanceData<EnvState>(raw);  // deleted with the environment
+  return *raw;
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  EnvState& st = initState(env);
   TSV_EXPORT("findOp", FindOp);
   TSV_EXPORT("call", Call);
   TSV_EXPORT("callVoid", CallVoid);
@@ -769,11 +940,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TSV_EXPORT("backward", Backward);
   TSV_EXPORT("isGradEnabled", IsGradEnabled);
   TSV_EXPORT("setGradEnabled", SetGradEnabled);
-  if (gQueueEnv == nullptr) {
-    gQueueEnv = env;
-    // static memory, never freed: the buffer outlives nothing it points into
-    exports.Set("releaseQueue", Napi::ArrayBuffer::New(env, &gQueue, sizeof(gQueue)));
-  }
+  exports.Set("releaseQueue", st.queueRef.Value());
   registerRuntime(env, exports);
   registerDetectionOps(env, exports);
   return exports;

@@ -14,7 +14,10 @@
 namespace tsv {
 
 // A JavaScript tensor handle is a number: a slot index in a table of tensors plus the
-// slot's generation (so a stale handle to a reused slot is detected, never misread).
+// slot's generation (so a stale handle to a reused slot is detected, never misread) and
+// the tag of the Node environment that owns the table: each environment (the main thread,
+// each worker thread) has its own table and release queue (binding.cpp, EnvState), and a
+// handle used in another environment is an Error, never read as one of its tensors.
 // No per-tensor JavaScript object is allocated on the native side and no V8 finalizer
 // is attached: disposal is deterministic (dispose(), tidy scopes), and the TypeScript
 // layer registers only tensors that escape every scope with a FinalizationRegistry as
@@ -28,6 +31,22 @@ const at::Tensor& unwrap(Napi::Env env, const Napi::Value& value, const char* wh
 
 // Converts a caught C++ exception into a pending JavaScript Error.
 [[noreturn]] void rethrow(Napi::Env env, const char* where);
+
+// ---- the shared argument layer: scalar arguments of exported functions -----------------
+// Each reads argument i of an exported function and throws a TypeError (wrong kind) or a
+// RangeError (out of range) of the form "<op>: <name> should be <expected>, got <value>",
+// the value as JavaScript prints it. NaN and infinities are never integers.
+
+// Any number, NaN and infinities included.
+double numberArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+// A number that is not NaN (infinities allowed, e.g. a threshold that keeps everything).
+double notNanArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+// A finite number greater than 0.
+double positiveFiniteArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+// An integer in [lo, hi] (hi at most 2^53 - 1: the integers a JavaScript number holds exactly).
+int64_t intArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name, int64_t lo, int64_t hi);
+// A boolean.
+bool boolArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
 
 // Deferred release: Tensor.dispose() in JavaScript does not call into C++; it appends the
 // handle to a queue in memory shared with the binding (an ArrayBuffer exported as

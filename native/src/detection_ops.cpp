@@ -139,6 +139,8 @@ template <typename T>
 void roiAlignForward(const at::Tensor& input, const at::Tensor& rois, at::Tensor& output, double scale,
                      int64_t ph, int64_t pw, int64_t samplingRatio, bool aligned) {
   const int64_t channels = input.size(1), height = input.size(2), width = input.size(3);
+  // an empty feature map has no pixel to sample: every bin is 0 (the output's zeros)
+  if (height == 0 || width == 0) return;
   const T* in = input.data_ptr<T>();
   const T* r = rois.data_ptr<T>();
   T* out = output.data_ptr<T>();
@@ -170,6 +172,7 @@ template <typename T>
 void roiAlignBackward(const at::Tensor& gradOut, const at::Tensor& rois, at::Tensor& gradIn, double scale,
                       int64_t ph, int64_t pw, int64_t samplingRatio, bool aligned) {
   const int64_t channels = gradIn.size(1), height = gradIn.size(2), width = gradIn.size(3);
+  if (height == 0 || width == 0) return;  // nothing to scatter into (as the forward pass)
   const T* go = gradOut.data_ptr<T>();
   const T* r = rois.data_ptr<T>();
   T* gi = gradIn.data_ptr<T>();
@@ -206,6 +209,8 @@ void roiAlignBackward(const at::Tensor& gradOut, const at::Tensor& rois, at::Ten
 
 void checkRoiArgs(const char* op, const at::Tensor& input, const at::Tensor& rois, int64_t ph, int64_t pw) {
   TORCH_CHECK(input.dim() == 4, op, ": input should be [N, C, H, W], got ", input.sizes());
+  TORCH_CHECK(at::isFloatingType(input.scalar_type()), op, ": input should be a floating-point tensor, got ",
+              input.scalar_type());
   TORCH_CHECK(rois.dim() == 2 && rois.size(1) == 5, op, ": rois should be [K, 5] (batch index, x1, y1, x2, y2), got ", rois.sizes());
   TORCH_CHECK(input.scalar_type() == rois.scalar_type(), op, ": input and rois should have the same dtype, got ",
               input.scalar_type(), " and ", rois.scalar_type());
@@ -381,23 +386,20 @@ class RoiPoolFunction : public torch::autograd::Function<RoiPoolFunction> {
 
 // ---------------------------------------------------------------- bindings
 
-int64_t intArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(op) + ": " + name + " should be a number");
-  double d = info[i].As<Napi::Number>().DoubleValue();
-  if (std::trunc(d) != d) throw Napi::TypeError::New(info.Env(), std::string(op) + ": " + name + " should be an integer");
-  return static_cast<int64_t>(d);
-}
-
-double numArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(op) + ": " + name + " should be a number");
-  return info[i].As<Napi::Number>().DoubleValue();
-}
+// Bounds of the RoI ops' integer arguments. A pooled side is a few bins (7, 14, 28); 65,536
+// keeps PH * PW within 2^32. samplingRatio <= 0 means adaptive (ceil(roi size / output
+// size) points per bin side, torchvision's convention for any value <= 0; -1 and 0 are the
+// defaults of torchvision and MMCV); a fixed grid of more than 1,024 x 1,024 points per bin
+// is no sampling anyone means, only a way to hang the process.
+constexpr int64_t kMaxPooledSide = 65536;
+constexpr int64_t kMinSamplingRatio = -1, kMaxSamplingRatio = 1024;
 
 Napi::Value Nms(const Napi::CallbackInfo& info) {
   TSV_TRY
   const at::Tensor& boxes = unwrap(info.Env(), info[0], "nms boxes");
   const at::Tensor& scores = unwrap(info.Env(), info[1], "nms scores");
-  return wrap(info.Env(), nms(boxes, scores, numArg(info, 2, "nms", "iouThreshold")));
+  // NaN would compare false with every IoU: nothing suppressed, silently
+  return wrap(info.Env(), nms(boxes, scores, notNanArg(info, 2, "nms", "iouThreshold")));
   TSV_CATCH("nms")
 }
 
@@ -406,11 +408,13 @@ Napi::Value RoiAlign(const Napi::CallbackInfo& info) {
   TSV_TRY
   const at::Tensor& input = unwrap(info.Env(), info[0], "roiAlign input");
   const at::Tensor& rois = unwrap(info.Env(), info[1], "roiAlign rois");
-  const int64_t ph = intArg(info, 3, "roiAlign", "outputSize"), pw = intArg(info, 4, "roiAlign", "outputSize");
+  const double scale = positiveFiniteArg(info, 2, "roiAlign", "spatialScale");
+  const int64_t ph = intArg(info, 3, "roiAlign", "outputSize[0]", 1, kMaxPooledSide);
+  const int64_t pw = intArg(info, 4, "roiAlign", "outputSize[1]", 1, kMaxPooledSide);
+  const int64_t sampling = intArg(info, 5, "roiAlign", "samplingRatio", kMinSamplingRatio, kMaxSamplingRatio);
+  const bool aligned = boolArg(info, 6, "roiAlign", "aligned");
   checkRoiArgs("roiAlign", input, rois, ph, pw);
-  return wrap(info.Env(), RoiAlignFunction::apply(input, rois, numArg(info, 2, "roiAlign", "spatialScale"), ph, pw,
-                                                  intArg(info, 5, "roiAlign", "samplingRatio"),
-                                                  info[6].ToBoolean().Value()));
+  return wrap(info.Env(), RoiAlignFunction::apply(input, rois, scale, ph, pw, sampling, aligned));
   TSV_CATCH("roiAlign")
 }
 
@@ -419,9 +423,11 @@ Napi::Value RoiPool(const Napi::CallbackInfo& info) {
   TSV_TRY
   const at::Tensor& input = unwrap(info.Env(), info[0], "roiPool input");
   const at::Tensor& rois = unwrap(info.Env(), info[1], "roiPool rois");
-  const int64_t ph = intArg(info, 3, "roiPool", "outputSize"), pw = intArg(info, 4, "roiPool", "outputSize");
+  const double scale = positiveFiniteArg(info, 2, "roiPool", "spatialScale");
+  const int64_t ph = intArg(info, 3, "roiPool", "outputSize[0]", 1, kMaxPooledSide);
+  const int64_t pw = intArg(info, 4, "roiPool", "outputSize[1]", 1, kMaxPooledSide);
   checkRoiArgs("roiPool", input, rois, ph, pw);
-  return wrap(info.Env(), RoiPoolFunction::apply(input, rois, numArg(info, 2, "roiPool", "spatialScale"), ph, pw));
+  return wrap(info.Env(), RoiPoolFunction::apply(input, rois, scale, ph, pw));
   TSV_CATCH("roiPool")
 }
 

@@ -24,11 +24,20 @@ std::atomic<bool> gFlushDenormal{false};
 
 namespace {
 
+// The settings below (seed, threads, flush-denormal) are libtorch's, process-wide: every Node
+// environment (the main thread, each Worker) sees the same. Changes are serialised here;
+// at::manual_seed locks the generators itself.
+std::mutex gRuntimeMutex;
+
+// Seeds are integers in [0, 2^53 - 1]: PyTorch takes any 64-bit integer, but a JavaScript
+// number above 2^53 - 1 is no longer an exact integer (manualSeed(2 ** 53 + 1) would seed
+// 2^53), and negative seeds only alias large ones (PyTorch reads -1 as 2^64 - 1).
+constexpr int64_t kMaxSeed = (int64_t{1} << 53) - 1;
+
 Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   TSV_TRY
-  double s = info[0].As<Napi::Number>().DoubleValue();
-  if (s < 0 || std::trunc(s) != s) throw Napi::RangeError::New(info.Env(), "manualSeed: expected a non-negative integer");
-  at::manual_seed(static_cast<uint64_t>(s));
+  const int64_t seed = intArg(info, 0, "manualSeed", "seed", 0, kMaxSeed);
+  at::manual_seed(static_cast<uint64_t>(seed));
   return info.Env().Undefined();
   TSV_CATCH("manualSeed")
 }
@@ -158,6 +167,7 @@ Napi::Value SetFlushDenormal(const Napi::CallbackInfo& info) {
   TSV_TRY
   if (!info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "setFlushDenormal: expected a boolean");
   const bool on = info[0].As<Napi::Boolean>().Value();
+  std::lock_guard<std::mutex> lock(gRuntimeMutex);
   flushDenormalRequested.store(on ? 1 : 0);
   return Napi::Boolean::New(info.Env(), applyFlushDenormal(on));
   TSV_CATCH("setFlushDenormal")
@@ -178,10 +188,14 @@ Napi::Value FlushDenormalThreads(const Napi::CallbackInfo& info) {
   TSV_CATCH("flushDenormalThreads")
 }
 
+// More intra-op threads than this is a mistake (a thread count read from the wrong place),
+// not a machine: OpenMP would try to start them all.
+constexpr int64_t kMaxThreads = 1024;
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   TSV_TRY
-  int n = info[0].As<Napi::Number>().Int32Value();
-  if (n < 1) throw Napi::RangeError::New(info.Env(), "setNumThreads: expected a positive integer");
+  const int n = static_cast<int>(intArg(info, 0, "setNumThreads", "n", 1, kMaxThreads));
+  std::lock_guard<std::mutex> lock(gRuntimeMutex);
   at::set_num_threads(n);
   // a grown pool has new workers: give them the requested flush-denormal state
   const int fd = flushDenormalRequested.load();

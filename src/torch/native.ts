@@ -4,7 +4,10 @@
  */
 import * as path from 'node:path';
 
-/** An opaque handle to a native at::Tensor (a slot number in the binding's tensor table). */
+/**
+ * An opaque handle to a native at::Tensor: a slot number in the binding's tensor table of
+ * this Node environment (main thread or Worker; a handle used in another one is an Error).
+ */
 export type NativeHandle = { readonly __nativeTensor: unique symbol };
 /** What the dispatcher returns: a tensor, null, numbers/booleans, or arrays of them. */
 export type NativeValue = NativeHandle | null | number | boolean | string | NativeValue[];
@@ -16,7 +19,7 @@ export interface NativeBinding {
   opSchema(op: number): string;
   /** Frees a tensor now (the safety net's path; Tensor.dispose() queues, see release.ts). */
   dispose(h: NativeHandle): void;
-  /** The release queue shared with the binding (absent in a second Node environment). */
+  /** The release queue shared with the binding (one per Node environment: each Worker has its own). */
   releaseQueue?: ArrayBuffer;
   /** Frees the queued tensors (every other entry point does so first, too). */
   flushReleases?(): void;

@@ -17,8 +17,8 @@
 import { native, type NativeHandle } from './native';
 
 // The queue's layout (binding.cpp's ReleaseQueue): int32 count, int32 capacity, then float64
-// handles. An environment without a queue (a second Node environment in the process, or an
-// addon built before the queue existed) disposes each handle directly.
+// handles. Each Node environment (the main thread, each Worker) has its own queue, as it has
+// its own tensor table; an addon built before the queue existed disposes each handle directly.
 const queueBuffer = native.releaseQueue;
 const queueHeader = queueBuffer ? new Int32Array(queueBuffer, 0, 2) : undefined;
 const queueCapacity = queueHeader ? queueHeader[1] : 0;

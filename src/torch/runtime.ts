@@ -3,8 +3,18 @@ import * as os from 'node:os';
 import { native } from './native';
 import { wrap, type Tensor } from './tensor';
 
-/** Seeds libtorch's generators (CPU and CUDA). */
+/**
+ * Seeds libtorch's generators (CPU and CUDA): an integer in [0, 2^53 - 1]. PyTorch takes any
+ * 64-bit integer, but above Number.MAX_SAFE_INTEGER a number is no longer an exact integer
+ * (2 ** 53 + 1 would seed 2 ** 53), and a negative seed only aliases a large one.
+ */
 export function manualSeed(seed: number): void {
+  if (typeof seed !== 'number' || !Number.isInteger(seed)) {
+    throw new TypeError(`manualSeed: seed should be an integer in [0, ${Number.MAX_SAFE_INTEGER}], got ${String(seed)}`);
+  }
+  if (seed < 0 || seed > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(`manualSeed: seed should be an integer in [0, ${Number.MAX_SAFE_INTEGER}], got ${seed}`);
+  }
   native.manualSeed(seed);
 }
 
@@ -29,8 +39,14 @@ const fd = native as typeof native & {
  * (setFlushDenormal) too.
  */
 export function setNumThreads(n: number): void {
+  if (typeof n !== 'number' || !Number.isInteger(n)) {
+    throw new TypeError(`setNumThreads: n should be an integer in [1, ${maxThreads}], got ${String(n)}`);
+  }
+  if (n < 1 || n > maxThreads) throw new RangeError(`setNumThreads: n should be an integer in [1, ${maxThreads}], got ${n}`);
   native.setNumThreads(n);
 }
+/** As the binding's bound (native/src/runtime.cpp): more threads is a mistake, not a machine. */
+const maxThreads = 1024;
 
 export function getNumThreads(): number {
   return native.getNumThreads();
@@ -39,8 +55,15 @@ export function getNumThreads(): number {
 /** Default: one intra-op thread per core (TSVISION_NUM_THREADS overrides). */
 function initThreads(): void {
   const env = process.env.TSVISION_NUM_THREADS;
-  const n = env ? Number(env) : (os.availableParallelism?.() ?? os.cpus().length);
-  if (Number.isInteger(n) && n > 0) native.setNumThreads(n);
+  if (env) {
+    const n = Number(env);
+    if (!(Number.isInteger(n) && n >= 1 && n <= maxThreads)) {
+      throw new RangeError(`TSVISION_NUM_THREADS should be an integer in [1, ${maxThreads}], got '${env}'`);
+    }
+    native.setNumThreads(n);
+    return;
+  }
+  native.setNumThreads(Math.min(Math.max(1, os.availableParallelism?.() ?? os.cpus().length), maxThreads));
 }
 initThreads();
 

@@ -38,6 +38,8 @@ export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThres
 export type Rois = Tensor | Tensor[];
 
 function toRoiFormat(rois: Rois): { rois: Tensor; owned: boolean } {
+  check(rois instanceof Tensor || (Array.isArray(rois) && rois.every((b) => b instanceof Tensor)),
+    'roi op: rois should be a [K, 5] Tensor or an array of [Ki, 4] Tensors (one per image)');
   if (rois instanceof Tensor) {
     check(rois.dim() === 2 && rois.size(1) === 5, `roi op: rois should be [K, 5], got [${rois.shape.join(', ')}]`);
     return { rois, owned: false };
@@ -50,9 +52,31 @@ function toRoiFormat(rois: Rois): { rois: Tensor; owned: boolean } {
 }
 
 function sizeArg(op: string, s: number | [number, number]): [number, number] {
-  const [h, w] = typeof s === 'number' ? [s, s] : s;
+  const [h, w] = typeof s === 'number' ? [s, s] : Array.isArray(s) && s.length === 2 ? s : [NaN, NaN];
   check(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0, `${op}: outputSize should be positive integers, got ${s}`);
   return [h, w];
+}
+
+// The RoI ops' scalar options, checked as the binding checks them (native/src/detection_ops.cpp):
+// a TypeError for the wrong kind, a RangeError for a value out of range, naming the option.
+function scaleArg(op: string, scale: number | undefined): number {
+  if (scale === undefined) return 1;
+  if (typeof scale !== 'number') throw new TypeError(`${op}: spatialScale should be a number, got ${typeof scale}`);
+  if (!(Number.isFinite(scale) && scale > 0)) throw new RangeError(`${op}: spatialScale should be a finite number > 0, got ${scale}`);
+  return scale;
+}
+
+/** samplingRatio: -1 or 0 adaptive, else 1 .. 1024 points per bin side. */
+const maxSamplingRatio = 1024;
+function samplingArg(ratio: number | undefined): number {
+  if (ratio === undefined) return -1;
+  if (typeof ratio !== 'number' || !Number.isInteger(ratio)) {
+    throw new TypeError(`roiAlign: samplingRatio should be an integer in [-1, ${maxSamplingRatio}], got ${String(ratio)}`);
+  }
+  if (ratio < -1 || ratio > maxSamplingRatio) {
+    throw new RangeError(`roiAlign: samplingRatio should be an integer in [-1, ${maxSamplingRatio}], got ${ratio}`);
+  }
+  return ratio;
 }
 
 /**
@@ -62,9 +86,13 @@ function sizeArg(op: string, s: number | [number, number]): [number, number] {
  */
 export function roiAlign(input: Tensor, rois: Rois, opts: { outputSize: number | [number, number]; spatialScale?: number; samplingRatio?: number; aligned?: boolean }): Tensor {
   const [ph, pw] = sizeArg('roiAlign', opts.outputSize);
+  const scale = scaleArg('roiAlign', opts.spatialScale);
+  const sampling = samplingArg(opts.samplingRatio);
+  const aligned = opts.aligned ?? false;
+  check(typeof aligned === 'boolean', `roiAlign: aligned should be a boolean, got ${String(aligned)}`);
   const r = toRoiFormat(rois);
   try {
-    return wrap(native.roiAlign(input._h, r.rois._h, opts.spatialScale ?? 1, ph, pw, opts.samplingRatio ?? -1, opts.aligned ?? false));
+    return wrap(native.roiAlign(input._h, r.rois._h, scale, ph, pw, sampling, aligned));
   } finally {
     if (r.owned) r.rois.dispose();
   }
@@ -73,9 +101,10 @@ export function roiAlign(input: Tensor, rois: Rois, opts: { outputSize: number |
 /** RoIPool (Fast R-CNN): max pooling over quantized bins. Differentiable w.r.t. input. */
 export function roiPool(input: Tensor, rois: Rois, opts: { outputSize: number | [number, number]; spatialScale?: number }): Tensor {
   const [ph, pw] = sizeArg('roiPool', opts.outputSize);
+  const scale = scaleArg('roiPool', opts.spatialScale);
   const r = toRoiFormat(rois);
   try {
-    return wrap(native.roiPool(input._h, r.rois._h, opts.spatialScale ?? 1, ph, pw));
+    return wrap(native.roiPool(input._h, r.rois._h, scale, ph, pw));
   } finally {
     if (r.owned) r.rois.dispose();
   }

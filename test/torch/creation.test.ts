@@ -167,7 +167,7 @@ describe('runtime', () => {
       assert.equal(torch.getNumThreads(), 1);
       torch.setNumThreads(2);
       assert.equal(torch.getNumThreads(), 2);
-      assert.throws(() => torch.setNumThreads(0), /positive integer/);
+      assert.throws(() => torch.setNumThreads(0), /setNumThreads: n should be an integer in \[1, 1024\], got 0/);
     } finally {
       torch.setNumThreads(before);
     }

@@ -140,7 +140,8 @@ at::Tensor roiAlignForward(const at::Tensor& inputIn, const at::Tensor& roisIn, 
   const int64_t channels = input.size(1), height = input.size(2), width = input.size(3);
   at::Tensor output = at::zeros({rois.size(0), channels, ph, pw}, input.options());
   const int64_t total = output.numel();
-  if (total == 0) return output;
+  // an empty feature map (H or W 0): zeros, and no read of its (absent) pixel 0
+  if (total == 0 || height == 0 || width == 0) return output;
   AT_DISPATCH_FLOATING_TYPES_AND_HALF(input.scalar_type(), "roi_align_forward_cuda", [&] {
     launch(roiAlignForwardKernel<scalar_t>, total,
            input.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), output.data_ptr<scalar_t>(),
