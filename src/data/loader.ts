@@ -4,6 +4,9 @@
  *
  * Reproducibility: every sample's RNG is seeded from (seed, epoch, dataset index), so the
  * batches are the same whatever the number of workers or the order they finish in.
+ *
+ * A worker thread that dies (exits, throws uncaught, is killed) fails the samples it
+ * held with an Error naming it and its exit code; its slot is respawned on the next job.
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -46,6 +49,8 @@ interface Job {
   resolve(s: Sample | undefined): void;
   reject(e: Error): void;
   task: SampleTask;
+  /** The worker slot processing it (undefined: inline). */
+  worker?: number;
 }
 
 export class DataLoader {
@@ -53,7 +58,8 @@ export class DataLoader {
   skipped = 0;
   /** Messages of the skipped samples. */
   readonly skippedErrors: string[] = [];
-  private workers: Worker[] = [];
+  /** Worker slots; a slot whose worker died is empty until the next job respawns it. */
+  private workers: Array<Worker | undefined> = [];
   private jobs = new Map<number, Job>();
   private nextJob = 0;
   private inFlight: number[] = [];
@@ -72,14 +78,43 @@ export class DataLoader {
 
   private startWorkers(): void {
     if (this.workers.length || this.o.workers === 0) return;
-    const init: WorkerInit = { backend: this.o.backend ?? { kind: 'local' }, pipeline: this.o.pipeline, load: this.loadOptions() };
     for (let w = 0; w < this.o.workers; w++) {
-      const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init });
-      worker.on('message', (r: WorkerReply) => this.onReply(w, r));
-      worker.on('error', (err) => this.failAll(new Error(`data loader worker ${w}: ${err.message}`)));
-      worker.unref();
-      this.workers.push(worker);
+      this.workers.push(undefined);
       this.inFlight.push(0);
+      this.spawn(w);
+    }
+  }
+
+  private spawn(w: number): Worker {
+    const init: WorkerInit = { backend: this.o.backend ?? { kind: 'local' }, pipeline: this.o.pipeline, load: this.loadOptions() };
+    const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init });
+    let error: Error | undefined;
+    worker.on('message', (r: WorkerReply) => this.onReply(w, r));
+    worker.on('error', (err) => (error = err));
+    worker.on('exit', (code) => this.onExit(w, worker, code, error));
+    worker.unref();
+    this.workers[w] = worker;
+    this.inFlight[w] = 0;
+    return worker;
+  }
+
+  /**
+   * A worker thread ended (process.exit in it, an uncaught error, a resource-limit kill):
+   * its slot is emptied (the next job respawns it) and every job it held is rejected
+   * with an Error naming the worker, its exit code and the samples, so nothing hangs.
+   */
+  private onExit(w: number, worker: Worker, code: number, error: Error | undefined): void {
+    if (this.workers[w] !== worker) return; // closed by close(), or already replaced
+    this.workers[w] = undefined;
+    this.inFlight[w] = 0;
+    const lost = [...this.jobs].filter(([, job]) => job.worker === w);
+    if (lost.length === 0) return;
+    const samples = lost.map(([, job]) => job.task.index).join(', ');
+    const why = error ? `failed (${error.message}) and exited with code ${code}` : `exited unexpectedly with code ${code}`;
+    const err = new Error(`${this.o.dataset.name}: data loader worker ${w} ${why} while processing sample(s) ${samples}`);
+    for (const [id, job] of lost) {
+      this.jobs.delete(id);
+      job.reject(err);
     }
   }
 
@@ -118,13 +153,22 @@ export class DataLoader {
         return;
       }
       this.startWorkers();
-      // The least busy worker takes it.
+      // The least busy worker takes it (a dead worker's slot is respawned).
       let w = 0;
       for (let k = 1; k < this.workers.length; k++) if (this.inFlight[k] < this.inFlight[w]) w = k;
+      const worker = this.workers[w] ?? this.spawn(w);
       const id = this.nextJob++;
+      job.worker = w;
       this.jobs.set(id, job);
-      if (this.inFlight[w]++ === 0) this.workers[w].ref();
-      this.workers[w].postMessage({ id, task });
+      if (this.inFlight[w]++ === 0) worker.ref();
+      try {
+        worker.postMessage({ id, task });
+      } catch (err) {
+        // e.g. a dataset record that cannot be cloned to the worker
+        this.jobs.delete(id);
+        if (--this.inFlight[w] === 0) worker.unref();
+        reject(new Error(`${this.o.dataset.name}: sample ${task.index}: cannot send it to a data loader worker: ${(err as Error).message}`));
+      }
     });
   }
 
@@ -187,7 +231,7 @@ export class DataLoader {
     const ws = this.workers;
     this.workers = [];
     this.inFlight = [];
-    await Promise.all(ws.map((w) => w.terminate()));
+    await Promise.all(ws.map((w) => w?.terminate()));
     this.failAll(new Error('data loader closed'));
     if (this.inline) await this.inline.backend.close();
     this.inline = undefined;

@@ -27,7 +27,89 @@ const O = {
 
 type Pair = number | [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
-const h = (t: Tensor | null | undefined) => (t ? t._h : null);
+
+// ---------------------------------------------------------------- argument checks
+// Every wrapper checks its arguments here before calling libtorch: a misplaced options
+// object (F.conv2d(x, w, { stride: 2 }) taking the options as the bias), a number where a
+// tensor belongs, an unknown option key or an option of the wrong type is a TypeError
+// naming the function, the argument and what was given.
+
+/** A short description of a value for error messages. */
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (v instanceof Tensor) return 'a Tensor';
+  if (Array.isArray(v)) return `an array [${v.slice(0, 4).map((x) => (typeof x === 'number' ? String(x) : typeof x)).join(', ')}${v.length > 4 ? ', ...' : ''}]`;
+  if (typeof v === 'object') {
+    const name = Object.getPrototypeOf(v)?.constructor?.name;
+    const kind = name && name !== 'Object' ? `a ${name}` : 'an object';
+    return `${kind} {${Object.keys(v).slice(0, 6).join(', ')}}`;
+  }
+  if (typeof v === 'string') return `'${v}'`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** A required tensor argument. */
+function ten(fn: string, name: string, v: unknown): NativeHandle {
+  if (v instanceof Tensor) return v._h;
+  throw new TypeError(`F.${fn}: ${name}: expected a Tensor, got ${describe(v)}`);
+}
+
+/** A tensor-or-null argument (null/undefined: none). */
+function optTen(fn: string, name: string, v: unknown): NativeHandle | null {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Tensor) return v._h;
+  const hint = typeof v === 'object' && !Array.isArray(v) ? ' (options go in the next argument; pass null for no ' + name + ')' : '';
+  throw new TypeError(`F.${fn}: ${name}: expected a Tensor or null, got ${describe(v)}${hint}`);
+}
+
+/** Returns undefined when v is valid, else what was expected. */
+type Check = (v: unknown) => string | undefined;
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const C = {
+  int: ((v) => (isInt(v) ? undefined : 'an integer')) as Check,
+  num: ((v) => (isNum(v) ? undefined : 'a finite number')) as Check,
+  bool: ((v) => (typeof v === 'boolean' ? undefined : 'true or false')) as Check,
+  pair: ((v) => (isInt(v) || (Array.isArray(v) && v.length === 2 && v.every(isInt)) ? undefined : 'an integer or [integer, integer]')) as Check,
+  numPair: ((v) => (isNum(v) || (Array.isArray(v) && v.length === 2 && v.every(isNum)) ? undefined : 'a finite number or [number, number]')) as Check,
+  tensor: ((v) => (v === null || v === undefined || v instanceof Tensor ? undefined : 'a Tensor or null')) as Check,
+  intOrNull: ((v) => (v === null || isInt(v) ? undefined : 'an integer or null')) as Check,
+  oneOf: (...xs: string[]): Check => (v) => (typeof v === 'string' && xs.includes(v) ? undefined : xs.map((x) => `'${x}'`).join(', ').replace(/, ([^,]*)$/, ' or $1')),
+};
+
+/** Checks an options object: an object (or undefined), known keys only, each of its type. */
+function options<T extends object>(fn: string, v: T | undefined, spec: Record<string, Check>, required = false): T {
+  if (v === undefined && !required) return {} as T;
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Tensor) {
+    throw new TypeError(`F.${fn}: options: expected an options object {${Object.keys(spec).join(', ')}}, got ${describe(v)}`);
+  }
+  for (const key of Object.keys(v)) {
+    const check = Object.prototype.hasOwnProperty.call(spec, key) ? spec[key] : undefined;
+    if (check === undefined) throw new TypeError(`F.${fn}: options.${key}: unknown option (known: ${Object.keys(spec).join(', ')})`);
+    const value = (v as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    const expected = check(value);
+    if (expected !== undefined) throw new TypeError(`F.${fn}: options.${key}: expected ${expected}, got ${describe(value)}`);
+  }
+  return v;
+}
+
+/** A positional non-tensor argument. */
+function arg<T>(fn: string, name: string, v: T, check: Check): T {
+  const expected = check(v);
+  if (expected !== undefined) throw new TypeError(`F.${fn}: ${name}: expected ${expected}, got ${describe(v)}`);
+  return v;
+}
+
+const intList: Check = (v) => (Array.isArray(v) && v.every(isInt) ? undefined : 'an array of integers');
+
+const CONV = { stride: C.pair, padding: C.pair, dilation: C.pair, groups: C.int };
+const CONV_T = { ...CONV, outputPadding: C.pair };
+const BATCH_NORM = { weight: C.tensor, bias: C.tensor, training: C.bool, momentum: C.num, eps: C.num };
+const AFFINE_NORM = { weight: C.tensor, bias: C.tensor, eps: C.num };
+const POOL = { stride: C.pair, padding: C.pair, dilation: C.pair, ceilMode: C.bool };
+const AVG_POOL = { stride: C.pair, padding: C.pair, ceilMode: C.bool, countIncludePad: C.bool, divisorOverride: C.intOrNull };
+const REDUCTION = C.oneOf('none', 'mean', 'sum');
 
 export type Reduction = 'none' | 'mean' | 'sum';
 function reductionCode(r: Reduction = 'mean'): number {
@@ -45,17 +127,20 @@ export interface ConvOptions {
 
 /** 2-d convolution. input [N,Cin,H,W], weight [Cout,Cin/groups,kH,kW], bias [Cout]. */
 export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvOptions = {}): Tensor {
-  return wrap(callH(O.conv2d, input._h, weight._h, h(bias), pair(opts.stride ?? 1), pair(opts.padding ?? 0), pair(opts.dilation ?? 1), opts.groups ?? 1));
+  const o = options('conv2d', opts, CONV);
+  return wrap(callH(O.conv2d, ten('conv2d', 'input', input), ten('conv2d', 'weight', weight), optTen('conv2d', 'bias', bias), pair(o.stride ?? 1), pair(o.padding ?? 0), pair(o.dilation ?? 1), o.groups ?? 1));
 }
 
 /** Transposed 2-d convolution. weight [Cin, Cout/groups, kH, kW]. */
 export function convTranspose2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvOptions & { outputPadding?: Pair } = {}): Tensor {
-  return wrap(callH(O.convT2d, input._h, weight._h, h(bias), pair(opts.stride ?? 1), pair(opts.padding ?? 0), pair(opts.outputPadding ?? 0), opts.groups ?? 1, pair(opts.dilation ?? 1)));
+  const fn = 'convTranspose2d';
+  const o = options(fn, opts, CONV_T);
+  return wrap(callH(O.convT2d, ten(fn, 'input', input), ten(fn, 'weight', weight), optTen(fn, 'bias', bias), pair(o.stride ?? 1), pair(o.padding ?? 0), pair(o.outputPadding ?? 0), o.groups ?? 1, pair(o.dilation ?? 1)));
 }
 
 /** y = x W^T + b. weight [out, in]. */
 export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
-  return wrap(callH(O.linear, input._h, weight._h, h(bias)));
+  return wrap(callH(O.linear, ten('linear', 'input', input), ten('linear', 'weight', weight), optTen('linear', 'bias', bias)));
 }
 
 /**
@@ -63,28 +148,35 @@ export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null
  * buffers (if given) are updated in place with momentum.
  */
 export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: { weight?: Tensor | null; bias?: Tensor | null; training?: boolean; momentum?: number; eps?: number } = {}): Tensor {
-  return wrap(callH(O.batchNorm, input._h, h(opts.weight), h(opts.bias), h(runningMean), h(runningVar), opts.training ?? false, opts.momentum ?? 0.1, opts.eps ?? 1e-5, true));
+  const fn = 'batchNorm';
+  const o = options(fn, opts, BATCH_NORM);
+  return wrap(callH(O.batchNorm, ten(fn, 'input', input), optTen(fn, 'weight', o.weight), optTen(fn, 'bias', o.bias), optTen(fn, 'runningMean', runningMean), optTen(fn, 'runningVar', runningVar), o.training ?? false, o.momentum ?? 0.1, o.eps ?? 1e-5, true));
 }
 
 export function groupNorm(input: Tensor, numGroups: number, opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
-  return wrap(callH(O.groupNorm, input._h, numGroups, h(opts.weight), h(opts.bias), opts.eps ?? 1e-5, true));
+  const fn = 'groupNorm';
+  const o = options(fn, opts, AFFINE_NORM);
+  return wrap(callH(O.groupNorm, ten(fn, 'input', input), arg(fn, 'numGroups', numGroups, C.int), optTen(fn, 'weight', o.weight), optTen(fn, 'bias', o.bias), o.eps ?? 1e-5, true));
 }
 
 export function layerNorm(input: Tensor, normalizedShape: number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
-  return wrap(callH(O.layerNorm, input._h, normalizedShape, h(opts.weight), h(opts.bias), opts.eps ?? 1e-5, true));
+  const fn = 'layerNorm';
+  const o = options(fn, opts, AFFINE_NORM);
+  return wrap(callH(O.layerNorm, ten(fn, 'input', input), arg(fn, 'normalizedShape', normalizedShape, intList), optTen(fn, 'weight', o.weight), optTen(fn, 'bias', o.bias), o.eps ?? 1e-5, true));
 }
 
-export const relu = (x: Tensor): Tensor => wrap(callH(O.relu, x._h));
-export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => wrap(callH(O.leakyRelu, x._h, negativeSlope));
-export const gelu = (x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor => wrap(callH(O.gelu, x._h, opts.approximate ?? 'none'));
-export const silu = (x: Tensor): Tensor => wrap(callH(O.silu, x._h));
-export const hardsigmoid = (x: Tensor): Tensor => wrap(callH(O.hardsigmoid, x._h));
-export const hardswish = (x: Tensor): Tensor => wrap(callH(O.hardswish, x._h));
-export const elu = (x: Tensor, alpha = 1): Tensor => wrap(callH(O.elu, x._h, alpha, 1, 1));
-export const sigmoid = (x: Tensor): Tensor => x.sigmoid();
-export const tanh = (x: Tensor): Tensor => x.tanh();
-export const softmax = (x: Tensor, dim: number): Tensor => wrap(callH(O.softmax, x._h, dim, null));
-export const logSoftmax = (x: Tensor, dim: number): Tensor => wrap(callH(O.logSoftmax, x._h, dim, null));
+export const relu = (x: Tensor): Tensor => wrap(callH(O.relu, ten('relu', 'input', x)));
+export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => wrap(callH(O.leakyRelu, ten('leakyRelu', 'input', x), arg('leakyRelu', 'negativeSlope', negativeSlope, C.num)));
+export const gelu = (x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor =>
+  wrap(callH(O.gelu, ten('gelu', 'input', x), options('gelu', opts, { approximate: C.oneOf('none', 'tanh') }).approximate ?? 'none'));
+export const silu = (x: Tensor): Tensor => wrap(callH(O.silu, ten('silu', 'input', x)));
+export const hardsigmoid = (x: Tensor): Tensor => wrap(callH(O.hardsigmoid, ten('hardsigmoid', 'input', x)));
+export const hardswish = (x: Tensor): Tensor => wrap(callH(O.hardswish, ten('hardswish', 'input', x)));
+export const elu = (x: Tensor, alpha = 1): Tensor => wrap(callH(O.elu, ten('elu', 'input', x), arg('elu', 'alpha', alpha, C.num), 1, 1));
+export const sigmoid = (x: Tensor): Tensor => (ten('sigmoid', 'input', x), x.sigmoid());
+export const tanh = (x: Tensor): Tensor => (ten('tanh', 'input', x), x.tanh());
+export const softmax = (x: Tensor, dim: number): Tensor => wrap(callH(O.softmax, ten('softmax', 'input', x), arg('softmax', 'dim', dim, C.int), null));
+export const logSoftmax = (x: Tensor, dim: number): Tensor => wrap(callH(O.logSoftmax, ten('logSoftmax', 'input', x), arg('logSoftmax', 'dim', dim, C.int), null));
 
 export interface PoolOptions {
   stride?: Pair;
@@ -94,25 +186,34 @@ export interface PoolOptions {
 }
 
 export function maxPool2d(input: Tensor, kernelSize: Pair, opts: PoolOptions = {}): Tensor {
-  return wrap(callH(O.maxPool2d, input._h, pair(kernelSize), pair(opts.stride ?? kernelSize), pair(opts.padding ?? 0), pair(opts.dilation ?? 1), opts.ceilMode ?? false));
+  const fn = 'maxPool2d';
+  const o = options(fn, opts, POOL);
+  arg(fn, 'kernelSize', kernelSize, C.pair);
+  return wrap(callH(O.maxPool2d, ten(fn, 'input', input), pair(kernelSize), pair(o.stride ?? kernelSize), pair(o.padding ?? 0), pair(o.dilation ?? 1), o.ceilMode ?? false));
 }
 
 /** Max pooling that also returns the flat (per-plane) argmax indices. */
 export function maxPool2dWithIndices(input: Tensor, kernelSize: Pair, opts: PoolOptions = {}): { output: Tensor; indices: Tensor } {
-  const [o, i] = callMany(O.maxPool2dIdx, input._h, pair(kernelSize), pair(opts.stride ?? kernelSize), pair(opts.padding ?? 0), pair(opts.dilation ?? 1), opts.ceilMode ?? false);
-  return { output: wrap(o as NativeHandle), indices: wrap(i as NativeHandle) };
+  const fn = 'maxPool2dWithIndices';
+  const o = options(fn, opts, POOL);
+  arg(fn, 'kernelSize', kernelSize, C.pair);
+  const [out, i] = callMany(O.maxPool2dIdx, ten(fn, 'input', input), pair(kernelSize), pair(o.stride ?? kernelSize), pair(o.padding ?? 0), pair(o.dilation ?? 1), o.ceilMode ?? false);
+  return { output: wrap(out as NativeHandle), indices: wrap(i as NativeHandle) };
 }
 
 export function avgPool2d(input: Tensor, kernelSize: Pair, opts: Omit<PoolOptions, 'dilation'> & { countIncludePad?: boolean; divisorOverride?: number } = {}): Tensor {
-  return wrap(callH(O.avgPool2d, input._h, pair(kernelSize), pair(opts.stride ?? kernelSize), pair(opts.padding ?? 0), opts.ceilMode ?? false, opts.countIncludePad ?? true, opts.divisorOverride ?? null));
+  const fn = 'avgPool2d';
+  const o = options(fn, opts, AVG_POOL);
+  arg(fn, 'kernelSize', kernelSize, C.pair);
+  return wrap(callH(O.avgPool2d, ten(fn, 'input', input), pair(kernelSize), pair(o.stride ?? kernelSize), pair(o.padding ?? 0), o.ceilMode ?? false, o.countIncludePad ?? true, o.divisorOverride ?? null));
 }
 
 export function adaptiveAvgPool2d(input: Tensor, outputSize: Pair): Tensor {
-  return wrap(callH(O.adaptiveAvg, input._h, pair(outputSize)));
+  return wrap(callH(O.adaptiveAvg, ten('adaptiveAvgPool2d', 'input', input), pair(arg('adaptiveAvgPool2d', 'outputSize', outputSize, C.pair))));
 }
 
 export function adaptiveMaxPool2d(input: Tensor, outputSize: Pair): { output: Tensor; indices: Tensor } {
-  const [o, i] = callMany(O.adaptiveMax, input._h, pair(outputSize));
+  const [o, i] = callMany(O.adaptiveMax, ten('adaptiveMaxPool2d', 'input', input), pair(arg('adaptiveMaxPool2d', 'outputSize', outputSize, C.pair)));
   return { output: wrap(o as NativeHandle), indices: wrap(i as NativeHandle) };
 }
 
@@ -121,6 +222,8 @@ export function adaptiveMaxPool2d(input: Tensor, outputSize: Pair): { output: Te
  * recompute_scale_factor unset: the scale is passed to the kernel).
  */
 export function interpolate(input: Tensor, opts: { size?: Pair; scaleFactor?: number | [number, number]; mode?: 'nearest' | 'bilinear'; alignCorners?: boolean }): Tensor {
+  options('interpolate', opts, { size: C.pair, scaleFactor: C.numPair, mode: C.oneOf('nearest', 'bilinear'), alignCorners: C.bool }, true);
+  const x = ten('interpolate', 'input', input);
   const mode = opts.mode ?? 'nearest';
   if ((opts.size === undefined) === (opts.scaleFactor === undefined)) {
     throw new TypeError('interpolate: give exactly one of size and scaleFactor');
@@ -129,73 +232,91 @@ export function interpolate(input: Tensor, opts: { size?: Pair; scaleFactor?: nu
   const scales = opts.scaleFactor === undefined ? null : pair(opts.scaleFactor);
   if (mode === 'nearest') {
     if (opts.alignCorners !== undefined) throw new TypeError("interpolate: alignCorners only applies to mode 'bilinear'");
-    return wrap(callH(O.nearest, input._h, size, scales));
+    return wrap(callH(O.nearest, x, size, scales));
   }
-  if (mode === 'bilinear') return wrap(callH(O.bilinear, input._h, size, opts.alignCorners ?? false, scales));
+  if (mode === 'bilinear') return wrap(callH(O.bilinear, x, size, opts.alignCorners ?? false, scales));
   throw new TypeError(`interpolate: unsupported mode '${mode}' (nearest, bilinear)`);
 }
 
 /** Samples input at grid locations ([N,Ho,Wo,2], normalized to [-1, 1]). */
 export function gridSample(input: Tensor, grid: Tensor, opts: { mode?: 'bilinear' | 'nearest' | 'bicubic'; paddingMode?: 'zeros' | 'border' | 'reflection'; alignCorners?: boolean } = {}): Tensor {
-  const mode = { bilinear: 0, nearest: 1, bicubic: 2 }[opts.mode ?? 'bilinear'];
-  const padding = { zeros: 0, border: 1, reflection: 2 }[opts.paddingMode ?? 'zeros'];
-  return wrap(callH(O.gridSampler, input._h, grid._h, mode, padding, opts.alignCorners ?? false));
+  const fn = 'gridSample';
+  const o = options(fn, opts, { mode: C.oneOf('bilinear', 'nearest', 'bicubic'), paddingMode: C.oneOf('zeros', 'border', 'reflection'), alignCorners: C.bool });
+  const mode = { bilinear: 0, nearest: 1, bicubic: 2 }[o.mode ?? 'bilinear'];
+  const padding = { zeros: 0, border: 1, reflection: 2 }[o.paddingMode ?? 'zeros'];
+  return wrap(callH(O.gridSampler, ten(fn, 'input', input), ten(fn, 'grid', grid), mode, padding, o.alignCorners ?? false));
 }
 
 /** Pads the last dimensions: pad = [left, right, top, bottom, ...] as F.pad. */
 export function pad(input: Tensor, padding: number[], opts: { mode?: 'constant' | 'reflect' | 'replicate'; value?: number } = {}): Tensor {
-  const mode = opts.mode ?? 'constant';
-  if (mode === 'constant') return wrap(callH(O.constantPad, input._h, padding, opts.value ?? 0));
+  const o = options('pad', opts, { mode: C.oneOf('constant', 'reflect', 'replicate'), value: (v) => (typeof v === 'number' && !Number.isNaN(v) ? undefined : 'a number') });
+  const x = ten('pad', 'input', input);
+  arg('pad', 'padding', padding, intList);
+  const mode = o.mode ?? 'constant';
+  if (mode === 'constant') return wrap(callH(O.constantPad, x, padding, o.value ?? 0));
   if (padding.length !== 4) throw new TypeError(`pad: mode '${mode}' supports 4 padding values (2-d), got ${padding.length}`);
-  return wrap(callH(mode === 'reflect' ? O.reflectionPad : O.replicationPad, input._h, padding));
+  return wrap(callH(mode === 'reflect' ? O.reflectionPad : O.replicationPad, x, padding));
 }
 
 export function dropout(input: Tensor, opts: { p?: number; training?: boolean } = {}): Tensor {
-  const p = opts.p ?? 0.5;
+  const o = options('dropout', opts, { p: C.num, training: C.bool });
+  const p = o.p ?? 0.5;
   if (p < 0 || p > 1) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
-  return wrap(callH(O.dropout, input._h, p, opts.training ?? true));
+  return wrap(callH(O.dropout, ten('dropout', 'input', input), p, o.training ?? true));
 }
 
 /** One-hot encoding of int64 class indices; numClasses -1 infers it. */
 export function oneHot(input: Tensor, numClasses = -1): Tensor {
-  return wrap(callH(O.oneHot, input._h, numClasses));
+  return wrap(callH(O.oneHot, ten('oneHot', 'input', input), arg('oneHot', 'numClasses', numClasses, C.int)));
 }
 
 export function pixelShuffle(input: Tensor, upscaleFactor: number): Tensor {
-  return wrap(callH(O.pixelShuffle, input._h, upscaleFactor));
+  return wrap(callH(O.pixelShuffle, ten('pixelShuffle', 'input', input), arg('pixelShuffle', 'upscaleFactor', upscaleFactor, C.int)));
 }
 
 // ---------------------------------------------------------------- losses
 
 /** Softmax cross-entropy; target holds class indices (int64) or class probabilities. */
 export function crossEntropy(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; ignoreIndex?: number; reduction?: Reduction; labelSmoothing?: number } = {}): Tensor {
-  return wrap(callH(O.crossEntropy, input._h, target._h, h(opts.weight), reductionCode(opts.reduction), opts.ignoreIndex ?? -100, opts.labelSmoothing ?? 0));
+  const fn = 'crossEntropy';
+  const o = options(fn, opts, { weight: C.tensor, ignoreIndex: C.int, reduction: REDUCTION, labelSmoothing: C.num });
+  return wrap(callH(O.crossEntropy, ten(fn, 'input', input), ten(fn, 'target', target), optTen(fn, 'weight', o.weight), reductionCode(o.reduction), o.ignoreIndex ?? -100, o.labelSmoothing ?? 0));
 }
 
 export function nllLoss(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; ignoreIndex?: number; reduction?: Reduction } = {}): Tensor {
-  return wrap(callH(O.nllLoss, input._h, target._h, h(opts.weight), reductionCode(opts.reduction), opts.ignoreIndex ?? -100));
+  const fn = 'nllLoss';
+  const o = options(fn, opts, { weight: C.tensor, ignoreIndex: C.int, reduction: REDUCTION });
+  return wrap(callH(O.nllLoss, ten(fn, 'input', input), ten(fn, 'target', target), optTen(fn, 'weight', o.weight), reductionCode(o.reduction), o.ignoreIndex ?? -100));
 }
 
 /** Binary cross-entropy on probabilities. */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
-  return wrap(callH(O.bce, input._h, target._h, h(opts.weight), reductionCode(opts.reduction)));
+  const fn = 'binaryCrossEntropy';
+  const o = options(fn, opts, { weight: C.tensor, reduction: REDUCTION });
+  return wrap(callH(O.bce, ten(fn, 'input', input), ten(fn, 'target', target), optTen(fn, 'weight', o.weight), reductionCode(o.reduction)));
 }
 
 /** Binary cross-entropy on logits (numerically stable). */
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
-  return wrap(callH(O.bceLogits, input._h, target._h, h(opts.weight), h(opts.posWeight), reductionCode(opts.reduction)));
+  const fn = 'binaryCrossEntropyWithLogits';
+  const o = options(fn, opts, { weight: C.tensor, posWeight: C.tensor, reduction: REDUCTION });
+  return wrap(callH(O.bceLogits, ten(fn, 'input', input), ten(fn, 'target', target), optTen(fn, 'weight', o.weight), optTen(fn, 'posWeight', o.posWeight), reductionCode(o.reduction)));
 }
 
 export function smoothL1Loss(input: Tensor, target: Tensor, opts: { beta?: number; reduction?: Reduction } = {}): Tensor {
-  return wrap(callH(O.smoothL1, input._h, target._h, reductionCode(opts.reduction), opts.beta ?? 1));
+  const fn = 'smoothL1Loss';
+  const o = options(fn, opts, { beta: C.num, reduction: REDUCTION });
+  return wrap(callH(O.smoothL1, ten(fn, 'input', input), ten(fn, 'target', target), reductionCode(o.reduction), o.beta ?? 1));
 }
 
 export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
-  return wrap(callH(O.l1, input._h, target._h, reductionCode(opts.reduction)));
+  const o = options('l1Loss', opts, { reduction: REDUCTION });
+  return wrap(callH(O.l1, ten('l1Loss', 'input', input), ten('l1Loss', 'target', target), reductionCode(o.reduction)));
 }
 
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
-  return wrap(callH(O.mse, input._h, target._h, reductionCode(opts.reduction)));
+  const o = options('mseLoss', opts, { reduction: REDUCTION });
+  return wrap(callH(O.mse, ten('mseLoss', 'input', input), ten('mseLoss', 'target', target), reductionCode(o.reduction)));
 }
 
 /**
@@ -203,8 +324,13 @@ export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduc
  * ce * (1 - p_t)^gamma, weighted by alpha for positives (alpha < 0 disables).
  */
 export function sigmoidFocalLoss(inputs: Tensor, targets: Tensor, opts: { alpha?: number; gamma?: number; reduction?: Reduction } = {}): Tensor {
-  const alpha = opts.alpha ?? 0.25;
-  const gamma = opts.gamma ?? 2;
+  const fn = 'sigmoidFocalLoss';
+  const o = options(fn, opts, { alpha: C.num, gamma: C.num, reduction: REDUCTION });
+  ten(fn, 'inputs', inputs);
+  ten(fn, 'targets', targets);
+  const alpha = o.alpha ?? 0.25;
+  const gamma = o.gamma ?? 2;
+  const r = o.reduction ?? 'none';
   return tidy(() => {
     const p = inputs.sigmoid();
     const ce = binaryCrossEntropyWithLogits(inputs, targets, { reduction: 'none' });
@@ -215,7 +341,6 @@ export function sigmoidFocalLoss(inputs: Tensor, targets: Tensor, opts: { alpha?
       const alphaT = targets.mul(alpha).add(targets.rsub(1).mul(1 - alpha));
       loss = loss.mul(alphaT);
     }
-    const r = opts.reduction ?? 'none';
     return r === 'none' ? loss : r === 'mean' ? loss.mean() : loss.sum();
   });
 }
