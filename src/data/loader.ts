@@ -10,6 +10,7 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import sharp from 'sharp';
 import { createBackend, type BackendSpec, type FileBackend } from './backends';
 import { collate, type Batch } from './collate';
 import type { Dataset } from './datasets/dataset';
@@ -148,7 +149,13 @@ export class DataLoader {
     return new Promise((resolve, reject) => {
       const job: Job = { resolve, reject, task };
       if (this.o.workers === 0) {
-        this.inline ??= { backend: createBackend(this.o.backend), pipeline: buildPipeline(this.o.pipeline) };
+        if (!this.inline) {
+          // As the worker threads do (libvips' cache is per process): every file is decoded once
+          // per epoch, so libvips' operation cache (50 MB / 100 operations by default) only holds
+          // memory, which shows as RSS growth over a long run.
+          sharp.cache(false);
+          this.inline = { backend: createBackend(this.o.backend), pipeline: buildPipeline(this.o.pipeline) };
+        }
         processSample(task, this.inline.backend, this.inline.pipeline, this.loadOptions()).then(resolve, (err: Error) => this.settleError(job, err.message, err instanceof ImageDecodeError));
         return;
       }

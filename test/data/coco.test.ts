@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { CocoDetection } from '../../src/data/datasets/coco';
 import type { CocoFile } from '../../src/data/datasets/coco-format';
@@ -121,6 +122,31 @@ test('loader: batches are identical with 0 and 2 workers; boxes stay on the resi
   assert.equal(inline.reduce((n, b) => n + b.shape[0], 0), ds.length);
   assert.deepEqual(threaded, inline);
   assert.ok(inline.some((b) => b.flips.includes(true)) && inline.some((b) => b.flips.includes(false)));
+});
+
+test('loader with workers 0: libvips\' operation cache is off, as in the worker threads (no RSS growth from it)', () => {
+  // In a child process: libvips' cache settings are per process, and a worker thread of another test turns it off.
+  const dist = path.resolve(__dirname, '..', '..', 'src', 'data');
+  const script = `
+    const sharp = require('sharp');
+    const { CocoDetection } = require(${JSON.stringify(path.join(dist, 'datasets', 'coco'))});
+    const { DataLoader } = require(${JSON.stringify(path.join(dist, 'loader'))});
+    const { detTrainPipeline } = require(${JSON.stringify(path.join(dist, 'transforms'))});
+    (async () => {
+      const ds = await CocoDetection.load({ annFile: ${JSON.stringify(annFile())}, imgDir: ${JSON.stringify(path.join(dir, 'train'))}, filterEmpty: true });
+      const before = sharp.cache();
+      const loader = new DataLoader({ dataset: ds, pipeline: detTrainPipeline([160, 96]), batchSize: 4, workers: 0 });
+      let n = 0;
+      for await (const b of loader.epoch()) n += b.shape[0];
+      await loader.close();
+      console.log(JSON.stringify({ n, before, after: sharp.cache() }));
+    })().catch((e) => { console.error(e); process.exit(3); });`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const { n, before, after } = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  assert.ok(n > 0);
+  assert.equal(before.items.max, 100, 'sharp\'s default cache is on before the loader runs');
+  assert.deepEqual([after.memory.max, after.files.max, after.items.max], [0, 0, 0]);
 });
 
 test('corrupt and truncated images: the error names the file; skipCorrupt drops and counts them', async () => {
