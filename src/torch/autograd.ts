@@ -1,7 +1,9 @@
 /** Gradient-mode scopes (torch.no_grad / torch.enable_grad). */
 import { native } from './native';
+import { boolArg, fnArg } from './args';
 
-function withGradMode<T>(enabled: boolean, fn: () => T): T {
+function withGradMode<T>(name: string, enabled: boolean, fn: () => T): T {
+  fnArg(name, 'fn', fn);
   const prev = native.isGradEnabled();
   native.setGradEnabled(enabled);
   try {
@@ -15,12 +17,12 @@ function withGradMode<T>(enabled: boolean, fn: () => T): T {
 
 /** Runs fn without recording operations for autograd. */
 export function noGrad<T>(fn: () => T): T {
-  return withGradMode(false, fn);
+  return withGradMode('noGrad', false, fn);
 }
 
 /** Runs fn with autograd recording on (inside a noGrad scope, for example). */
 export function enableGrad<T>(fn: () => T): T {
-  return withGradMode(true, fn);
+  return withGradMode('enableGrad', true, fn);
 }
 
 export function isGradEnabled(): boolean {
@@ -28,5 +30,5 @@ export function isGradEnabled(): boolean {
 }
 
 export function setGradEnabled(enabled: boolean): void {
-  native.setGradEnabled(enabled);
+  native.setGradEnabled(boolArg('setGradEnabled', 'enabled', enabled));
 }

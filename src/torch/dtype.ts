@@ -15,9 +15,10 @@ export const DTYPE_SIZE: Readonly<Record<DType, number>> = {
 };
 
 export function dtypeCode(dtype: DType): number {
-  const code = DTYPE_CODE[dtype];
+  const code = typeof dtype === 'string' && Object.hasOwn(DTYPE_CODE, dtype) ? DTYPE_CODE[dtype] : undefined;
   if (code === undefined) {
-    throw new TypeError(`unknown dtype '${dtype}' (expected one of ${Object.keys(DTYPE_CODE).join(', ')})`);
+    const got = typeof dtype === 'string' ? `'${dtype}'` : typeof dtype === 'object' || typeof dtype === 'function' ? String(dtype && typeof dtype) : `${typeof dtype} ${String(dtype)}`;
+    throw new TypeError(`unknown dtype ${got} (expected one of ${Object.keys(DTYPE_CODE).join(', ')})`);
   }
   return code;
 }

@@ -6,6 +6,7 @@ import { callH, callMany, op } from './op';
 import { Tensor, wrap } from './tensor';
 import type { NativeHandle } from './native';
 import { tidy } from './scope';
+import { describe, optTensorArg, tensorArg } from './args';
 
 const O = {
   conv2d: op('aten::conv2d'), convT2d: op('aten::conv_transpose2d', 'input'), linear: op('aten::linear'),
@@ -34,33 +35,11 @@ const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v)
 // tensor belongs, an unknown option key or an option of the wrong type is a TypeError
 // naming the function, the argument and what was given.
 
-/** A short description of a value for error messages. */
-function describe(v: unknown): string {
-  if (v === null || v === undefined) return String(v);
-  if (v instanceof Tensor) return 'a Tensor';
-  if (Array.isArray(v)) return `an array [${v.slice(0, 4).map((x) => (typeof x === 'number' ? String(x) : typeof x)).join(', ')}${v.length > 4 ? ', ...' : ''}]`;
-  if (typeof v === 'object') {
-    const name = Object.getPrototypeOf(v)?.constructor?.name;
-    const kind = name && name !== 'Object' ? `a ${name}` : 'an object';
-    return `${kind} {${Object.keys(v).slice(0, 6).join(', ')}}`;
-  }
-  if (typeof v === 'string') return `'${v}'`;
-  return `${typeof v} ${String(v)}`;
-}
-
-/** A required tensor argument. */
-function ten(fn: string, name: string, v: unknown): NativeHandle {
-  if (v instanceof Tensor) return v._h;
-  throw new TypeError(`F.${fn}: ${name}: expected a Tensor, got ${describe(v)}`);
-}
+/** A required tensor argument (the shared check, args.ts). */
+const ten = (fn: string, name: string, v: unknown): NativeHandle => (v instanceof Tensor ? v._h : tensorArg(`F.${fn}`, name, v));
 
 /** A tensor-or-null argument (null/undefined: none). */
-function optTen(fn: string, name: string, v: unknown): NativeHandle | null {
-  if (v === null || v === undefined) return null;
-  if (v instanceof Tensor) return v._h;
-  const hint = typeof v === 'object' && !Array.isArray(v) ? ' (options go in the next argument; pass null for no ' + name + ')' : '';
-  throw new TypeError(`F.${fn}: ${name}: expected a Tensor or null, got ${describe(v)}${hint}`);
-}
+const optTen = (fn: string, name: string, v: unknown): NativeHandle | null => (v instanceof Tensor ? v._h : optTensorArg(`F.${fn}`, name, v));
 
 /** Returns undefined when v is valid, else what was expected. */
 type Check = (v: unknown) => string | undefined;

@@ -2,6 +2,7 @@
 import * as os from 'node:os';
 import { native } from './native';
 import { wrap, type Tensor } from './tensor';
+import { argError, boolArg, tensorArg } from './args';
 
 /**
  * Seeds libtorch's generators (CPU and CUDA): an integer in [0, 2^53 - 1]. PyTorch takes any
@@ -25,7 +26,7 @@ export function getRngState(): Tensor {
 
 /** Restores a state from getRngState(). */
 export function setRngState(state: Tensor): void {
-  native.setRngState(state._h);
+  native.setRngState(tensorArg('setRngState', 'state', state));
 }
 
 /** The binding's flush-denormal entry points (native/src/runtime.cpp). */
@@ -86,7 +87,7 @@ initThreads();
  * where it does not, results keep their subnormals.
  */
 export function setFlushDenormal(on: boolean): boolean {
-  return fd.setFlushDenormal(on);
+  return fd.setFlushDenormal(boolArg('setFlushDenormal', 'on', on));
 }
 
 /** Whether subnormals are flushed on every intra-op thread (see setFlushDenormal). */
@@ -115,6 +116,12 @@ export interface CudaMemoryStats {
   maxReserved: number;
 }
 
+/** A CUDA device index argument of cuda.<fn>. */
+function deviceIndex(fn: string, device: unknown): number {
+  if (typeof device !== 'number' || !Number.isSafeInteger(device) || device < 0) argError(`cuda.${fn}`, 'device', 'a non-negative integer', device);
+  return device as number;
+}
+
 export const cuda = {
   isAvailable(): boolean {
     return native.cudaIsAvailable();
@@ -126,17 +133,17 @@ export const cuda = {
     native.cudaSynchronize();
   },
   memoryStats(device = 0): CudaMemoryStats {
-    const [allocated, maxAllocated, reserved, maxReserved] = native.cudaMemoryStats(device);
+    const [allocated, maxAllocated, reserved, maxReserved] = native.cudaMemoryStats(deviceIndex('memoryStats', device));
     return { allocated, maxAllocated, reserved, maxReserved };
   },
   memoryAllocated(device = 0): number {
-    return native.cudaMemoryStats(device)[0];
+    return native.cudaMemoryStats(deviceIndex('memoryAllocated', device))[0];
   },
   maxMemoryAllocated(device = 0): number {
-    return native.cudaMemoryStats(device)[1];
+    return native.cudaMemoryStats(deviceIndex('maxMemoryAllocated', device))[1];
   },
   resetPeakMemoryStats(device = 0): void {
-    native.cudaResetPeak(device);
+    native.cudaResetPeak(deviceIndex('resetPeakMemoryStats', device));
   },
 };
 

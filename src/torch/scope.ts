@@ -164,6 +164,7 @@ function closeScope(scope: Scope, result: unknown): void {
  * at any depth) survive.
  */
 export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TypeError(`tidy: fn: expected a function, got ${fn === null ? 'null' : typeof fn}`);
   const scope = openScope();
   scopes.push(scope);
   let result: T;
@@ -189,6 +190,7 @@ export function tidy<T>(fn: () => T): T {
  * call has its own async context, so concurrent tidyAsync calls do not interfere.
  */
 export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
+  if (typeof fn !== 'function') throw new TypeError(`tidyAsync: fn: expected a function, got ${fn === null ? 'null' : typeof fn}`);
   const scope = openScope();
   asyncOpen++;
   let result: T;

@@ -10,6 +10,7 @@ import { callH, callMany, callVoid, op } from './op';
 import { DTYPE_SIZE, dtypeCode, dtypeFromCode, isFloatingPoint, type DType, type TypedArray } from './dtype';
 import { guardEscaped, releaseHandle } from './release';
 import { setEscapeHandler, track } from './scope';
+import { argError, boolArg, deviceArg, optTensorArg, optionsArg, tensorArg, tensorListArg } from './args';
 
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 export type Scalar = number | boolean;
@@ -103,6 +104,17 @@ function dims(d: number | number[]): number[] {
 /** Flattens `view(2, 3)` / `view([2, 3])` into one shape array. */
 function shapeArgs(args: (number | number[])[]): number[] {
   return args.length === 1 && Array.isArray(args[0]) ? args[0] : (args as number[]);
+}
+
+/** A tensor argument of method `Tensor.<fn>` (a TypeError naming both otherwise). */
+function T(fn: string, name: string, v: unknown): NativeHandle {
+  return v instanceof Tensor ? v._h : tensorArg(`Tensor.${fn}`, name, v);
+}
+
+/** A scalar operand (number or boolean) where a Tensor was not given. */
+function S<V>(fn: string, name: string, v: V): V {
+  if (typeof v !== 'number' && typeof v !== 'boolean') argError(`Tensor.${fn}`, name, 'a Tensor or a number', v);
+  return v;
 }
 
 export class Tensor {
@@ -248,19 +260,25 @@ export class Tensor {
     let dtype: DType | undefined;
     let device: string | undefined;
     let copy = false;
+    const fn = 'Tensor.to';
     if (typeof target === 'string') {
       if (target === 'cpu' || target.startsWith('cuda')) device = target;
       else dtype = target as DType;
     } else {
+      if (target === null || typeof target !== 'object' || Array.isArray(target) || target instanceof Tensor) {
+        argError(fn, 'target', "a dtype, a device or { dtype, device, copy }", target);
+      }
       ({ dtype, device } = target);
-      copy = target.copy ?? false;
+      copy = boolArg(fn, 'options.copy', target.copy, false);
     }
-    return wrap(callH(O.to, this._h, dtype === undefined ? null : dtypeCode(dtype), null, device ?? null, null, false, copy));
+    const dev = deviceArg(fn, device);
+    return wrap(callH(O.to, this._h, dtype === undefined ? null : dtypeCode(dtype), null, dev, null, false, copy));
   }
   cpu(): Tensor {
     return this.to('cpu');
   }
   cuda(index = 0): Tensor {
+    if (!Number.isSafeInteger(index) || index < 0) argError('Tensor.cuda', 'index', 'a non-negative integer', index);
     return this.to(`cuda:${index}`);
   }
   float(): Tensor { return this.to('float32'); }
@@ -271,7 +289,7 @@ export class Tensor {
   bool(): Tensor { return this.to('bool'); }
   byte(): Tensor { return this.to('uint8'); }
   typeAs(other: Tensor): Tensor {
-    return wrap(callH(O.typeAs, this._h, other._h));
+    return wrap(callH(O.typeAs, this._h, T('typeAs', 'other', other)));
   }
   clone(): Tensor {
     return wrap(callH(O.clone, this._h));
@@ -286,10 +304,10 @@ export class Tensor {
     return native.requiresGrad(this._h);
   }
   set requiresGrad(value: boolean) {
-    native.setRequiresGrad(this._h, value);
+    native.setRequiresGrad(this._h, boolArg('Tensor.requiresGrad', 'value', value));
   }
   requiresGrad_(value = true): this {
-    native.setRequiresGrad(this._h, value);
+    native.setRequiresGrad(this._h, boolArg('Tensor.requiresGrad_', 'value', value));
     return this;
   }
   get isLeaf(): boolean {
@@ -301,12 +319,16 @@ export class Tensor {
     return g === null ? null : new Tensor(g);
   }
   set grad(g: Tensor | null) {
-    if (g !== null && !(g instanceof Tensor)) throw new TypeError('grad: expected a Tensor or null');
+    if (g !== null && !(g instanceof Tensor)) argError('Tensor.grad', 'value', 'a Tensor or null', g);
     native.setGrad(this._h, g === null ? null : g._h);
   }
   /** Computes gradients of this tensor w.r.t. graph leaves (gradient: d(out)/d(this), default 1 for scalars). */
   backward(gradient?: Tensor | null, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
-    native.backward(this._h, gradient ? gradient._h : null, opts.retainGraph, opts.createGraph ?? false);
+    const fn = 'Tensor.backward';
+    const g = optTensorArg(fn, 'gradient', gradient);
+    const o = optionsArg(fn, opts);
+    const retainGraph = o.retainGraph === undefined ? undefined : boolArg(fn, 'options.retainGraph', o.retainGraph);
+    native.backward(this._h, g, retainGraph, boolArg(fn, 'options.createGraph', o.createGraph, false));
   }
   detach(): Tensor {
     return wrap(callH(O.detach, this._h));
@@ -315,33 +337,33 @@ export class Tensor {
   // ---------------------------------------------------------------- arithmetic
   add(other: Tensor | Scalar, opts: { alpha?: number } = {}): Tensor {
     const alpha = opts.alpha ?? 1;
-    return wrap(other instanceof Tensor ? callH(O.add, this._h, other._h, alpha) : callH(O.addS, this._h, other, alpha));
+    return wrap(other instanceof Tensor ? callH(O.add, this._h, other._h, alpha) : callH(O.addS, this._h, S('add', 'other', other), alpha));
   }
   sub(other: Tensor | Scalar, opts: { alpha?: number } = {}): Tensor {
     const alpha = opts.alpha ?? 1;
-    return wrap(other instanceof Tensor ? callH(O.sub, this._h, other._h, alpha) : callH(O.subS, this._h, other, alpha));
+    return wrap(other instanceof Tensor ? callH(O.sub, this._h, other._h, alpha) : callH(O.subS, this._h, S('sub', 'other', other), alpha));
   }
   /** other - this (PyTorch's rsub), for scalar left operands: `x.rsub(1)` = 1 - x. */
   rsub(other: Scalar): Tensor {
-    return wrap(callH(O.rsubS, this._h, other, 1));
+    return wrap(callH(O.rsubS, this._h, S('rsub', 'other', other), 1));
   }
   mul(other: Tensor | Scalar): Tensor {
-    return wrap(other instanceof Tensor ? callH(O.mul, this._h, other._h) : callH(O.mulS, this._h, other));
+    return wrap(other instanceof Tensor ? callH(O.mul, this._h, other._h) : callH(O.mulS, this._h, S('mul', 'other', other)));
   }
   /** True division; roundingMode 'trunc' or 'floor' for integer-style division. */
   div(other: Tensor | Scalar, opts: { roundingMode?: 'trunc' | 'floor' } = {}): Tensor {
     if (opts.roundingMode) {
       return wrap(other instanceof Tensor
         ? callH(O.divMode, this._h, other._h, opts.roundingMode)
-        : callH(O.divSMode, this._h, other, opts.roundingMode));
+        : callH(O.divSMode, this._h, S('div', 'other', other), opts.roundingMode));
     }
-    return wrap(other instanceof Tensor ? callH(O.div, this._h, other._h) : callH(O.divS, this._h, other));
+    return wrap(other instanceof Tensor ? callH(O.div, this._h, other._h) : callH(O.divS, this._h, S('div', 'other', other)));
   }
   remainder(other: Tensor | Scalar): Tensor {
-    return wrap(other instanceof Tensor ? callH(O.remainder, this._h, other._h) : callH(O.remainderS, this._h, other));
+    return wrap(other instanceof Tensor ? callH(O.remainder, this._h, other._h) : callH(O.remainderS, this._h, S('remainder', 'other', other)));
   }
   pow(exponent: Tensor | number): Tensor {
-    return wrap(exponent instanceof Tensor ? callH(O.pow, this._h, exponent._h) : callH(O.powS, this._h, exponent));
+    return wrap(exponent instanceof Tensor ? callH(O.pow, this._h, exponent._h) : callH(O.powS, this._h, S('pow', 'exponent', exponent)));
   }
   neg(): Tensor { return wrap(callH(O.neg, this._h)); }
   abs(): Tensor { return wrap(callH(O.abs, this._h)); }
@@ -363,20 +385,24 @@ export class Tensor {
   reciprocal(): Tensor { return wrap(callH(O.reciprocal, this._h)); }
   square(): Tensor { return wrap(callH(O.square, this._h)); }
   relu(): Tensor { return wrap(callH(O.relu, this._h)); }
-  maximum(other: Tensor): Tensor { return wrap(callH(O.maximum, this._h, other._h)); }
-  minimum(other: Tensor): Tensor { return wrap(callH(O.minimum, this._h, other._h)); }
+  maximum(other: Tensor): Tensor { return wrap(callH(O.maximum, this._h, T('maximum', 'other', other))); }
+  minimum(other: Tensor): Tensor { return wrap(callH(O.minimum, this._h, T('minimum', 'other', other))); }
   /** Clamps to [min, max]; either bound may be omitted; bounds may be tensors. */
   clamp(opts: { min?: number | Tensor | null; max?: number | Tensor | null }): Tensor {
-    const { min = null, max = null } = opts;
+    const fn = 'Tensor.clamp';
+    const { min = null, max = null } = optionsArg(fn, opts);
+    for (const [name, v] of [['min', min], ['max', max]] as const) {
+      if (v !== null && typeof v !== 'number' && !(v instanceof Tensor)) argError(fn, `options.${name}`, 'a number, a Tensor or null', v);
+    }
     if (min instanceof Tensor || max instanceof Tensor) {
       const h = (v: number | Tensor | null) => (v === null ? null : v instanceof Tensor ? v._h : fullLike(this, v)._h);
       return wrap(callH(O.clampT, this._h, h(min), h(max)));
     }
     return wrap(callH(O.clamp, this._h, min, max));
   }
-  matmul(other: Tensor): Tensor { return wrap(callH(O.matmul, this._h, other._h)); }
-  mm(other: Tensor): Tensor { return wrap(callH(O.mm, this._h, other._h)); }
-  bmm(other: Tensor): Tensor { return wrap(callH(O.bmm, this._h, other._h)); }
+  matmul(other: Tensor): Tensor { return wrap(callH(O.matmul, this._h, T('matmul', 'other', other))); }
+  mm(other: Tensor): Tensor { return wrap(callH(O.mm, this._h, T('mm', 'other', other))); }
+  bmm(other: Tensor): Tensor { return wrap(callH(O.bmm, this._h, T('bmm', 'other', other))); }
   softmax(dim: number): Tensor { return wrap(callH(O.softmax, this._h, dim, null)); }
   logSoftmax(dim: number): Tensor { return wrap(callH(O.logSoftmax, this._h, dim, null)); }
 
@@ -388,14 +414,14 @@ export class Tensor {
   gt(other: Tensor | Scalar): Tensor { return this.cmp(O.gt, O.gtS, other); }
   ge(other: Tensor | Scalar): Tensor { return this.cmp(O.ge, O.geS, other); }
   private cmp(t: typeof O.eq, s: typeof O.eq, other: Tensor | Scalar): Tensor {
-    return wrap(other instanceof Tensor ? callH(t, this._h, other._h) : callH(s, this._h, other));
+    return wrap(other instanceof Tensor ? callH(t, this._h, other._h) : callH(s, this._h, S(t.name.slice(6), 'other', other)));
   }
-  logicalAnd(other: Tensor): Tensor { return wrap(callH(O.logicalAnd, this._h, other._h)); }
-  logicalOr(other: Tensor): Tensor { return wrap(callH(O.logicalOr, this._h, other._h)); }
-  logicalXor(other: Tensor): Tensor { return wrap(callH(O.logicalXor, this._h, other._h)); }
+  logicalAnd(other: Tensor): Tensor { return wrap(callH(O.logicalAnd, this._h, T('logicalAnd', 'other', other))); }
+  logicalOr(other: Tensor): Tensor { return wrap(callH(O.logicalOr, this._h, T('logicalOr', 'other', other))); }
+  logicalXor(other: Tensor): Tensor { return wrap(callH(O.logicalXor, this._h, T('logicalXor', 'other', other))); }
   logicalNot(): Tensor { return wrap(callH(O.logicalNot, this._h)); }
-  bitwiseAnd(other: Tensor): Tensor { return wrap(callH(O.bitwiseAnd, this._h, other._h)); }
-  bitwiseOr(other: Tensor): Tensor { return wrap(callH(O.bitwiseOr, this._h, other._h)); }
+  bitwiseAnd(other: Tensor): Tensor { return wrap(callH(O.bitwiseAnd, this._h, T('bitwiseAnd', 'other', other))); }
+  bitwiseOr(other: Tensor): Tensor { return wrap(callH(O.bitwiseOr, this._h, T('bitwiseOr', 'other', other))); }
   isnan(): Tensor { return wrap(callH(O.isnan, this._h)); }
   isfinite(): Tensor { return wrap(callH(O.isfinite, this._h)); }
 
@@ -513,7 +539,7 @@ export class Tensor {
   }
   unsqueeze(dim: number): Tensor { return wrap(callH(O.unsqueeze, this._h, dim)); }
   expand(...shape: (number | number[])[]): Tensor { return wrap(callH(O.expand, this._h, shapeArgs(shape), false)); }
-  expandAs(other: Tensor): Tensor { return wrap(callH(O.expandAs, this._h, other._h)); }
+  expandAs(other: Tensor): Tensor { return wrap(callH(O.expandAs, this._h, T('expandAs', 'other', other))); }
   repeat(...repeats: (number | number[])[]): Tensor { return wrap(callH(O.repeat, this._h, shapeArgs(repeats))); }
   repeatInterleave(repeats: number, dim?: number): Tensor {
     return wrap(callH(O.repeatInterleave, this._h, repeats, dim ?? null, null));
@@ -544,20 +570,20 @@ export class Tensor {
   }
 
   // ---------------------------------------------------------------- indexing
-  indexSelect(dim: number, index: Tensor): Tensor { return wrap(callH(O.indexSelect, this._h, dim, index._h)); }
-  gather(dim: number, index: Tensor): Tensor { return wrap(callH(O.gather, this._h, dim, index._h, false)); }
+  indexSelect(dim: number, index: Tensor): Tensor { return wrap(callH(O.indexSelect, this._h, dim, T('indexSelect', 'index', index))); }
+  gather(dim: number, index: Tensor): Tensor { return wrap(callH(O.gather, this._h, dim, T('gather', 'index', index), false)); }
   scatter(dim: number, index: Tensor, src: Tensor | number): Tensor {
-    return wrap(src instanceof Tensor ? callH(O.scatter, this._h, dim, index._h, src._h) : callH(O.scatterS, this._h, dim, index._h, src));
+    return wrap(src instanceof Tensor ? callH(O.scatter, this._h, dim, T('scatter', 'index', index), src._h) : callH(O.scatterS, this._h, dim, T('scatter', 'index', index), S('scatter', 'src', src)));
   }
-  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return wrap(callH(O.scatterAdd, this._h, dim, index._h, src._h)); }
-  scatter_(dim: number, index: Tensor, src: Tensor): this { callVoid(O.scatter_, this._h, dim, index._h, src._h); return this; }
-  scatterAdd_(dim: number, index: Tensor, src: Tensor): this { callVoid(O.scatterAdd_, this._h, dim, index._h, src._h); return this; }
-  indexAdd_(dim: number, index: Tensor, source: Tensor, alpha = 1): this { callVoid(O.indexAdd_, this._h, dim, index._h, source._h, alpha); return this; }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return wrap(callH(O.scatterAdd, this._h, dim, T('scatterAdd', 'index', index), T('scatterAdd', 'src', src))); }
+  scatter_(dim: number, index: Tensor, src: Tensor): this { callVoid(O.scatter_, this._h, dim, T('scatter_', 'index', index), T('scatter_', 'src', src)); return this; }
+  scatterAdd_(dim: number, index: Tensor, src: Tensor): this { callVoid(O.scatterAdd_, this._h, dim, T('scatterAdd_', 'index', index), T('scatterAdd_', 'src', src)); return this; }
+  indexAdd_(dim: number, index: Tensor, source: Tensor, alpha = 1): this { callVoid(O.indexAdd_, this._h, dim, T('indexAdd_', 'index', index), T('indexAdd_', 'source', source), alpha); return this; }
   maskedFill(mask: Tensor, value: Scalar | Tensor): Tensor {
-    return wrap(value instanceof Tensor ? callH(O.maskedFillT, this._h, mask._h, value._h) : callH(O.maskedFill, this._h, mask._h, value));
+    return wrap(value instanceof Tensor ? callH(O.maskedFillT, this._h, T('maskedFill', 'mask', mask), value._h) : callH(O.maskedFill, this._h, T('maskedFill', 'mask', mask), S('maskedFill', 'value', value)));
   }
-  maskedFill_(mask: Tensor, value: Scalar): this { callVoid(O.maskedFill_, this._h, mask._h, value); return this; }
-  maskedSelect(mask: Tensor): Tensor { return wrap(callH(O.maskedSelect, this._h, mask._h)); }
+  maskedFill_(mask: Tensor, value: Scalar): this { callVoid(O.maskedFill_, this._h, T('maskedFill_', 'mask', mask), S('maskedFill_', 'value', value)); return this; }
+  maskedSelect(mask: Tensor): Tensor { return wrap(callH(O.maskedSelect, this._h, T('maskedSelect', 'mask', mask))); }
   /** Indices of non-zero elements, [N, ndim] int64. */
   nonzero(): Tensor { return wrap(callH(O.nonzero, this._h)); }
   /**
@@ -565,49 +591,53 @@ export class Tensor {
    * leaves a dimension whole (`t.index([null, idx])` is t[:, idx]).
    */
   index(indices: (Tensor | null)[]): Tensor {
-    return wrap(callH(O.index, this._h, indices.map((t) => (t === null ? null : t._h))));
+    return wrap(callH(O.index, this._h, tensorListArg('Tensor.index', 'indices', indices, true)));
   }
   /** t[indices] = values (out of place); accumulate adds instead of assigning. */
   indexPut(indices: (Tensor | null)[], values: Tensor, accumulate = false): Tensor {
-    return wrap(callH(O.indexPut, this._h, indices.map((t) => (t === null ? null : t._h)), values._h, accumulate));
+    return wrap(callH(O.indexPut, this._h, tensorListArg('Tensor.indexPut', 'indices', indices, true), T('indexPut', 'values', values), boolArg('Tensor.indexPut', 'accumulate', accumulate)));
   }
   indexPut_(indices: (Tensor | null)[], values: Tensor, accumulate = false): this {
-    callVoid(O.indexPut_, this._h, indices.map((t) => (t === null ? null : t._h)), values._h, accumulate);
+    callVoid(O.indexPut_, this._h, tensorListArg('Tensor.indexPut_', 'indices', indices, true), T('indexPut_', 'values', values), boolArg('Tensor.indexPut_', 'accumulate', accumulate));
     return this;
   }
 
   // ---------------------------------------------------------------- in place (optimizers)
   add_(other: Tensor | Scalar, opts: { alpha?: number } = {}): this {
     const alpha = opts.alpha ?? 1;
-    if (other instanceof Tensor) callVoid(O.add_, this._h, other._h, alpha); else callVoid(O.addS_, this._h, other, alpha);
+    if (other instanceof Tensor) callVoid(O.add_, this._h, other._h, alpha); else callVoid(O.addS_, this._h, S('add_', 'other', other), alpha);
     return this;
   }
   sub_(other: Tensor | Scalar, opts: { alpha?: number } = {}): this {
     const alpha = opts.alpha ?? 1;
-    if (other instanceof Tensor) callVoid(O.sub_, this._h, other._h, alpha); else callVoid(O.subS_, this._h, other, alpha);
+    if (other instanceof Tensor) callVoid(O.sub_, this._h, other._h, alpha); else callVoid(O.subS_, this._h, S('sub_', 'other', other), alpha);
     return this;
   }
   mul_(other: Tensor | Scalar): this {
-    if (other instanceof Tensor) callVoid(O.mul_, this._h, other._h); else callVoid(O.mulS_, this._h, other);
+    if (other instanceof Tensor) callVoid(O.mul_, this._h, other._h); else callVoid(O.mulS_, this._h, S('mul_', 'other', other));
     return this;
   }
   div_(other: Tensor | Scalar): this {
-    if (other instanceof Tensor) callVoid(O.div_, this._h, other._h); else callVoid(O.divS_, this._h, other);
+    if (other instanceof Tensor) callVoid(O.div_, this._h, other._h); else callVoid(O.divS_, this._h, S('div_', 'other', other));
     return this;
   }
   /** this += value * t1 * t2 */
   addcmul_(t1: Tensor, t2: Tensor, opts: { value?: number } = {}): this {
-    callVoid(O.addcmul_, this._h, t1._h, t2._h, opts.value ?? 1);
+    callVoid(O.addcmul_, this._h, T('addcmul_', 't1', t1), T('addcmul_', 't2', t2), opts.value ?? 1);
     return this;
   }
   /** this += value * t1 / t2 */
   addcdiv_(t1: Tensor, t2: Tensor, opts: { value?: number } = {}): this {
-    callVoid(O.addcdiv_, this._h, t1._h, t2._h, opts.value ?? 1);
+    callVoid(O.addcdiv_, this._h, T('addcdiv_', 't1', t1), T('addcdiv_', 't2', t2), opts.value ?? 1);
     return this;
   }
   /** this += weight * (end - this) */
-  lerp_(end: Tensor, weight: number): this { callVoid(O.lerp_, this._h, end._h, weight); return this; }
+  lerp_(end: Tensor, weight: number): this { callVoid(O.lerp_, this._h, T('lerp_', 'end', end), weight); return this; }
   clamp_(opts: { min?: number | null; max?: number | null }): this {
+    for (const name of ['min', 'max'] as const) {
+      const v = optionsArg('Tensor.clamp_', opts)[name];
+      if (v !== null && v !== undefined && typeof v !== 'number') argError('Tensor.clamp_', `options.${name}`, 'a number or null', v);
+    }
     callVoid(O.clamp_, this._h, opts.min ?? null, opts.max ?? null);
     return this;
   }
@@ -615,9 +645,9 @@ export class Tensor {
   neg_(): this { callVoid(O.neg_, this._h); return this; }
   exp_(): this { callVoid(O.exp_, this._h); return this; }
   relu_(): this { callVoid(O.relu_, this._h); return this; }
-  copy_(src: Tensor): this { callVoid(O.copy_, this._h, src._h, false); return this; }
+  copy_(src: Tensor): this { callVoid(O.copy_, this._h, T('copy_', 'src', src), false); return this; }
   zero_(): this { callVoid(O.zero_, this._h); return this; }
-  fill_(value: Scalar): this { callVoid(O.fill_, this._h, value); return this; }
+  fill_(value: Scalar): this { callVoid(O.fill_, this._h, S('fill_', 'value', value)); return this; }
   uniform_(from = 0, to = 1): this { callVoid(O.uniform_, this._h, from, to, null); return this; }
   normal_(mean = 0, std = 1): this { callVoid(O.normal_, this._h, mean, std, null); return this; }
 }
@@ -644,13 +674,17 @@ function fullLike(other: Tensor, value: number): Tensor {
 
 /** Where cond, x else y (elementwise, broadcasting). */
 export function where(cond: Tensor, x: Tensor | Scalar, y: Tensor | Scalar): Tensor {
+  const c = tensorArg('where', 'cond', cond);
+  for (const [name, v] of [['x', x], ['y', y]] as const) {
+    if (!(v instanceof Tensor) && typeof v !== 'number' && typeof v !== 'boolean') argError('where', name, 'a Tensor or a number', v);
+  }
   const asT = (v: Tensor | Scalar, like: Tensor) => (v instanceof Tensor ? v : scalarTensor(v, like));
   const like = x instanceof Tensor ? x : y instanceof Tensor ? y : undefined;
   if (!like) throw new TypeError('where: at least one of x and y must be a Tensor');
   const xt = asT(x, like);
   const yt = asT(y, like);
   try {
-    return wrap(callH(O.whereT, cond._h, xt._h, yt._h));
+    return wrap(callH(O.whereT, c, xt._h, yt._h));
   } finally {
     if (xt !== x) xt.dispose();
     if (yt !== y) yt.dispose();

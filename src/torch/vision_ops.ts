@@ -6,6 +6,7 @@ import { native } from './native';
 import { Tensor, wrap } from './tensor';
 import { cat, full } from './creation';
 import { tidy } from './scope';
+import { argError, boolArg, describe, optionsArg, tensorArg } from './args';
 
 function check(cond: boolean, msg: string): void {
   if (!cond) throw new TypeError(msg);
@@ -16,7 +17,7 @@ function check(cond: boolean, msg: string): void {
  * A box is dropped when its IoU with a kept, higher-scoring box exceeds iouThreshold.
  */
 export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor {
-  return wrap(native.nms(boxes._h, scores._h, iouThreshold));
+  return wrap(native.nms(tensorArg('ops.nms', 'boxes', boxes), tensorArg('ops.nms', 'scores', scores), iouThreshold));
 }
 
 /**
@@ -24,6 +25,10 @@ export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor
  * categories never suppress each other. Uses torchvision's coordinate offset trick.
  */
 export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number): Tensor {
+  const fn = 'ops.batchedNms';
+  tensorArg(fn, 'boxes', boxes);
+  tensorArg(fn, 'scores', scores);
+  tensorArg(fn, 'idxs', idxs);
   if (boxes.numel() === 0) return wrap(native.nms(boxes._h, scores._h, iouThreshold));
   return tidy(() => {
     // offset each category's boxes by (max coordinate + 1) × category so they never overlap
@@ -37,15 +42,15 @@ export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThres
 /** RoIs as [K, 5] (batch index, x1, y1, x2, y2), or one [Ki, 4] box tensor per image. */
 export type Rois = Tensor | Tensor[];
 
-function toRoiFormat(rois: Rois): { rois: Tensor; owned: boolean } {
-  check(rois instanceof Tensor || (Array.isArray(rois) && rois.every((b) => b instanceof Tensor)),
-    'roi op: rois should be a [K, 5] Tensor or an array of [Ki, 4] Tensors (one per image)');
+function toRoiFormat(op: string, rois: Rois): { rois: Tensor; owned: boolean } {
+  if (!(rois instanceof Tensor || Array.isArray(rois))) argError(op, 'rois', 'a [K, 5] Tensor or an array of [Ki, 4] Tensors (one per image)', rois);
+  if (Array.isArray(rois)) rois.forEach((b, i) => tensorArg(op, `rois[${i}]`, b));
   if (rois instanceof Tensor) {
-    check(rois.dim() === 2 && rois.size(1) === 5, `roi op: rois should be [K, 5], got [${rois.shape.join(', ')}]`);
+    check(rois.dim() === 2 && rois.size(1) === 5, `${op}: rois should be [K, 5], got [${rois.shape.join(', ')}]`);
     return { rois, owned: false };
   }
   const withIdx = tidy(() => cat(rois.map((b, i) => {
-    check(b.dim() === 2 && b.size(1) === 4, `roi op: boxes of image ${i} should be [K, 4], got [${b.shape.join(', ')}]`);
+    check(b.dim() === 2 && b.size(1) === 4, `${op}: rois[${i}] (boxes of image ${i}) should be [K, 4], got [${b.shape.join(', ')}]`);
     return cat([full([b.size(0), 1], i, { dtype: b.dtype, device: b.device }), b], 1);
   }), 0));
   return { rois: withIdx, owned: true };
@@ -53,7 +58,9 @@ function toRoiFormat(rois: Rois): { rois: Tensor; owned: boolean } {
 
 function sizeArg(op: string, s: number | [number, number]): [number, number] {
   const [h, w] = typeof s === 'number' ? [s, s] : Array.isArray(s) && s.length === 2 ? s : [NaN, NaN];
-  check(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0, `${op}: outputSize should be positive integers, got ${s}`);
+  if (!(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0)) {
+    throw new TypeError(`${op}: outputSize should be positive integers (a number or [height, width]), got ${typeof s === 'number' ? s : describe(s)}`);
+  }
   return [h, w];
 }
 
@@ -85,14 +92,15 @@ function samplingArg(ratio: number | undefined): number {
  * aligned shifts boxes by -0.5 pixel (pixel model of Detectron2). Differentiable w.r.t. input.
  */
 export function roiAlign(input: Tensor, rois: Rois, opts: { outputSize: number | [number, number]; spatialScale?: number; samplingRatio?: number; aligned?: boolean }): Tensor {
+  opts = optionsArg('ops.roiAlign', opts);
+  const x = tensorArg('ops.roiAlign', 'input', input);
   const [ph, pw] = sizeArg('roiAlign', opts.outputSize);
   const scale = scaleArg('roiAlign', opts.spatialScale);
   const sampling = samplingArg(opts.samplingRatio);
-  const aligned = opts.aligned ?? false;
-  check(typeof aligned === 'boolean', `roiAlign: aligned should be a boolean, got ${String(aligned)}`);
-  const r = toRoiFormat(rois);
+  const aligned = boolArg('ops.roiAlign', 'options.aligned', opts.aligned, false);
+  const r = toRoiFormat('ops.roiAlign', rois);
   try {
-    return wrap(native.roiAlign(input._h, r.rois._h, scale, ph, pw, sampling, aligned));
+    return wrap(native.roiAlign(x, r.rois._h, scale, ph, pw, sampling, aligned));
   } finally {
     if (r.owned) r.rois.dispose();
   }
@@ -100,11 +108,13 @@ export function roiAlign(input: Tensor, rois: Rois, opts: { outputSize: number |
 
 /** RoIPool (Fast R-CNN): max pooling over quantized bins. Differentiable w.r.t. input. */
 export function roiPool(input: Tensor, rois: Rois, opts: { outputSize: number | [number, number]; spatialScale?: number }): Tensor {
+  opts = optionsArg('ops.roiPool', opts);
+  const x = tensorArg('ops.roiPool', 'input', input);
   const [ph, pw] = sizeArg('roiPool', opts.outputSize);
   const scale = scaleArg('roiPool', opts.spatialScale);
-  const r = toRoiFormat(rois);
+  const r = toRoiFormat('ops.roiPool', rois);
   try {
-    return wrap(native.roiPool(input._h, r.rois._h, scale, ph, pw));
+    return wrap(native.roiPool(x, r.rois._h, scale, ph, pw));
   } finally {
     if (r.owned) r.rois.dispose();
   }
@@ -112,11 +122,14 @@ export function roiPool(input: Tensor, rois: Rois, opts: { outputSize: number | 
 
 /** Box areas, [N]. */
 export function boxArea(boxes: Tensor): Tensor {
+  tensorArg('ops.boxArea', 'boxes', boxes);
   return tidy(() => boxes.select(1, 2).sub(boxes.select(1, 0)).mul(boxes.select(1, 3).sub(boxes.select(1, 1))));
 }
 
 /** Pairwise IoU of two box sets: [N, M]. */
 export function boxIou(a: Tensor, b: Tensor): Tensor {
+  tensorArg('ops.boxIou', 'a', a);
+  tensorArg('ops.boxIou', 'b', b);
   return tidy(() => {
     const areaA = boxArea(a);
     const areaB = boxArea(b);

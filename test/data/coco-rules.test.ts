@@ -79,6 +79,15 @@ test('the other COCO rules give the same message from the dataset and the evalua
     [(j) => { j.images[1].width = 0; }, /^ann\.json: images\[1\] \(id 2\): width must be a positive number, got 0$/],
     [(j) => { (j.categories[0] as { name: unknown }).name = 3; }, /^ann\.json: categories\[0\] \(id 1\): name must be a string, got 3$/],
     [(j) => { (j as { images: unknown }).images = {}; }, /^ann\.json: top level: 'images' must be an array, got \{\}$/],
+    // the form of a segmentation is a file rule (whether masks are loaded or not); found by the fuzz harness
+    [(j) => { (j.annotations[0] as { segmentation: unknown }).segmentation = [[2, 'a', 12, 2, 12, 10]]; },
+      /^ann\.json: annotations\[0\] \(id 10, image 1\): segmentation\[0\] must be a polygon \(an array of numbers\), got \[2,"a",12,2,12,10\]$/],
+    [(j) => { (j.annotations[1] as { segmentation: unknown }).segmentation = {}; },
+      /^ann\.json: annotations\[1\] \(id 11, image 1\): segmentation must be polygons or an RLE \{size, counts\}, got \{\}$/],
+    [(j) => { (j.annotations[1] as { segmentation: unknown }).segmentation = null; },
+      /^ann\.json: annotations\[1\] \(id 11, image 1\): segmentation must be polygons or an RLE \{size, counts\}, got null$/],
+    [(j) => { j.annotations[2].segmentation = { size: [40, 30], counts: 'abc' }; },
+      /^ann\.json: annotations\[2\] \(id 12, image 2\): RLE segmentation size must be the image's \[height, width\] = \[30, 40\], got \[40,30\]$/],
   ];
   for (const [edit, expected] of cases) {
     const json = cocoFile();

@@ -89,7 +89,7 @@ describe('RoI ops, nms and runtime settings reject bad scalars with a named Rang
     ['samplingRatio 1025', () => ops.roiAlign(x(), r(), { outputSize: 1, samplingRatio: 1025 }), RangeError, /roiAlign: samplingRatio should be an integer in \[-1, 1024\], got 1025/],
     ['samplingRatio -2', () => ops.roiAlign(x(), r(), { outputSize: 1, samplingRatio: -2 }), RangeError, /roiAlign: samplingRatio .* got -2/],
     ['samplingRatio 1.5', () => ops.roiAlign(x(), r(), { outputSize: 1, samplingRatio: 1.5 }), TypeError, /roiAlign: samplingRatio .* got 1.5/],
-    ['aligned 1', () => ops.roiAlign(x(), r(), { outputSize: 1, aligned: 1 as unknown as boolean }), TypeError, /roiAlign: aligned should be a boolean, got 1/],
+    ['aligned 1', () => ops.roiAlign(x(), r(), { outputSize: 1, aligned: 1 as unknown as boolean }), TypeError, /ops\.roiAlign: options\.aligned: expected true or false, got number 1/],
     ['nms iouThreshold NaN', () => ops.nms(torch.ones([2, 4]), torch.ones([2]), NaN), RangeError, /nms: iouThreshold should be a number \(not NaN\), got NaN/],
     ['manualSeed 1e300', () => torch.manualSeed(1e300), RangeError, /manualSeed: seed should be an integer in \[0, 9007199254740991\], got 1e\+300/],
     ['manualSeed 2^53', () => torch.manualSeed(2 ** 53), RangeError, /manualSeed: seed .* got 9007199254740992/],

@@ -101,8 +101,34 @@ export function validateCocoJson(file: string, json: unknown, opts: CocoValidati
       throw new AnnotationError(file, rec, `bbox must be [x, y, w, h] with w, h >= 0, got ${brief(b)}`);
     }
     if (r.area !== undefined && !isFiniteNum(r.area)) throw new AnnotationError(file, rec, `area must be a number, got ${brief(r.area)}`);
+    if (r.segmentation !== undefined) {
+      const im = images[imageIds.get(r.image_id as number)!] as Record<string, unknown>;
+      checkSegmentationShape(file, rec, r.segmentation, im.height as number, im.width as number);
+    }
   });
   return json as unknown as CocoFile;
+}
+
+/**
+ * The form of an annotation's `segmentation`, when it has one: polygons (arrays of finite numbers; how many
+ * there are and how long each is are the mask rule's business: see CocoDetection) or an RLE
+ * `{size: [height, width], counts}` of the image's size, as pycocotools' annToRLE reads them.
+ */
+function checkSegmentationShape(file: string, rec: string, seg: unknown, height: number, width: number): void {
+  if (Array.isArray(seg)) {
+    seg.forEach((p, j) => {
+      if (!Array.isArray(p) || !p.every(isFiniteNum)) throw new AnnotationError(file, rec, `segmentation[${j}] must be a polygon (an array of numbers), got ${brief(p)}`);
+    });
+    return;
+  }
+  if (isObject(seg) && (typeof seg.counts === 'string' || (Array.isArray(seg.counts) && seg.counts.every((c) => Number.isInteger(c) && (c as number) >= 0)))) {
+    const size = seg.size;
+    if (!Array.isArray(size) || size.length !== 2 || size[0] !== height || size[1] !== width) {
+      throw new AnnotationError(file, rec, `RLE segmentation size must be the image's [height, width] = [${height}, ${width}], got ${brief(size)}`);
+    }
+    return;
+  }
+  throw new AnnotationError(file, rec, `segmentation must be polygons or an RLE {size, counts}, got ${brief(seg)}`);
 }
 
 /** How validateCocoJson names an annotation, for later errors about the same record. */
