@@ -138,6 +138,8 @@ export function show(x: unknown): string {
     const s = JSON.stringify(x);
     return (s ?? String(x)).slice(0, 120);
   } catch {
-    return String(x).slice(0, 120);
+    // JSON.stringify refuses BigInts; String() refuses symbols inside arrays: format item by item
+    if (Array.isArray(x)) return `[${x.map(show).join(',')}]`.slice(0, 120);
+    return Object.prototype.toString.call(x);
   }
 }

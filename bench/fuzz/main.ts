@@ -5,7 +5,7 @@
  * is recorded with the family and case index that reproduce it, and the run goes on.
  *
  *   node dist/bench/fuzz/main.js [--seed 1] [--calls 10000] [--files 1000] [--device cpu|cuda]
- *        [--jobs 1] [--case-timeout 10] [--mem-limit-gb 16] [--out FILE] [--quiet]
+ *        [--jobs 1] [--case-timeout 10] [--mem-limit-gb 4] [--out FILE] [--quiet]
  *   node dist/bench/fuzz/main.js --seed N --only FAMILY --case K [--verbose]   (reproduce one case)
  *
  * Prints per family: cases, ok (call returned / file accepted), JS errors (clear), unclear
@@ -266,7 +266,7 @@ export function formatTable(s: FuzzSummary): string {
 }
 
 function parseArgs(argv: string[]): FuzzOptions & { out?: string; verbose: boolean } {
-  const o: FuzzOptions & { out?: string; verbose: boolean } = { seed: 1, calls: 10000, files: 1000, device: 'cpu', jobs: 1, caseTimeout: 10, memLimitGb: 16, only: [], chunk: 100000, quiet: false, verbose: false };
+  const o: FuzzOptions & { out?: string; verbose: boolean } = { seed: 1, calls: 10000, files: 1000, device: 'cpu', jobs: 1, caseTimeout: 10, memLimitGb: 4, only: [], chunk: 100000, quiet: false, verbose: false };
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < 0) throw new Error(`fuzz: ${flag} expects a non-negative number, got ${v}`);

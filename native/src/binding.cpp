@@ -12,6 +12,7 @@
 #include <ATen/core/grad_mode.h>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -109,8 +110,12 @@ EnvState& stateOf(napi_env env) {
 }
 
 int64_t bytesOf(const at::Tensor& t) {
-  if (!t.defined() || !t.device().is_cpu()) return 0;
-  return static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
+  if (!t.defined() || !t.device().is_cpu() || !t.has_storage()) return 0;
+  // What the tensor holds, bounded by its storage: an expanded view (stride 0) can have far
+  // more elements than bytes, and V8 aborts on an implausible external-memory change.
+  const double logical = static_cast<double>(t.numel()) * static_cast<double>(t.element_size());
+  const double stored = static_cast<double>(t.storage().nbytes());
+  return static_cast<int64_t>(std::min(logical, stored));
 }
 
 // Why a value names no live tensor of this environment.
@@ -229,13 +234,21 @@ const at::Tensor& unwrapHandle(Napi::Env env, double h, const char* what) {
 }
 }  // namespace
 
+namespace {
+// `where: message`, unless the message already names `where` first (the ops' own checks do).
+std::string located(const char* where, const std::string& message) {
+  const std::string prefix = std::string(where) + ":";
+  return message.compare(0, prefix.size(), prefix) == 0 ? message : std::string(where) + ": " + message;
+}
+}  // namespace
+
 void rethrow(Napi::Env env, const char* where) {
   try {
     throw;
   } catch (const c10::Error& e) {
-    throw Napi::Error::New(env, std::string(where) + ": " + e.what_without_backtrace());
+    throw Napi::Error::New(env, located(where, e.what_without_backtrace()));
   } catch (const std::exception& e) {
-    throw Napi::Error::New(env, std::string(where) + ": " + e.what());
+    throw Napi::Error::New(env, located(where, e.what()));
   } catch (...) {
     throw Napi::Error::New(env, std::string(where) + ": unknown native error");
   }

@@ -225,6 +225,41 @@ void checkRoiArgs(const char* op, const at::Tensor& input, const at::Tensor& roi
   }
 }
 
+// Bounds on a RoI's geometry, checked before any kernel runs (found by the fuzz harness: a
+// box of 1e10 px made the adaptive grid's point count wrap, and the sampling wrote past its
+// buffer). No feature map is 2^24 px wide, and a RoI of 2^24 bilinear samples is already
+// ~250x the largest one a detector asks for (a whole 1333x800 image at stride 1, 7x7 bins).
+constexpr double kMaxRoiCoordinate = 16777216.0;
+constexpr double kMaxSamplesPerRoi = 16777216.0;
+
+void checkRoiExtent(const char* op, const at::Tensor& rois, double scale, int64_t ph, int64_t pw,
+                    int64_t samplingRatio, bool aligned, bool sampled) {
+  if (rois.size(0) == 0) return;
+  const at::Tensor xy = rois.to(at::kCPU, at::kDouble).narrow(1, 1, 4).mul(scale);
+  const at::Tensor far = xy.abs().amax(1);
+  const int64_t k = far.argmax().item<int64_t>();
+  TORCH_CHECK(far[k].item<double>() <= kMaxRoiCoordinate, op, ": RoI ", k, " reaches ", far[k].item<double>(),
+              " px on the feature map (its coordinates times spatialScale); more than 2^24 px is no box on any feature map");
+  if (!sampled) return;
+  const double bins = static_cast<double>(ph) * static_cast<double>(pw);
+  if (samplingRatio > 0) {
+    const double n = bins * static_cast<double>(samplingRatio) * static_cast<double>(samplingRatio);
+    TORCH_CHECK(n <= kMaxSamplesPerRoi, op, ": ", ph, "x", pw, " bins of ", samplingRatio, "x", samplingRatio,
+                " samples are ", n, " bilinear samples per RoI, more than 2^24");
+    return;
+  }
+  at::Tensor w = xy.select(1, 2) - xy.select(1, 0), h = xy.select(1, 3) - xy.select(1, 1);
+  if (!aligned) {
+    w = w.clamp_min(1);
+    h = h.clamp_min(1);
+  }
+  const at::Tensor n = (h / static_cast<double>(ph)).ceil().clamp_min(0) * (w / static_cast<double>(pw)).ceil().clamp_min(0) * bins;
+  const int64_t j = n.argmax().item<int64_t>();
+  TORCH_CHECK(n[j].item<double>() <= kMaxSamplesPerRoi, op, ": RoI ", j, " (", w[j].item<double>(), "x", h[j].item<double>(),
+              " px on the feature map) needs ", n[j].item<double>(),
+              " bilinear samples with adaptive sampling, more than 2^24; pass samplingRatio, or check the boxes' coordinates");
+}
+
 class RoiAlignFunction : public torch::autograd::Function<RoiAlignFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& rois, double scale,
@@ -414,6 +449,7 @@ Napi::Value RoiAlign(const Napi::CallbackInfo& info) {
   const int64_t sampling = intArg(info, 5, "roiAlign", "samplingRatio", kMinSamplingRatio, kMaxSamplingRatio);
   const bool aligned = boolArg(info, 6, "roiAlign", "aligned");
   checkRoiArgs("roiAlign", input, rois, ph, pw);
+  checkRoiExtent("roiAlign", rois, scale, ph, pw, sampling, aligned, true);
   return wrap(info.Env(), RoiAlignFunction::apply(input, rois, scale, ph, pw, sampling, aligned));
   TSV_CATCH("roiAlign")
 }
@@ -427,6 +463,7 @@ Napi::Value RoiPool(const Napi::CallbackInfo& info) {
   const int64_t ph = intArg(info, 3, "roiPool", "outputSize[0]", 1, kMaxPooledSide);
   const int64_t pw = intArg(info, 4, "roiPool", "outputSize[1]", 1, kMaxPooledSide);
   checkRoiArgs("roiPool", input, rois, ph, pw);
+  checkRoiExtent("roiPool", rois, scale, ph, pw, 0, false, false);
   return wrap(info.Env(), RoiPoolFunction::apply(input, rois, scale, ph, pw));
   TSV_CATCH("roiPool")
 }

@@ -47,6 +47,9 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInt
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const C = {
   int: ((v) => (isInt(v) ? undefined : 'an integer')) as Check,
+  // a count libtorch narrows or squares (conv groups, pixel-shuffle factors): a larger value wraps to 0 and
+  // divides by it natively (SIGFPE; found by the fuzz harness)
+  count: ((v) => (isInt(v) && (v as number) >= 1 && (v as number) <= 2147483647 ? undefined : 'an integer in [1, 2147483647]')) as Check,
   num: ((v) => (isNum(v) ? undefined : 'a finite number')) as Check,
   bool: ((v) => (typeof v === 'boolean' ? undefined : 'true or false')) as Check,
   pair: ((v) => (isInt(v) || (Array.isArray(v) && v.length === 2 && v.every(isInt)) ? undefined : 'an integer or [integer, integer]')) as Check,
@@ -82,7 +85,7 @@ function arg<T>(fn: string, name: string, v: T, check: Check): T {
 
 const intList: Check = (v) => (Array.isArray(v) && v.every(isInt) ? undefined : 'an array of integers');
 
-const CONV = { stride: C.pair, padding: C.pair, dilation: C.pair, groups: C.int };
+const CONV = { stride: C.pair, padding: C.pair, dilation: C.pair, groups: C.count };
 const CONV_T = { ...CONV, outputPadding: C.pair };
 const BATCH_NORM = { weight: C.tensor, bias: C.tensor, training: C.bool, momentum: C.num, eps: C.num };
 const AFFINE_NORM = { weight: C.tensor, bias: C.tensor, eps: C.num };
@@ -135,7 +138,7 @@ export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar:
 export function groupNorm(input: Tensor, numGroups: number, opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
   const fn = 'groupNorm';
   const o = options(fn, opts, AFFINE_NORM);
-  return wrap(callH(O.groupNorm, ten(fn, 'input', input), arg(fn, 'numGroups', numGroups, C.int), optTen(fn, 'weight', o.weight), optTen(fn, 'bias', o.bias), o.eps ?? 1e-5, true));
+  return wrap(callH(O.groupNorm, ten(fn, 'input', input), arg(fn, 'numGroups', numGroups, C.count), optTen(fn, 'weight', o.weight), optTen(fn, 'bias', o.bias), o.eps ?? 1e-5, true));
 }
 
 export function layerNorm(input: Tensor, normalizedShape: number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
@@ -250,7 +253,7 @@ export function oneHot(input: Tensor, numClasses = -1): Tensor {
 }
 
 export function pixelShuffle(input: Tensor, upscaleFactor: number): Tensor {
-  return wrap(callH(O.pixelShuffle, ten('pixelShuffle', 'input', input), arg('pixelShuffle', 'upscaleFactor', upscaleFactor, C.int)));
+  return wrap(callH(O.pixelShuffle, ten('pixelShuffle', 'input', input), arg('pixelShuffle', 'upscaleFactor', upscaleFactor, C.count)));
 }
 
 // ---------------------------------------------------------------- losses

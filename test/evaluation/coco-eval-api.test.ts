@@ -93,6 +93,9 @@ test('bad input fails with the file and the record named', () => {
   bad([{ ...ok, segmentation: { size: [100, 100], counts: [1, 2] } }], 'segm', /result 0 .*malformed segmentation/);
   bad([{ ...ok, segmentation: { size: [100], counts: 'abc' } }], 'segm', /result 0 .*malformed segmentation/);
   bad([{ image_id: 1, category_id: 1, keypoints: [1, 2, 3], score: 1 }], 'keypoints', /result 0 .*keypoints must have 51 numbers/);
+  // found by the fuzz harness: a first record that is no object read `.bbox` of null
+  bad([null, ok], 'bbox', /^results\.json: result 0: not an object, got null$/);
+  bad([ok, 7], 'bbox', /^results\.json: result 1: not an object, got 7$/);
   assert.throws(() => new CocoDataset({ ...tinyGt(), annotations: [{ id: 5, image_id: 1, category_id: 3, bbox: [0, 0, 1, 1], area: 1 }] }, 'gt.json'),
     /^CocoFormatError: gt\.json: annotations\[0\] \(id 5, image 1\): category_id 3 is not in 'categories'$/);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coco-eval-'));

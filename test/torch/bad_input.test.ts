@@ -242,3 +242,58 @@ describe('the binding in worker threads', () => {
     assert.equal(out.done, 12);
   });
 });
+
+// ---------------------------------------------------------------- found by the fuzz harness (seed 2, 100,000 calls)
+
+describe('fuzz findings: natively fatal inputs become JavaScript errors', () => {
+  it('a huge expanded view (stride 0) is no implausible external-memory report (V8 aborted: SIGTRAP)', () => {
+    const out = runChild(`
+      const torch = require(${engine});
+      const v = torch.tensor(5, { dtype: 'int64' }).expand([2 ** 53, 4, 5, 6]);
+      console.log(JSON.stringify({ shape: v.shape, live: torch.liveTensors() }));
+      v.dispose();
+    `);
+    assert.deepEqual(JSON.parse(out).shape, [2 ** 53, 4, 5, 6]);
+  });
+
+  it('conv2d groups, groupNorm numGroups and pixelShuffle factors that wrap to 0 natively are refused (SIGFPE)', () => {
+    const out = runChild(`
+      const torch = require(${engine});
+      const F = torch.F;
+      const msgs = [];
+      const tryIt = (f) => { try { f(); msgs.push('accepted'); } catch (e) { msgs.push(e.constructor.name + ': ' + e.message); } };
+      tryIt(() => F.conv2d(torch.zeros([2, 6, 4, 2]), torch.zeros([4, 1, 3, 1]), null, { groups: 2 ** 40 }));
+      tryIt(() => F.pixelShuffle(torch.zeros([3, 5, 3]), 4611686018427388000));
+      tryIt(() => F.groupNorm(torch.zeros([2, 4, 3, 3]), 2 ** 40));
+      console.log(JSON.stringify(msgs));
+    `);
+    const msgs = JSON.parse(out) as string[];
+    assert.match(msgs[0], /^TypeError: F\.conv2d: options\.groups: expected an integer in \[1, 2147483647\], got number 1099511627776$/);
+    assert.match(msgs[1], /^TypeError: F\.pixelShuffle: upscaleFactor: expected an integer in \[1, 2147483647\]/);
+    assert.match(msgs[2], /^TypeError: F\.groupNorm: numGroups: expected an integer in \[1, 2147483647\]/);
+  });
+
+  it('roiAlign / roiPool: RoIs too large to sample are errors naming the RoI, not wrapped grids (SIGSEGV) or UB results', () => {
+    const out = runChild(`
+      const torch = require(${engine});
+      const x = torch.rand([2, 2, 6, 3]);
+      const res = {};
+      for (const v of [1e6, 2 ** 32, 1e30]) {
+        for (const f of ['roiAlign', 'roiPool']) {
+          try { torch.ops[f](x, torch.tensor([[0, 0, 0, 2, 2], [1, -v, -v, v, 5]]), { outputSize: 2 }); res[f + ' ' + v] = 'accepted'; }
+          catch (e) { res[f + ' ' + v] = e.message; }
+        }
+      }
+      // a sensible RoI still works
+      res.ok = torch.ops.roiAlign(x, torch.tensor([[1, 0, 0, 2, 5]]), { outputSize: 2 }).shape;
+      console.log(JSON.stringify(res));
+    `);
+    const res = JSON.parse(out) as Record<string, string | number[]>;
+    assert.match(res['roiAlign 1000000'] as string, /^roiAlign: RoI 1 \(2e\+06x1e\+06 px on the feature map\) needs .* bilinear samples with adaptive sampling, more than 2\^24/);
+    assert.equal(res['roiPool 1000000'], 'accepted', 'roiPool reads only the pixels inside the map: a large box is fine');
+    for (const v of [2 ** 32, 1e30]) {
+      for (const f of ['roiAlign', 'roiPool']) assert.match(res[`${f} ${v}`] as string, new RegExp(`^${f}: RoI 1 reaches .* px on the feature map`));
+    }
+    assert.deepEqual(res.ok, [1, 2, 2, 2]);
+  });
+});

@@ -88,6 +88,7 @@ export function loadResults(gt: CocoDataset, results: string | readonly CocoResu
   const keypoints = iouType === 'keypoints' ? new Float64Array(n * stride) : null;
 
   const first = records[0] as CocoResult | undefined;
+  if (n > 0 && (typeof first !== 'object' || first === null)) throw new CocoFormatError(`${source}: result 0: not an object, got ${show(first)}`);
   const rule = first === undefined ? 'bbox'
     : Array.isArray(first.bbox) && first.bbox.length > 0 ? 'bbox'
     : first.segmentation !== undefined ? 'segmentation'
@@ -97,7 +98,7 @@ export function loadResults(gt: CocoDataset, results: string | readonly CocoResu
 
   for (let i = 0; i < n; i++) {
     const r = records[i] as CocoResult;
-    if (typeof r !== 'object' || r === null) throw new CocoFormatError(`${source}: result ${i}: not an object`);
+    if (typeof r !== 'object' || r === null) throw new CocoFormatError(`${source}: result ${i}: not an object, got ${show(r)}`);
     const fail = (msg: string): never => {
       throw new CocoFormatError(`${source}: result ${i} (image_id ${show(r.image_id)}): ${msg}`);
     };
