@@ -106,8 +106,11 @@ RoiGeometry roiGeometry(const T* roi, double scale, int64_t ph, int64_t pw, int6
     roiH = std::max(roiH, static_cast<T>(1.));
   }
   const T binH = roiH / static_cast<T>(ph), binW = roiW / static_cast<T>(pw);
-  const int64_t gridH = samplingRatio > 0 ? samplingRatio : static_cast<int64_t>(std::ceil(roiH / ph));
-  const int64_t gridW = samplingRatio > 0 ? samplingRatio : static_cast<int64_t>(std::ceil(roiW / pw));
+  // An aligned RoI may be reversed (x2 < x1): its adaptive grid is empty, never negative (two negative
+  // sides would multiply into a positive sample count with no samples: a read past them; found by
+  // the fuzz harness). torchvision samples nothing there either: its bins are 0.
+  const int64_t gridH = samplingRatio > 0 ? samplingRatio : std::max<int64_t>(0, static_cast<int64_t>(std::ceil(roiH / ph)));
+  const int64_t gridW = samplingRatio > 0 ? samplingRatio : std::max<int64_t>(0, static_cast<int64_t>(std::ceil(roiW / pw)));
   const T count = std::max(gridH * gridW, static_cast<int64_t>(1));
   return {static_cast<int64_t>(roi[0]), static_cast<double>(startH), static_cast<double>(startW),
           static_cast<double>(binH), static_cast<double>(binW), gridH, gridW, static_cast<double>(count)};

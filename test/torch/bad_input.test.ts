@@ -296,4 +296,16 @@ describe('fuzz findings: natively fatal inputs become JavaScript errors', () => 
     }
     assert.deepEqual(res.ok, [1, 2, 2, 2]);
   });
+
+  it('roiAlign aligned: a reversed RoI (x2 < x1 and y2 < y1 by more than a bin) samples nothing: zeros, not a read past the samples (SIGSEGV)', () => {
+    // torchvision's kernel: a negative adaptive grid runs no sample loop, the bin is 0 / count = 0
+    const out = runChild(`
+      const torch = require(${engine});
+      const x = torch.rand([2, 2, 6, 3]).requiresGrad_();
+      const y = torch.ops.roiAlign(x, torch.tensor([[0, 5, 5, 0, 0], [1, 3, 6, 0, 0]]), { outputSize: 2, aligned: true });
+      y.sum().backward();
+      console.log(JSON.stringify({ shape: y.shape, sum: y.abs().sum().item(), grad: x.grad.abs().sum().item() }));
+    `);
+    assert.deepEqual(JSON.parse(out), { shape: [2, 2, 2, 2], sum: 0, grad: 0 });
+  });
 });
