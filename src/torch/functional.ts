@@ -52,6 +52,12 @@ const C = {
   count: ((v) => (isInt(v) && (v as number) >= 1 && (v as number) <= 2147483647 ? undefined : 'an integer in [1, 2147483647]')) as Check,
   num: ((v) => (isNum(v) ? undefined : 'a finite number')) as Check,
   bool: ((v) => (typeof v === 'boolean' ? undefined : 'true or false')) as Check,
+  // an adaptive pool's output side: libtorch loops over every output row even when the other side is
+  // 0, so 2^40 x 0 hung the process (found by the fuzz harness); no feature map is 65,536 px
+  outSize: ((v) => {
+    const side = (x: unknown): boolean => isInt(x) && (x as number) >= 0 && (x as number) <= 65536;
+    return side(v) || (Array.isArray(v) && v.length === 2 && v.every(side)) ? undefined : 'an integer in [0, 65536] or a pair of them';
+  }) as Check,
   pair: ((v) => (isInt(v) || (Array.isArray(v) && v.length === 2 && v.every(isInt)) ? undefined : 'an integer or [integer, integer]')) as Check,
   numPair: ((v) => (isNum(v) || (Array.isArray(v) && v.length === 2 && v.every(isNum)) ? undefined : 'a finite number or [number, number]')) as Check,
   tensor: ((v) => (v === null || v === undefined || v instanceof Tensor ? undefined : 'a Tensor or null')) as Check,
@@ -191,11 +197,11 @@ export function avgPool2d(input: Tensor, kernelSize: Pair, opts: Omit<PoolOption
 }
 
 export function adaptiveAvgPool2d(input: Tensor, outputSize: Pair): Tensor {
-  return wrap(callH(O.adaptiveAvg, ten('adaptiveAvgPool2d', 'input', input), pair(arg('adaptiveAvgPool2d', 'outputSize', outputSize, C.pair))));
+  return wrap(callH(O.adaptiveAvg, ten('adaptiveAvgPool2d', 'input', input), pair(arg('adaptiveAvgPool2d', 'outputSize', outputSize, C.outSize))));
 }
 
 export function adaptiveMaxPool2d(input: Tensor, outputSize: Pair): { output: Tensor; indices: Tensor } {
-  const [o, i] = callMany(O.adaptiveMax, ten('adaptiveMaxPool2d', 'input', input), pair(arg('adaptiveMaxPool2d', 'outputSize', outputSize, C.pair)));
+  const [o, i] = callMany(O.adaptiveMax, ten('adaptiveMaxPool2d', 'input', input), pair(arg('adaptiveMaxPool2d', 'outputSize', outputSize, C.outSize)));
   return { output: wrap(o as NativeHandle), indices: wrap(i as NativeHandle) };
 }
 

@@ -99,6 +99,14 @@ test('the other COCO rules give the same message from the dataset and the evalua
   assert.deepEqual(messages(cocoFile()), { dataset: null, evaluator: null });
 });
 
+test('a UTF-8 byte-order mark: both readers accept the file (found by the fuzz harness: only the dataset did)', async () => {
+  const file = path.join(dir, 'bom.json');
+  await fs.writeFile(file, `\ufeff${JSON.stringify(cocoFile())}`);
+  const ds = await CocoDetection.load({ annFile: file, imgDir: dir });
+  assert.equal(ds.length, 2);
+  assert.deepEqual(CocoDataset.fromFile(file).imageIds, [1, 2]);
+});
+
 test("an annotation's image size that differs from the file's is an error naming the file, the image id and both sizes", async () => {
   const backend = new LocalBackend();
   for (const [w, h] of [[20, 15], [80, 60], [40, 31]]) {

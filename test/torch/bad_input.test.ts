@@ -297,6 +297,15 @@ describe('fuzz findings: natively fatal inputs become JavaScript errors', () => 
     assert.deepEqual(res.ok, [1, 2, 2, 2]);
   });
 
+  it('adaptive pooling: an output side beyond 65,536 is refused (2^40 x 0 looped over 2^40 empty rows: a hang)', () => {
+    const x = torch.zeros([3, 2, 9, 7]);
+    assert.throws(() => torch.F.adaptiveMaxPool2d(x, [2 ** 40, 0]),
+      /^TypeError: F\.adaptiveMaxPool2d: outputSize: expected an integer in \[0, 65536\] or a pair of them, got/);
+    assert.throws(() => torch.F.adaptiveAvgPool2d(x, [2 ** 31, 0]), /^TypeError: F\.adaptiveAvgPool2d: outputSize: expected an integer in \[0, 65536\]/);
+    assert.deepEqual(torch.tidy(() => torch.F.adaptiveAvgPool2d(x, [3, 2]).shape), [3, 2, 3, 2]);
+    x.dispose();
+  });
+
   it('roiAlign aligned: a reversed RoI (x2 < x1 and y2 < y1 by more than a bin) samples nothing: zeros, not a read past the samples (SIGSEGV)', () => {
     // torchvision's kernel: a negative adaptive grid runs no sample loop, the bin is 0 / count = 0
     const out = runChild(`

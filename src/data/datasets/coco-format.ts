@@ -135,3 +135,11 @@ function checkSegmentationShape(file: string, rec: string, seg: unknown, height:
 export function annotationRecord(ann: { id: number; image_id: number }, index: number): string {
   return `annotations[${index}] (id ${ann.id}, image ${ann.image_id})`;
 }
+
+/**
+ * A JSON file's text without a leading UTF-8 byte-order mark: both COCO readers (the datasets and the
+ * evaluator) accept one, whichever way the file was read (a TextDecoder drops it, fs.readFileSync keeps it).
+ */
+export function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { Rle } from '../../structures/masks';
 import { createBackend, type BackendSpec } from '../backends';
-import { annotationRecord, validateCocoJson, type CocoAnnotation, type CocoCategory, type CocoFile, type CocoImage } from './coco-format';
+import { annotationRecord, stripBom, validateCocoJson, type CocoAnnotation, type CocoCategory, type CocoFile, type CocoImage } from './coco-format';
 import { AnnotationError, checkClasses, type DataInfo, type Dataset, ListDataset } from './dataset';
 
 export interface CocoDetectionOptions {
@@ -32,7 +32,7 @@ export async function readJsonFile(file: string, backend?: BackendSpec): Promise
   try {
     const text = await b.getText(file);
     try {
-      return JSON.parse(text);
+      return JSON.parse(stripBom(text));
     } catch (err) {
       throw new AnnotationError(file, 'JSON', (err as Error).message);
     }

@@ -1,5 +1,6 @@
 /** Errors for malformed COCO input: each names the file and the offending record. */
 import * as fs from 'node:fs';
+import { stripBom } from '../../data/datasets/coco-format';
 
 /** A COCO file or record that cannot be evaluated; the message names the file and record. */
 export class CocoFormatError extends Error {
@@ -15,7 +16,7 @@ export function readJsonFile(file: string): unknown {
     throw new CocoFormatError(`${file}: cannot read: ${(err as Error).message}`);
   }
   try {
-    return JSON.parse(text);
+    return JSON.parse(stripBom(text));
   } catch (err) {
     throw new CocoFormatError(`${file}: invalid JSON: ${(err as Error).message}`);
   }
