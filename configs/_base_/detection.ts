@@ -1,12 +1,12 @@
 /** Assembles a detection config from its model, data and schedule parts. */
 import type { DetectionConfig, DetectionDataConfig, DetectionMetric } from '../../src/tasks/detection/task';
 import type { DetectionTtaConfig } from '../../src/tasks/detection/tta';
-import type { TwoStageModelConfig } from '../../src/models/detectors/build';
+import type { DetectorModelConfig } from '../../src/models/detectors/build';
 import { autoScaleLr16, defaultRuntime } from './schedules/schedules';
 import type { RunConfig } from '../../src/config/types';
 
 export function detectionConfig(parts: {
-  model: TwoStageModelConfig;
+  model: DetectorModelConfig;
   data: DetectionDataConfig;
   schedule: Pick<RunConfig, 'train' | 'optimWrapper' | 'paramScheduler'>;
   metrics?: DetectionMetric[];
@@ -30,12 +30,12 @@ export function detectionConfig(parts: {
  * each also flipped. The RPN merges proposals with its own test NMS and count (MMDetection
  * 2.x's aug_test_rpn).
  */
-export function defaultTta(model: TwoStageModelConfig, data: DetectionDataConfig): DetectionTtaConfig | undefined {
+export function defaultTta(model: DetectorModelConfig, data: DetectionDataConfig): DetectionTtaConfig | undefined {
   const resize = data.testPipeline.find((s) => s.type === 'Resize');
   if (!resize || resize.type !== 'Resize' || resize.scales.length !== 1) return undefined;
   const [w, h] = resize.scales[0];
   const scales = [1, 0.5, 1.5].map((f): [number, number] => [Math.round(w * f), Math.round(h * f)]);
-  const rpn = model.testCfg.rpn;
-  if (model.type === 'RPN' && rpn) return { scales, flip: true, nms: { iouThreshold: rpn.iouThreshold }, maxPerImg: rpn.maxPerImg };
+  const rpn = model.type === 'RPN' ? model.testCfg.rpn : undefined;
+  if (rpn) return { scales, flip: true, nms: { iouThreshold: rpn.iouThreshold }, maxPerImg: rpn.maxPerImg };
   return { scales, flip: true, nms: { iouThreshold: 0.5 }, maxPerImg: 100 };
 }

@@ -12,17 +12,18 @@ import { imageSize } from '../data/image';
 import { processSample } from '../data/process';
 import { buildPipeline } from '../data/transforms';
 import type { CocoResult } from '../evaluation';
-import { buildTwoStageDetector } from '../models/detectors/build';
+import { buildDetector, DETECTOR_TYPES, numClassesOf } from '../models/detectors/build';
 import { toCocoResults, toDetBatch } from '../tasks/detection/data';
 import { withModelPreprocessing, type DetectionConfig } from '../tasks/detection/task';
 import { loadTorchvisionWeights, predictTorchvision } from '../models/detectors/torchvision';
 import { decodeImage } from '../data/image';
+import type { Detector } from '../models/detectors/types';
 import type { TwoStageDetector } from '../models/detectors/two_stage';
 
 /** A detector ready for inference, with what is needed to report its classes. */
 export interface LoadedDetector {
   config: DetectionConfig;
-  model: TwoStageDetector;
+  model: Detector;
   /** Category id of each label (the dataset's ids; torchvision configs: the label itself). */
   categoryIds: number[];
   /** Class name by category id, when known. */
@@ -33,7 +34,7 @@ export interface LoadedDetector {
 export function asDetectionConfig(loaded: LoadedConfig, what: string): DetectionConfig {
   const cfg = loaded.config as Partial<DetectionConfig>;
   const type = cfg.model?.type;
-  if (type !== 'FasterRCNN' && type !== 'FastRCNN' && type !== 'RPN') {
+  if (!(DETECTOR_TYPES as readonly unknown[]).includes(type)) {
     throw new Error(`${what}: ${loaded.name} is not a detection config (model.type ${String(type)})`);
   }
   return loaded.config as DetectionConfig;
@@ -48,11 +49,11 @@ function isTorchvision(cfg: DetectionConfig): boolean {
  * MMDetection's dataset metainfo), else the val annotation file's, else 1..numClasses.
  */
 export function categoriesOf(cfg: DetectionConfig): { ids: number[]; names: Map<number, string> } {
-  const numClasses = cfg.model.roiHead?.bboxHead.numClasses ?? 1;
+  const numClasses = numClassesOf(cfg.model);
   const { classes, categoryIds } = cfg.data ?? {};
   if (categoryIds) {
-    if (categoryIds.length !== numClasses && cfg.model.roiHead) {
-      throw new Error(`data.categoryIds: ${categoryIds.length} ids for model.roiHead.bboxHead.numClasses ${numClasses}`);
+    if (categoryIds.length !== numClasses && cfg.model.type !== 'RPN') {
+      throw new Error(`data.categoryIds: ${categoryIds.length} ids for the model's ${numClasses} classes`);
     }
     return { ids: [...categoryIds], names: new Map(categoryIds.map((id, i) => [id, classes?.[i] ?? String(id)])) };
   }
@@ -79,13 +80,13 @@ export interface LoadDetectorOptions {
 
 /** Builds the config's detector and loads a checkpoint (ours, or a PyTorch .pth). */
 export function loadDetector(cfg: DetectionConfig, checkpoint?: string, opts: LoadDetectorOptions = {}): LoadedDetector {
-  const model = buildTwoStageDetector(cfg.model);
+  const model = buildDetector(cfg.model);
   if (checkpoint) {
     if (!fs.existsSync(checkpoint)) throw new Error(`checkpoint not found: ${checkpoint}`);
     const torchvisionPth = isTorchvision(cfg) && checkpoint.endsWith('.pth');
     const sd = torchvisionPth ? torch.loadStateDict(checkpoint) : loadWeights(checkpoint);
     try {
-      if (torchvisionPth) loadTorchvisionWeights(model, sd);
+      if (torchvisionPth) loadTorchvisionWeights(model as TwoStageDetector, sd);
       else loadModelWeights(model, sd, { strict: opts.strict ?? true, file: checkpoint, log: opts.strict === false ? opts.log ?? ((line) => console.error(line)) : undefined });
     } finally {
       torch.dispose([...sd.values()]);
@@ -93,7 +94,7 @@ export function loadDetector(cfg: DetectionConfig, checkpoint?: string, opts: Lo
   }
   model.eval();
   if (isTorchvision(cfg)) {
-    const n = (cfg.model.roiHead?.bboxHead.numClasses ?? 0) + 1;
+    const n = numClassesOf(cfg.model) + 1;
     return { config: cfg, model, categoryIds: Array.from({ length: n }, (_, i) => i), classNames: new Map() };
   }
   const { ids, names } = categoriesOf(cfg);
@@ -122,7 +123,7 @@ export async function inferImage(d: LoadedDetector, imgPath: string): Promise<Co
     const img = await readImageTensor(imgPath);
     let det;
     try {
-      det = predictTorchvision(d.model, d.config.model, [img])[0];
+      det = predictTorchvision(d.model as TwoStageDetector, d.config.model, [img])[0];
     } finally {
       img.dispose();
     }

@@ -8,6 +8,7 @@ import { FPN, type FPNOptions } from '../necks/fpn';
 import { RPNHead, type RPNHeadOptions } from '../dense_heads/rpn_head';
 import { Shared2FCBBoxHead, SingleRoIExtractor, StandardRoIHead, type BBoxHeadOptions, type RoIExtractorOptions } from '../roi_heads/standard_roi_head';
 import { TwoStageDetector, type TwoStageTestConfig, type TwoStageTrainConfig } from './two_stage';
+import type { Detector } from './types';
 
 /** How images enter the model (see src/models/detectors/preprocess.ts). */
 export interface DataPreprocessorConfig {
@@ -68,4 +69,27 @@ export function buildTwoStageDetector(cfg: TwoStageModelConfig): TwoStageDetecto
     padSizeDivisor: cfg.dataPreprocessor.padSizeDivisor > 0 ? cfg.dataPreprocessor.padSizeDivisor : 1,
     rescale: tv ? 'after-nms' : 'before-nms',
   });
+}
+
+/** Every detector model config; `type` says which detector it builds. */
+export type DetectorModelConfig = TwoStageModelConfig;
+
+/** The detector types `buildDetector` knows. */
+export const DETECTOR_TYPES: readonly DetectorModelConfig['type'][] = ['FasterRCNN', 'FastRCNN', 'RPN'];
+
+/** Builds the detector a model config describes. */
+export function buildDetector(cfg: DetectorModelConfig): Detector {
+  switch (cfg.type) {
+    case 'FasterRCNN':
+    case 'FastRCNN':
+    case 'RPN':
+      return buildTwoStageDetector(cfg);
+    default:
+      throw new Error(`model.type: unknown detector '${String((cfg as { type?: unknown }).type)}' (expected one of ${DETECTOR_TYPES.join(', ')})`);
+  }
+}
+
+/** Number of object classes a detector config predicts (1 for the class-agnostic RPN). */
+export function numClassesOf(cfg: DetectorModelConfig): number {
+  return cfg.roiHead?.bboxHead.numClasses ?? 1;
 }

@@ -3,6 +3,7 @@
  * Boxes are [N, 4] (x1, y1, x2, y2) in absolute pixels; which image space is said per field.
  */
 import type { Tensor } from '../../torch';
+import type { Module } from '../../nn';
 
 /** Geometry of one image in a batch (the subset of the data pipeline's metainfo models use). */
 export interface DetImageMeta {
@@ -46,3 +47,14 @@ export interface DetInstances {
 
 /** A detector's loss terms; keys containing 'loss' are summed for the backward pass. */
 export type LossDict = Record<string, Tensor>;
+
+/**
+ * What every detector offers the task, the apis and the runner (two-stage, single-stage, ...):
+ * a Module with a backbone (for pretrained init), training losses and predictions.
+ */
+export interface Detector extends Module {
+  readonly backbone: Module;
+  loss(batch: DetBatch): LossDict;
+  /** Detections per image, in original-image pixels. */
+  predict(batch: DetBatch): DetInstances[];
+}

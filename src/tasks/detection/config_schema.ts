@@ -58,7 +58,7 @@ export const detectionConfigSchema: JsonSchema = {
           "additionalProperties": false
         },
         "model": {
-          "$ref": "#/definitions/TwoStageModelConfig"
+          "$ref": "#/definitions/DetectorModelConfig"
         },
         "data": {
           "$ref": "#/definitions/DetectionDataConfig"
@@ -622,6 +622,9 @@ export const detectionConfigSchema: JsonSchema = {
         "checkpoint"
       ],
       "additionalProperties": false
+    },
+    "DetectorModelConfig": {
+      "$ref": "#/definitions/TwoStageModelConfig"
     },
     "TwoStageModelConfig": {
       "type": "object",

@@ -17,10 +17,9 @@ import { generateShapes } from '../../data/synthetic';
 import type { ShapesOptions } from '../../data/synthetic/shapes';
 import type { TransformSpec } from '../../data/transforms';
 import { CocoDataset, evaluateCoco, proposalRecall, type CocoResult } from '../../evaluation';
-import { buildTwoStageDetector, type DataPreprocessorConfig, type TwoStageModelConfig } from '../../models/detectors/build';
+import { buildDetector, type DataPreprocessorConfig, type DetectorModelConfig } from '../../models/detectors/build';
 import { toCocoResults, toDetBatch } from './data';
-import type { TwoStageDetector } from '../../models/detectors/two_stage';
-import type { DetBatch, DetInstances } from '../../models/detectors/types';
+import type { DetBatch, DetInstances, Detector } from '../../models/detectors/types';
 import { loadPretrained } from '../../zoo';
 import type { PretrainedInitCfg } from '../../models/init_cfg';
 import { DetectionTtaModel, ttaViews, zipViewSources, type DetectionTtaConfig } from './tta';
@@ -89,7 +88,7 @@ export interface DetectionDataConfig {
 export type DetectionMetric = 'bbox' | 'proposal';
 
 export interface DetectionConfig extends RunConfig {
-  model: TwoStageModelConfig;
+  model: DetectorModelConfig;
   data: DetectionDataConfig;
   evaluation: { metrics: DetectionMetric[] };
   /** Test-time augmentation for `tsvision test --tta` (MMDetection's tta_model + tta_pipeline). */
@@ -144,10 +143,10 @@ export function batchProposals(batch: Batch, index: ProposalIndex): Tensor[] {
   }));
 }
 
-/** Adapts a TwoStageDetector to the runner: collated batches in, tensors inside. */
-export class DetectionModel extends ModelWrapper<Batch, DetInstances[], TwoStageDetector> {
+/** Adapts a detector to the runner: collated batches in, tensors inside. */
+export class DetectionModel extends ModelWrapper<Batch, DetInstances[], Detector> {
   constructor(
-    detector: TwoStageDetector,
+    detector: Detector,
     private readonly proposals?: { train?: ProposalIndex; val?: ProposalIndex },
     /** The backbone's pretrained weights (config model.backbone.initCfg). */
     private readonly backboneInit?: PretrainedInitCfg | null,
@@ -163,7 +162,7 @@ export class DetectionModel extends ModelWrapper<Batch, DetInstances[], TwoStage
       (r.ignoredKeys.length ? `; ignored ${r.ignoredKeys.length} keys the backbone lacks: ${r.ignoredKeys.slice(0, 6).join(', ')}${r.ignoredKeys.length > 6 ? ', ...' : ''}` : ''));
   }
 
-  get detector(): TwoStageDetector {
+  get detector(): Detector {
     return this.wrapped;
   }
 
@@ -291,7 +290,7 @@ export const detectionTask: Task<DetectionConfig, Batch, DetInstances[]> = {
   name: 'detection',
   configSchema: detectionConfigSchema,
   buildModel(cfg) {
-    const detector = buildTwoStageDetector(cfg.model);
+    const detector = buildDetector(cfg.model);
     const init = cfg.model.backbone.initCfg;
     if (cfg.model.type !== 'FastRCNN') return new DetectionModel(detector, undefined, init);
     const need = (s: CocoSplitConfig, split: string) => {
