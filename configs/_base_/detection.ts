@@ -1,7 +1,7 @@
 /** Assembles a detection config from its model, data and schedule parts. */
 import type { DetectionConfig, DetectionDataConfig, DetectionMetric } from '../../src/tasks/detection/task';
 import type { DetectionTtaConfig } from '../../src/tasks/detection/tta';
-import type { DetectorModelConfig } from '../../src/models/detectors/build';
+import { hasMaskBranch, type DetectorModelConfig } from '../../src/models/detectors/build';
 import { autoScaleLr16, defaultRuntime } from './schedules/schedules';
 import type { RunConfig } from '../../src/config/types';
 
@@ -17,8 +17,9 @@ export function detectionConfig(parts: {
     autoScaleLr: autoScaleLr16,
     model: parts.model,
     data: parts.data,
-    evaluation: { metrics: parts.metrics ?? (parts.model.type === 'RPN' ? ['proposal'] : ['bbox']) },
-    tta: defaultTta(parts.model, parts.data),
+    evaluation: { metrics: parts.metrics ?? (parts.model.type === 'RPN' ? ['proposal'] : hasMaskBranch(parts.model) ? ['bbox', 'segm'] : ['bbox']) },
+    // the TTA merge handles boxes only: models with masks get none (MMDetection 3.3 ships none for Mask R-CNN)
+    ...(hasMaskBranch(parts.model) ? {} : { tta: defaultTta(parts.model, parts.data) }),
   };
 }
 

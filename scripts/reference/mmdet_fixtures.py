@@ -1,4 +1,4 @@
-"""Reference fixtures from MMDetection 3.3 itself (RPN, Faster R-CNN, Fast R-CNN).
+"""Reference fixtures from MMDetection 3.3 itself (RPN, Faster R-CNN, Fast R-CNN, Mask R-CNN, Fast R-CNN with masks).
 
 What it writes (under OUT: test/fixtures/mmdet/ for the tiny models, .cache/mmdet-fixtures/ with --full):
   images/        4 deterministic PNGs: img_800x1216.png, img_480x640.png (inference), train_256x384.png,
@@ -9,9 +9,12 @@ What it writes (under OUT: test/fixtures/mmdet/ for the tiny models, .cache/mmde
   model_configs/ the full mmdet config each model was built from (after the fixture's overrides), as JSON
   proposals/     COCO results-format proposal files (image_id, bbox [x, y, w, h], score, category_id) that
                  the Fast R-CNN fixtures were fed: test (from the RPN fixture) and train (generated)
-  inference/     per model: detections of inference_detector() on both images (+ metainfo)
+  inference/     per model: detections of inference_detector() on both images (+ metainfo); mask models also
+                 each detection's pasted mask as compressed COCO RLE ({size: [h, w], counts: str}, pycocotools)
   intermediates/ per two-stage model and image: preprocessed input stats, per-level neck sums, rpn_results
-  losses/        per model: every loss term of one model.loss() on the training batch (deterministic sampler)
+  losses/        per model: every loss term of one model.loss() on the training batch (deterministic sampler);
+                 mask models' batches carry gt masks: the TRAIN_GT shapes, drawn alone as in the images (see
+                 gt_mask), as compressed RLE in losses/<model>.json batch.images[].gt_masks
   configs/       (tiny only) Config.fromfile(...).to_dict() of the mmdet 3.3 configs matching configs/*/*_coco.ts
   manifest.json  versions, seeds, widths, classifier scale, image ids, COCO category ids, sampler patch
 
@@ -32,6 +35,7 @@ from collections import OrderedDict
 
 import cv2
 import numpy as np
+import pycocotools.mask as mask_util
 import torch
 
 import mmcv
@@ -66,6 +70,11 @@ MODELS_SPEC = [
     ('faster-rcnn_r50-caffe_fpn_1x_coco', 'faster_rcnn/faster-rcnn_r50-caffe_fpn_1x_coco.py'),
     ('fast-rcnn_r50_fpn_1x_coco', 'fast_rcnn/fast-rcnn_r50_fpn_1x_coco.py'),
     ('fast-rcnn_r50-caffe_fpn_1x_coco', 'fast_rcnn/fast-rcnn_r50-caffe_fpn_1x_coco.py'),
+    ('mask-rcnn_r50_fpn_1x_coco', 'mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'),
+    # mmdet 3.3 has no Fast R-CNN with masks: fast-rcnn_r50_fpn_1x_coco plus mask-rcnn_r50_fpn's mask branch
+    # (roi_head.mask_roi_extractor, roi_head.mask_head, train_cfg.rcnn.mask_size, test_cfg.rcnn.mask_thr_binary)
+    # and its with_mask LoadAnnotations in the training pipeline; see fast_mask_rcnn_cfg.
+    ('fast-mask-rcnn_r50_fpn_1x_coco', 'fast_rcnn/fast-rcnn_r50_fpn_1x_coco.py + mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'),
 ]
 PROPOSAL_SOURCE = 'rpn_r50_fpn_1x_coco'  # the RPN whose test proposals the Fast R-CNN fixtures are fed
 
@@ -166,8 +175,23 @@ def write_images(out):
 
 
 # ------------------------------------------------------------------------------------------------ models
+def fast_mask_rcnn_cfg():
+    """Fast R-CNN (fast-rcnn_r50_fpn_1x_coco) with Mask R-CNN's mask branch (mask-rcnn_r50_fpn_1x_coco)."""
+    cfg = Config.fromfile(osp.join(MMCFG, 'fast_rcnn/fast-rcnn_r50_fpn_1x_coco.py'))
+    mask = Config.fromfile(osp.join(MMCFG, 'mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py')).model
+    cfg.model.roi_head.mask_roi_extractor = copy.deepcopy(mask.roi_head.mask_roi_extractor)
+    cfg.model.roi_head.mask_head = copy.deepcopy(mask.roi_head.mask_head)
+    cfg.model.train_cfg.rcnn.mask_size = mask.train_cfg.rcnn.mask_size
+    cfg.model.test_cfg.rcnn.mask_thr_binary = mask.test_cfg.rcnn.mask_thr_binary
+    cfg.model.data_preprocessor.pad_mask = True
+    for t in cfg.train_dataloader.dataset.pipeline:
+        if t['type'] == 'LoadAnnotations':
+            t['with_mask'] = True
+    return cfg
+
+
 def model_cfg(cfg_file, full):
-    cfg = Config.fromfile(osp.join(MMCFG, cfg_file))
+    cfg = fast_mask_rcnn_cfg() if '+' in cfg_file else Config.fromfile(osp.join(MMCFG, cfg_file))
     m = cfg.model
     m.backbone.init_cfg = None  # no download of pretrained weights
     if not full:
@@ -183,6 +207,10 @@ def model_cfg(cfg_file, full):
             m.roi_head.bbox_roi_extractor.out_channels = o
             m.roi_head.bbox_head.in_channels = o
             m.roi_head.bbox_head.fc_out_channels = fc
+            if 'mask_head' in m.roi_head:
+                m.roi_head.mask_roi_extractor.out_channels = o
+                m.roi_head.mask_head.in_channels = o
+                m.roi_head.mask_head.conv_out_channels = o
     return cfg
 
 
@@ -266,10 +294,19 @@ def build_checkpoint(name, cfg_file, full, out, img_paths):
 
 
 # ------------------------------------------------------------------------------------------------ inference
+def rle_json(mask):
+    """A binary [h, w] mask as COCO's compressed RLE (pycocotools), JSON-ready."""
+    r = mask_util.encode(np.asfortranarray(mask.astype(np.uint8)))
+    return dict(size=[int(v) for v in r['size']], counts=r['counts'].decode('ascii'))
+
+
 def instances_json(inst, cat_ids):
     labels = inst.labels.cpu().numpy().astype(int).tolist()
-    return dict(bboxes=[f32(b) for b in inst.bboxes.cpu().numpy()], scores=f32(inst.scores.cpu().numpy()),
-                labels=labels, category_ids=[cat_ids[l] for l in labels])
+    out = dict(bboxes=[f32(b) for b in inst.bboxes.cpu().numpy()], scores=f32(inst.scores.cpu().numpy()),
+               labels=labels, category_ids=[cat_ids[l] for l in labels])
+    if 'masks' in inst:
+        out['masks'] = [rle_json(m) for m in inst.masks.cpu().numpy()]
+    return out
 
 
 def metainfo_json(ds):
@@ -418,15 +455,47 @@ def train_proposals():
     return out
 
 
+def gt_mask(name, h, w, k):
+    """The k-th TRAIN_GT shape of image `name` alone, drawn as make_image draws it (same rectangle/ellipse choice,
+    cv2 filled, LINE_8), as a uint8 [h, w] bitmap. Occlusion by later shapes is not applied."""
+    i = [n for n, _, _, _ in TEST_IMAGES + TRAIN_IMAGES].index(name)
+    ih, iw = [(hh, ww) for n, hh, ww, _ in TEST_IMAGES + TRAIN_IMAGES][i]
+    rng = np.random.RandomState(SEED + i)
+    # replay make_image's draws up to the gt shapes' ellipse flags
+    for c in range(3):
+        rng.uniform(0.5, 2.0, 2)
+        rng.uniform(0, 2 * np.pi)
+    for _ in range(max(6, (ih * iw) // 40000)):
+        rng.randint(0, iw - 20), rng.randint(0, ih - 20)
+        rng.randint(15, max(16, iw // 3))
+        rng.randint(15, max(16, ih // 3))
+        rng.rand()
+    flags = [bool(rng.rand() < 0.5) for _ in TRAIN_GT[name]]
+    (x1, y1, x2, y2), _ = TRAIN_GT[name][k]
+    m = np.zeros((h, w), np.uint8)
+    if flags[k]:
+        cv2.ellipse(m, ((x1 + x2) // 2, (y1 + y2) // 2), ((x2 - x1) // 2, (y2 - y1) // 2), 0, 0, 360, 1, -1,
+                    lineType=cv2.LINE_8)
+    else:
+        cv2.rectangle(m, (x1, y1), (x2, y2), 1, -1, lineType=cv2.LINE_8)
+    return m
+
+
 def run_loss(name, cfg, ckpt, img_paths, train_fed=None):
     model = init_detector(cfg, ckpt, device='cpu')
     model.train()  # ResNet.train() keeps BN in eval (norm_eval=True) and stage 0-1 frozen (frozen_stages=1)
     compose = Compose(train_pipeline_cfg(cfg))
+    with_mask = 'mask_head' in cfg.model.get('roi_head', {})
+    masks = {n: [rle_json(gt_mask(n, h, w, k)) for k in range(len(TRAIN_GT[n]))] for n, h, w, _ in TRAIN_IMAGES} \
+        if with_mask else {}
     items = []
     for img_name, h, w, img_id in TRAIN_IMAGES:
         d = dict(img_path=img_paths[img_name], img_id=img_id,
                  instances=[dict(bbox=[float(v) for v in box], bbox_label=label, ignore_flag=0)
                             for box, label in TRAIN_GT[img_name]])
+        if with_mask:
+            for inst, m in zip(d['instances'], masks[img_name]):
+                inst['mask'] = dict(m)
         if train_fed is not None:
             d['proposals'] = dict(bboxes=train_fed[img_id]['bboxes'].copy(), scores=train_fed[img_id]['scores'].copy())
         items.append(compose(d))
@@ -460,6 +529,7 @@ def run_loss(name, cfg, ckpt, img_paths, train_fed=None):
                          gt_bboxes=[list(map(float, b)) for b, _ in TRAIN_GT[n]],
                          gt_labels=[l for _, l in TRAIN_GT[n]],
                          gt_category_ids=[COCO_CAT_IDS[l] for _, l in TRAIN_GT[n]],
+                         **(dict(gt_masks=masks[n]) if with_mask else {}),
                          **metainfo_json(ds))
                     for (n, _, _, i), ds in zip(TRAIN_IMAGES, data['data_samples'])]),
         train_pipeline=train_pipeline_cfg(cfg),
@@ -482,7 +552,7 @@ def run_loss(name, cfg, ckpt, img_paths, train_fed=None):
 # ------------------------------------------------------------------------------------------------ configs
 def dump_configs(out):
     names = []
-    for d, prefix in (('rpn', 'rpn_'), ('faster_rcnn', 'faster-rcnn_'), ('fast_rcnn', 'fast-rcnn_')):
+    for d, prefix in (('rpn', 'rpn_'), ('faster_rcnn', 'faster-rcnn_'), ('fast_rcnn', 'fast-rcnn_'), ('mask_rcnn', 'mask-rcnn_')):
         for arch in ('r50', 'r50-caffe', 'r101', 'r101-caffe'):
             for sched in ('1x', '2x'):
                 n = f'{prefix}{arch}_fpn_{sched}_coco'
@@ -522,7 +592,7 @@ def main():
         cfg, ckpt, _ = built[name]
         two_stage = 'faster-rcnn' in name
         fed = None
-        if name.startswith('fast-rcnn'):
+        if name.startswith('fast-'):
             if test_fed is None:
                 src = json.load(open(osp.join(out, 'inference', PROPOSAL_SOURCE + '.json')))
                 per = {e['image_id']: (np.array(e['bboxes'], np.float32).reshape(-1, 4), np.array(e['scores'], np.float32))
@@ -545,9 +615,9 @@ def main():
     for name, _ in MODELS_SPEC:
         cfg, ckpt, _ = built[name]
         print(f'[loss] {name}', flush=True)
-        res = run_loss(name, cfg, ckpt, img_paths, train_fed if name.startswith('fast-rcnn') else None)
+        res = run_loss(name, cfg, ckpt, img_paths, train_fed if name.startswith('fast-') else None)
         res['checkpoint'] = rel(ckpt, out)
-        if name.startswith('fast-rcnn'):
+        if name.startswith('fast-'):
             res['proposal_file'] = rel(tfile, out)
         dump(osp.join(out, 'losses', name + '.json'), res)
 

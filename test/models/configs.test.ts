@@ -11,13 +11,19 @@ import type { DetectionConfig } from '../../src/tasks/detection/task';
 import type { DetBatch } from '../../src/models/detectors/types';
 import { SGD } from '../../src/optim';
 
-const DETECTION_TYPES = new Set(['FasterRCNN', 'FastRCNN', 'RPN']);
+const DETECTION_TYPES = new Set(['FasterRCNN', 'FastRCNN', 'RPN', 'MaskRCNN']);
+
+/** A filled rectangle [96, 128] uint8. */
+function rectMask(x1: number, y1: number, x2: number, y2: number) {
+  return torch.tidy(() => torch.F.pad(torch.ones([y2 - y1, x2 - x1], { dtype: 'uint8' }), [x1, 128 - x2, y1, 96 - y2]));
+}
 
 function tinyBatch(numClasses: number): DetBatch {
   const metas = [0, 1].map(() => ({ oriShape: [96, 128] as [number, number], imgShape: [96, 120] as [number, number], scaleFactor: [1, 1] as [number, number] }));
   const targets = [0, 1].map((i) => ({
     boxes: torch.tensor([[10, 12, 60, 70], [50 + i, 30, 110, 90]]),
     labels: torch.tensor([0, Math.min(1, numClasses - 1)], { dtype: 'int64' }),
+    masks: torch.stack([rectMask(10, 12, 60, 70), rectMask(50 + i, 30, 110, 90)]),
   }));
   const proposals = [0, 1].map(() => torch.tensor([[8, 10, 62, 72], [48, 28, 112, 88], [0, 0, 40, 40], [20, 20, 100, 90]]));
   return { images: torch.randn([2, 3, 96, 128]), metas, targets, proposals };
@@ -26,7 +32,7 @@ function tinyBatch(numClasses: number): DetBatch {
 const names = listConfigNames().filter((n) => !n.startsWith('toy/'));
 
 test('there are detection configs for every MMDetection row of the seeds', () => {
-  for (const fam of ['rpn/rpn', 'faster_rcnn/faster-rcnn', 'fast_rcnn/fast-rcnn']) {
+  for (const fam of ['rpn/rpn', 'faster_rcnn/faster-rcnn', 'fast_rcnn/fast-rcnn', 'mask_rcnn/mask-rcnn']) {
     for (const v of ['_r50_fpn_1x_coco', '_r50_fpn_2x_coco', '_r50-caffe_fpn_1x_coco', '_r101_fpn_1x_coco']) {
       assert.ok(names.includes(fam + v), `missing config ${fam}${v}`);
     }
@@ -63,6 +69,11 @@ for (const name of names) {
           assert.equal(d.boxes.size(1), 4);
           assert.equal(d.boxes.size(0), d.scores.size(0));
           assert.equal(d.labels.size(0), d.scores.size(0));
+          if (cfg.model.roiHead?.maskHead) {
+            assert.ok(d.masks, `${name}: no masks predicted`);
+            assert.deepEqual(d.masks.shape, [d.scores.size(0), 96, 128]);
+            assert.equal(d.masks.dtype, 'bool');
+          }
         }
       });
     } finally {

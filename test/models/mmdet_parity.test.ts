@@ -16,15 +16,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as torch from '../../src/torch';
-import type { Tensor } from '../../src/torch';
 import { categoriesOf, loadDetector, prepareImage } from '../../src/apis/detection';
-import { decodeImage } from '../../src/data/image';
 import { toDetBatch } from '../../src/tasks/detection/data';
 import { detectionTask, type DetectionConfig, type DetectionModel } from '../../src/tasks/detection/task';
 import type { Batch } from '../../src/data/collate';
 import * as os from 'node:os';
-import type { DataPreprocessorConfig, TwoStageModelConfig } from '../../src/models/detectors/build';
-import type { DetBatch, DetImageMeta } from '../../src/models/detectors/types';
 import type { TwoStageDetector } from '../../src/models/detectors/two_stage';
 import { config as rpnCfg } from '../../configs/rpn/rpn_r50_fpn_1x_coco';
 import { config as fasterCfg } from '../../configs/faster_rcnn/faster-rcnn_r50_fpn_1x_coco';
@@ -32,6 +28,7 @@ import { config as fasterCaffeCfg } from '../../configs/faster_rcnn/faster-rcnn_
 import { config as fastCfg } from '../../configs/fast_rcnn/fast-rcnn_r50_fpn_1x_coco';
 import { config as fastCaffeCfg } from '../../configs/fast_rcnn/fast-rcnn_r50-caffe_fpn_1x_coco';
 import { repoRoot } from '../helpers/paths';
+import { atFixtureWidths, countMatches, decodeUint8, mmdetBatch, readJson, tensorOf, withStridedSampler, type Manifest, type RefImage, type RefLoss } from '../helpers/mmdet';
 
 const CONFIGS: Record<string, DetectionConfig> = {
   'rpn_r50_fpn_1x_coco': rpnCfg,
@@ -46,85 +43,12 @@ const SETS = [
 ];
 const MIN_MATCH = 0.99;
 
-interface Manifest {
-  tiny_widths: { base_channels: number; neck_out: number; fc_out: number } | null;
-  models: Record<string, { checkpoint: string; mmdet2?: string }>;
-}
-interface RefImage {
-  image: string;
-  image_id: number;
-  img_shape: [number, number];
-  scale_factor: [number, number];
-  bboxes: number[][];
-  scores: number[];
-  labels: number[];
-  category_ids: number[];
-  roi_head_proposals?: { bboxes: number[][]; scores: number[] };
-}
-interface RefLoss {
-  losses: Record<string, number | { sum: number }>;
-  batch: { images: (RefImage & { gt_bboxes: number[][]; gt_labels: number[] })[] };
-  roi_head_proposals?: { bboxes: number[][] }[];
-}
-
-const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-
 /** Our config of a fixture model, at the fixture's widths. */
 function configOf(name: string, man: Manifest): DetectionConfig {
   const base = CONFIGS[name];
   assert.ok(base, `no tsvision config for fixture model ${name}`);
-  const w = man.tiny_widths;
-  if (!w) return base;
-  const m = base.model;
-  const b = w.base_channels, o = w.neck_out;
-  const model: TwoStageModelConfig = {
-    ...m,
-    backbone: { ...m.backbone, baseChannels: b },
-    neck: { ...m.neck, inChannels: [b * 4, b * 8, b * 16, b * 32], outChannels: o },
-    rpnHead: m.rpnHead && { ...m.rpnHead, inChannels: o, featChannels: o },
-    roiHead: m.roiHead && { ...m.roiHead, bboxHead: { ...m.roiHead.bboxHead, inChannels: o, fcOutChannels: w.fc_out } },
-  };
-  return { ...base, model };
+  return { ...base, model: atFixtureWidths(base.model, man) };
 }
-
-/** The fixture's deterministic sampler ('strided', see mmdet_fixtures.py strided_choice) in both samplers. */
-function withStridedSampler(m: TwoStageModelConfig): TwoStageModelConfig {
-  const t = m.trainCfg;
-  return {
-    ...m,
-    trainCfg: {
-      ...t,
-      rpn: t.rpn && { ...t.rpn, sampler: { ...t.rpn.sampler, deterministic: 'strided' } },
-      rcnn: t.rcnn && { ...t.rcnn, sampler: { ...t.rcnn.sampler, deterministic: 'strided' } },
-    },
-  };
-}
-
-function iou(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const iw = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
-  const ih = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-  const inter = iw * ih;
-  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
-}
-
-/** How many reference detections have a distinct counterpart in ours (same category, IoU ≥ 0.99, |Δscore| ≤ 1e-3). */
-function countMatches(ours: { boxes: Float32Array; scores: Float32Array; cats: number[] }, ref: RefImage): number {
-  const used = new Uint8Array(ours.scores.length);
-  let matched = 0;
-  ref.scores.forEach((s, k) => {
-    for (let j = 0; j < ours.scores.length; j++) {
-      if (used[j] || ours.cats[j] !== ref.category_ids[k] || Math.abs(ours.scores[j] - s) > 1e-3) continue;
-      if (iou(ours.boxes.subarray(4 * j, 4 * j + 4), ref.bboxes[k]) >= 0.99) {
-        used[j] = 1;
-        matched++;
-        break;
-      }
-    }
-  });
-  return matched;
-}
-
-const tensorOf = (rows: number[][]): Tensor => torch.tensor(rows.length ? rows : [], { shape: [rows.length, 4] });
 
 /** Strict load of one checkpoint layout, then the detections of one image. */
 async function inferenceCase(dir: string, man: Manifest, name: string, ckpt: string, imgName: string): Promise<void> {
@@ -155,37 +79,6 @@ async function inferenceCase(dir: string, man: Manifest, name: string, ckpt: str
   } finally {
     d.model.dispose?.();
   }
-}
-
-/** An image file as [3, H, W] uint8 RGB. */
-async function decodeUint8(file: string): Promise<Tensor> {
-  const img = await decodeImage({ bytes: fs.readFileSync(file), path: file, flop: false, interpolation: 'bilinear' }, 'rgb');
-  return torch.tidy(() => torch.fromTypedArray(img.data, [img.height, img.width, 3]).permute(2, 0, 1).contiguous());
-}
-
-/**
- * Unresized uint8 images batched in MMDetection's DetDataPreprocessor arithmetic: channel
- * order, float, (x − mean) / std in 0..255, zero padding to the divisor. (The loss test
- * compares the model; preprocessImages' [0, 1]-based arithmetic differs in the last bits,
- * which is enough to flip near-tied proposals and with them the sampled RoIs.)
- */
-function mmdetBatch(images: Tensor[], dp: DataPreprocessorConfig): DetBatch {
-  return torch.tidy(() => {
-    const d = dp.padSizeDivisor > 0 ? dp.padSizeDivisor : 1;
-    const ph = Math.ceil(Math.max(...images.map((x) => x.size(1))) / d) * d;
-    const pw = Math.ceil(Math.max(...images.map((x) => x.size(2))) / d) * d;
-    const mean = torch.tensor(dp.mean).view(3, 1, 1);
-    const std = torch.tensor(dp.std).view(3, 1, 1);
-    const metas = images.map((x) => {
-      const [h, w] = [x.size(1), x.size(2)];
-      return { oriShape: [h, w], imgShape: [h, w], scaleFactor: [1, 1] } as DetImageMeta;
-    });
-    const planes = images.map((x, i) => {
-      const c = (dp.order === 'bgr' ? x.flip([0]) : x).float().sub(mean).div(std);
-      return torch.F.pad(c, [0, pw - metas[i].imgShape[1], 0, ph - metas[i].imgShape[0]]);
-    });
-    return { images: torch.stack(planes), metas };
-  });
 }
 
 /** One training step's losses on MMDetection's batch, deterministic sampler on both sides. */

@@ -39,6 +39,12 @@ export const cocoDetection: DetectionDataConfig = {
   generate: null,
 };
 
+/**
+ * COCO 2017 instances as MMDetection's coco_instance.py: the same files and pipelines (masks
+ * are loaded for models with a mask branch).
+ */
+export const cocoInstance: DetectionDataConfig = cocoDetection;
+
 /** The same settings on the synthetic shapes dataset (generated on first use). */
 export const shapesDetection: DetectionDataConfig = {
   train: { annFile: 'work_dirs/data/shapes/annotations/instances_train.json', imgDir: 'work_dirs/data/shapes/train' },

@@ -7,6 +7,7 @@ import type { PretrainedInitCfg } from '../init_cfg';
 import { FPN, type FPNOptions } from '../necks/fpn';
 import { RPNHead, type RPNHeadOptions } from '../dense_heads/rpn_head';
 import { Shared2FCBBoxHead, SingleRoIExtractor, StandardRoIHead, type BBoxHeadOptions, type RoIExtractorOptions } from '../roi_heads/standard_roi_head';
+import { FCNMaskHead, type FCNMaskHeadOptions } from '../roi_heads/fcn_mask_head';
 import { TwoStageDetector, type TwoStageTestConfig, type TwoStageTrainConfig } from './two_stage';
 import type { Detector } from './types';
 
@@ -26,14 +27,27 @@ export interface DataPreprocessorConfig {
   torchvisionResize?: { minSize: number; maxSize: number };
 }
 
+/**
+ * The RoI head (MMDetection's StandardRoIHead): box branch, and for Mask R-CNN (and Fast R-CNN
+ * with masks) the mask branch: maskRoiExtractor (mmdet: 14×14, sampling 0) and maskHead
+ * (FCNMaskHead), both or neither.
+ */
+export interface RoIHeadConfig {
+  roiExtractor: RoIExtractorOptions;
+  bboxHead: BBoxHeadOptions;
+  maskRoiExtractor?: RoIExtractorOptions;
+  maskHead?: FCNMaskHeadOptions;
+}
+
 export interface TwoStageModelConfig {
-  type: 'FasterRCNN' | 'FastRCNN' | 'RPN';
+  /** MaskRCNN: FasterRCNN with a mask branch (roiHead.maskRoiExtractor + maskHead); FastRCNN may have one too. */
+  type: 'FasterRCNN' | 'FastRCNN' | 'RPN' | 'MaskRCNN';
   dataPreprocessor: DataPreprocessorConfig;
   /** The backbone, and the pretrained weights it starts from (MMDetection's backbone.init_cfg; null: none). */
   backbone: ResNetOptions & { initCfg?: PretrainedInitCfg | null };
   neck: FPNOptions;
   rpnHead?: RPNHeadOptions;
-  roiHead?: { roiExtractor: RoIExtractorOptions; bboxHead: BBoxHeadOptions };
+  roiHead?: RoIHeadConfig;
   trainCfg: TwoStageTrainConfig;
   testCfg: TwoStageTestConfig;
   /**
@@ -50,6 +64,24 @@ function withTopk<T extends { topkOnLogits?: boolean } | undefined>(c: T, torchv
   return c && c.topkOnLogits === undefined ? { ...c, topkOnLogits: torchvision } : c;
 }
 
+function buildRoIHead(r: RoIHeadConfig, type: TwoStageModelConfig['type']): StandardRoIHead {
+  const withMask = r.maskHead !== undefined || r.maskRoiExtractor !== undefined;
+  if (withMask && !(r.maskHead && r.maskRoiExtractor)) {
+    throw new Error(`model.roiHead.${r.maskHead ? 'maskRoiExtractor' : 'maskHead'}: required with ${r.maskHead ? 'maskHead' : 'maskRoiExtractor'} (a mask branch needs both)`);
+  }
+  if (type === 'MaskRCNN' && !withMask) throw new Error('model.roiHead.maskHead: required for MaskRCNN (with roiHead.maskRoiExtractor)');
+  if (r.maskHead && r.maskHead.numClasses !== r.bboxHead.numClasses) {
+    throw new Error(`model.roiHead.maskHead.numClasses: ${r.maskHead.numClasses} differs from roiHead.bboxHead.numClasses ${r.bboxHead.numClasses}`);
+  }
+  const mask = withMask ? { extractor: new SingleRoIExtractor(r.maskRoiExtractor!), head: new FCNMaskHead(r.maskHead!) } : undefined;
+  return new StandardRoIHead(new SingleRoIExtractor(r.roiExtractor), new Shared2FCBBoxHead(r.bboxHead), mask);
+}
+
+/** Whether a detector config has a mask branch (its data must carry gt masks; it predicts masks). */
+export function hasMaskBranch(cfg: DetectorModelConfig): boolean {
+  return cfg.roiHead?.maskHead !== undefined;
+}
+
 export function buildTwoStageDetector(cfg: TwoStageModelConfig): TwoStageDetector {
   const needRpn = cfg.type !== 'FastRCNN';
   const needRoi = cfg.type !== 'RPN';
@@ -58,9 +90,7 @@ export function buildTwoStageDetector(cfg: TwoStageModelConfig): TwoStageDetecto
   const backbone = new ResNet(cfg.backbone);
   const neck = new FPN(cfg.neck);
   const rpnHead = needRpn ? new RPNHead(cfg.rpnHead!) : undefined;
-  const roiHead = needRoi
-    ? new StandardRoIHead(new SingleRoIExtractor(cfg.roiHead!.roiExtractor), new Shared2FCBBoxHead(cfg.roiHead!.bboxHead))
-    : undefined;
+  const roiHead = needRoi ? buildRoIHead(cfg.roiHead!, cfg.type) : undefined;
   const tv = (cfg.postprocess ?? (cfg.dataPreprocessor.torchvisionResize ? 'torchvision' : 'mmdet')) === 'torchvision';
   const trainCfg = { ...cfg.trainCfg, rpnProposal: withTopk(cfg.trainCfg.rpnProposal, tv) };
   const testCfg = { ...cfg.testCfg, rpn: withTopk(cfg.testCfg.rpn, tv) };
@@ -75,7 +105,7 @@ export function buildTwoStageDetector(cfg: TwoStageModelConfig): TwoStageDetecto
 export type DetectorModelConfig = TwoStageModelConfig;
 
 /** The detector types `buildDetector` knows. */
-export const DETECTOR_TYPES: readonly DetectorModelConfig['type'][] = ['FasterRCNN', 'FastRCNN', 'RPN'];
+export const DETECTOR_TYPES: readonly DetectorModelConfig['type'][] = ['FasterRCNN', 'FastRCNN', 'RPN', 'MaskRCNN'];
 
 /** Builds the detector a model config describes. */
 export function buildDetector(cfg: DetectorModelConfig): Detector {
@@ -83,6 +113,7 @@ export function buildDetector(cfg: DetectorModelConfig): Detector {
     case 'FasterRCNN':
     case 'FastRCNN':
     case 'RPN':
+    case 'MaskRCNN':
       return buildTwoStageDetector(cfg);
     default:
       throw new Error(`model.type: unknown detector '${String((cfg as { type?: unknown }).type)}' (expected one of ${DETECTOR_TYPES.join(', ')})`);

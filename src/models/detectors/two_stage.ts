@@ -1,5 +1,5 @@
 /**
- * Two-stage detectors (Faster R-CNN, Fast R-CNN) and the RPN alone, as MMDetection
+ * Two-stage detectors (Faster R-CNN, Fast R-CNN, Mask R-CNN) and the RPN alone, as MMDetection
  * composes them: backbone → neck → rpn_head (proposals) → roi_head (boxes).
  *
  *   loss(batch)    → loss terms (RPN + RoI head)
@@ -170,8 +170,11 @@ export class TwoStageDetector extends Module {
       } else {
         proposals = this.need(batch.proposals, 'batch.proposals (Fast R-CNN needs precomputed proposals)');
       }
-      const dets = this.need(this.roiHead, 'roiHead').predict(feats, proposals, batch.metas, this.need(this.testCfg.rcnn, 'testCfg.rcnn'), before);
-      return before ? dets : dets.map((d, i) => ({ ...d, boxes: rescaleBoxes(d.boxes, batch.metas[i]) }));
+      const roiHead = this.need(this.roiHead, 'roiHead');
+      // a mask branch rescales its detections itself (after NMS, before pasting into the original image)
+      const done = before || roiHead.withMask;
+      const dets = roiHead.predict(feats, proposals, batch.metas, this.need(this.testCfg.rcnn, 'testCfg.rcnn'), done);
+      return done ? dets : dets.map((d, i) => ({ ...d, boxes: rescaleBoxes(d.boxes, batch.metas[i]) }));
     }));
   }
 

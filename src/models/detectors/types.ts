@@ -27,6 +27,8 @@ export interface DetTargets {
   labels: Tensor; // [G] int64, 0-based class indices
   /** Crowd regions to ignore, [I, 4]. */
   ignoreBoxes?: Tensor;
+  /** Instance masks [G, H, W] (uint8 or float, 1 inside) in the padded batch image, one per box (mask heads). */
+  masks?: Tensor;
 }
 
 /** A batch as detectors consume it (after the data preprocessor). */
@@ -43,6 +45,8 @@ export interface DetInstances {
   boxes: Tensor; // [K, 4] float32
   scores: Tensor; // [K]
   labels: Tensor; // [K] int64
+  /** Instance masks [K, H, W] bool in the same image space as the boxes (mask heads only). */
+  masks?: Tensor;
 }
 
 /** A detector's loss terms; keys containing 'loss' are summed for the backward pass. */

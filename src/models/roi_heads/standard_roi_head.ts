@@ -6,6 +6,8 @@
  * Shape shorthand: R RoIs in the batch, rois [R, 5] (image index, x1, y1, x2, y2) in
  * resized-image pixels; C classes; roi features [R, F, S, S] (S = roiSize).
  * Box head names: shared_fcs.{0,1}, fc_cls [C+1 outputs], fc_reg [4C outputs].
+ * With a mask branch (Mask R-CNN): a second extractor (mask_roi_extractor) and mask_head
+ * (FCNMaskHead, see fcn_mask_head.ts), trained on the sampled positives and run on the detections.
  */
 import * as torch from '../../torch';
 import type { Tensor } from '../../torch';
@@ -17,6 +19,7 @@ import type { DetImageMeta, DetInstances, DetTargets, LossDict } from '../detect
 import { deltaBoxLoss, type BoxLossConfig } from '../losses/box_loss';
 import { batchedNms } from '../layers/batched_nms';
 import { rescaleToOriginal } from '../layers/rescale';
+import { maskTargets, type FCNMaskHead } from './fcn_mask_head';
 
 export interface RoIExtractorOptions {
   /** RoIAlign output size S. */
@@ -139,11 +142,15 @@ export interface RCNNTestConfig {
   minBboxSize?: number;
   /** Box count from which NMS runs class by class (MMCV's nms split_thr, default 10000). */
   nmsSplitThr?: number;
+  /** Mask branch: threshold of the pasted mask probabilities (mmdet's mask_thr_binary; default 0.5). */
+  maskThrBinary?: number;
 }
 
 export interface RCNNTrainConfig {
   assigner: MaxIoUAssignerOptions;
   sampler: RandomSamplerOptions;
+  /** Mask branch: side of the mask targets (mmdet's mask_size; default 28). @asType integer @minimum 1 */
+  maskSize?: number;
 }
 
 /** rois [R, 5] from per-image boxes [Ri, 4]. */
@@ -151,19 +158,44 @@ export function boxesToRois(boxes: Tensor[]): Tensor {
   return torch.tidy(() => torch.cat(boxes.map((b, i) => torch.cat([torch.full([b.size(0), 1], i, { device: b.device }), b], 1))));
 }
 
+/** The optional mask branch of a StandardRoIHead (MMDetection's mask_roi_extractor + mask_head). */
+export interface MaskBranch {
+  extractor: SingleRoIExtractor;
+  head: FCNMaskHead;
+}
+
 export class StandardRoIHead extends Module {
   readonly bboxHead: Shared2FCBBoxHead;
+  readonly maskExtractor?: SingleRoIExtractor;
+  readonly maskHead?: FCNMaskHead;
 
-  constructor(readonly extractor: SingleRoIExtractor, bboxHead: Shared2FCBBoxHead) {
+  constructor(readonly extractor: SingleRoIExtractor, bboxHead: Shared2FCBBoxHead, mask?: MaskBranch) {
     super();
     this.bboxHead = this.registerModule('bbox_head', bboxHead);
+    if (mask) {
+      this.maskExtractor = mask.extractor;
+      this.maskHead = this.registerModule('mask_head', mask.head);
+    }
+  }
+
+  get withMask(): boolean {
+    return this.maskHead !== undefined;
+  }
+
+  /** Mask logits [R, C, 2S, 2S] of rois [R, 5]. */
+  private maskForward(feats: Tensor[], rois: Tensor): Tensor {
+    const ex = this.maskExtractor!;
+    return this.maskHead!.forward(ex.forward(feats.slice(0, ex.opts.featmapStrides.length), rois));
   }
 
   private get numLevels(): number {
     return this.extractor.opts.featmapStrides.length;
   }
 
-  /** Classification (softmax CE) and box regression (lossBbox, L1 by default) losses on sampled proposals. */
+  /**
+   * Classification (softmax CE) and box regression (lossBbox, L1 by default) losses on sampled
+   * proposals; with a mask branch also loss_mask on the sampled positives (targets need masks).
+   */
   loss(feats: Tensor[], proposals: Tensor[], targets: DetTargets[], cfg: RCNNTrainConfig): LossDict {
     return torch.tidy(() => {
       const assigner = new MaxIoUAssigner(cfg.assigner);
@@ -174,6 +206,9 @@ export class StandardRoIHead extends Module {
       const posMask: Tensor[] = [];
       const posPriors: Tensor[] = [];
       const posGtBoxes: Tensor[] = [];
+      const maskRois: Tensor[] = [];
+      const maskTgts: Tensor[] = [];
+      const maskLabels: Tensor[] = [];
       proposals.forEach((props, i) => {
         const t = targets[i];
         const assign = assigner.assign(props, t.boxes, t.labels, t.ignoreBoxes);
@@ -187,6 +222,14 @@ export class StandardRoIHead extends Module {
         if (nPos > 0) {
           posPriors.push(res.posPriors);
           posGtBoxes.push(res.posGtBoxes);
+        }
+        if (this.maskHead) {
+          const masks = t.masks;
+          if (!masks) throw new Error(`StandardRoIHead.loss: image ${i} has no gt masks (a mask branch needs targets.masks)`);
+          if (masks.size(0) !== t.boxes.size(0)) throw new Error(`StandardRoIHead.loss: image ${i} has ${masks.size(0)} gt masks for ${t.boxes.size(0)} boxes`);
+          maskRois.push(res.posPriors);
+          maskTgts.push(maskTargets(res.posPriors, res.posAssignedGtInds, masks, cfg.maskSize ?? 28));
+          maskLabels.push(res.posGtLabels);
         }
       });
       const rois = boxesToRois(samples);
@@ -205,16 +248,48 @@ export class StandardRoIHead extends Module {
         lossBbox = bboxPred.sum().mul(0);
       }
       const acc = torch.noGrad(() => clsScore.argmax({ dim: 1 }).eq(allLabels).float().mean().mul(100));
-      return { loss_cls: lossCls, loss_bbox: lossBbox, acc: acc.detach() };
+      const out: LossDict = { loss_cls: lossCls, loss_bbox: lossBbox, acc: acc.detach() };
+      if (this.maskHead) {
+        const preds = this.maskForward(feats, boxesToRois(maskRois));
+        out.loss_mask = this.maskHead.loss(preds, torch.cat(maskTgts), torch.cat(maskLabels));
+      }
+      return out;
     });
   }
 
   /**
-   * Detections per image (MMDetection's StandardRoIHead.predict_bbox): softmax scores, boxes
+   * Detections per image (MMDetection's StandardRoIHead.predict): softmax scores, boxes
    * decoded and clipped to the image, with `rescale` mapped to original-image pixels
    * (× 1 / scaleFactor) before the class-wise NMS; otherwise in resized-image pixels.
+   * With a mask branch, as mmdet: NMS on resized-pixel boxes, mask RoIs from them, then
+   * predict_mask's paste; with `rescale` the boxes are divided by scaleFactor after NMS and
+   * the masks pasted into the original image, otherwise into round(original × scale).
    */
   predict(feats: Tensor[], proposals: Tensor[], metas: DetImageMeta[], cfg: RCNNTestConfig, rescale = false): DetInstances[] {
+    if (this.maskHead) return this.predictWithMasks(feats, proposals, metas, cfg, rescale);
+    return this.predictBoxes(feats, proposals, metas, cfg, rescale);
+  }
+
+  private predictWithMasks(feats: Tensor[], proposals: Tensor[], metas: DetImageMeta[], cfg: RCNNTestConfig, rescale: boolean): DetInstances[] {
+    return torch.noGrad(() => torch.tidy(() => {
+      const dets = this.predictBoxes(feats, proposals, metas, cfg, false);
+      const head = this.maskHead!;
+      const counts = dets.map((d) => d.boxes.size(0));
+      const total = counts.reduce((a, b) => a + b, 0);
+      const preds = total > 0 ? this.maskForward(feats, boxesToRois(dets.map((d) => d.boxes))).split(counts) : counts.map(() => null);
+      const thr = { maskThrBinary: cfg.maskThrBinary ?? 0.5 };
+      return dets.map((d, i) => {
+        const m = metas[i];
+        const [sx, sy] = rescale ? m.scaleFactor : [1, 1];
+        const shape: [number, number] = rescale ? m.oriShape : [Math.round(m.oriShape[0] * m.scaleFactor[1]), Math.round(m.oriShape[1] * m.scaleFactor[0])];
+        const p = preds[i] ?? torch.zeros([0, head.numClasses, 1, 1]);
+        const r = head.predictMasks(p, d.boxes, d.labels, [sx, sy], shape, thr);
+        return { ...d, boxes: r.boxes, masks: r.masks };
+      });
+    }));
+  }
+
+  private predictBoxes(feats: Tensor[], proposals: Tensor[], metas: DetImageMeta[], cfg: RCNNTestConfig, rescale: boolean): DetInstances[] {
     return torch.noGrad(() => torch.tidy(() => {
       const head = this.bboxHead;
       const rois = boxesToRois(proposals);

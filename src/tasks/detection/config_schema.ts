@@ -634,7 +634,8 @@ export const detectionConfigSchema: JsonSchema = {
           "enum": [
             "FasterRCNN",
             "FastRCNN",
-            "RPN"
+            "RPN",
+            "MaskRCNN"
           ]
         },
         "dataPreprocessor": {
@@ -696,20 +697,7 @@ export const detectionConfigSchema: JsonSchema = {
           "$ref": "#/definitions/RPNHeadOptions"
         },
         "roiHead": {
-          "type": "object",
-          "properties": {
-            "roiExtractor": {
-              "$ref": "#/definitions/RoIExtractorOptions"
-            },
-            "bboxHead": {
-              "$ref": "#/definitions/BBoxHeadOptions"
-            }
-          },
-          "required": [
-            "roiExtractor",
-            "bboxHead"
-          ],
-          "additionalProperties": false
+          "$ref": "#/definitions/RoIHeadConfig"
         },
         "trainCfg": {
           "$ref": "#/definitions/TwoStageTrainConfig"
@@ -1043,6 +1031,28 @@ export const detectionConfigSchema: JsonSchema = {
         }
       ]
     },
+    "RoIHeadConfig": {
+      "type": "object",
+      "properties": {
+        "roiExtractor": {
+          "$ref": "#/definitions/RoIExtractorOptions"
+        },
+        "bboxHead": {
+          "$ref": "#/definitions/BBoxHeadOptions"
+        },
+        "maskRoiExtractor": {
+          "$ref": "#/definitions/RoIExtractorOptions"
+        },
+        "maskHead": {
+          "$ref": "#/definitions/FCNMaskHeadOptions"
+        }
+      },
+      "required": [
+        "roiExtractor",
+        "bboxHead"
+      ],
+      "additionalProperties": false
+    },
     "RoIExtractorOptions": {
       "type": "object",
       "properties": {
@@ -1124,6 +1134,34 @@ export const detectionConfigSchema: JsonSchema = {
       "required": [
         "inChannels",
         "roiSize",
+        "numClasses"
+      ],
+      "additionalProperties": false
+    },
+    "FCNMaskHeadOptions": {
+      "type": "object",
+      "properties": {
+        "inChannels": {
+          "type": "number"
+        },
+        "numConvs": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "convOutChannels": {
+          "type": "integer",
+          "minimum": 1
+        },
+        "numClasses": {
+          "type": "integer",
+          "minimum": 1
+        },
+        "lossMaskWeight": {
+          "type": "number"
+        }
+      },
+      "required": [
+        "inChannels",
         "numClasses"
       ],
       "additionalProperties": false
@@ -1273,6 +1311,10 @@ export const detectionConfigSchema: JsonSchema = {
         },
         "sampler": {
           "$ref": "#/definitions/RandomSamplerOptions"
+        },
+        "maskSize": {
+          "type": "integer",
+          "minimum": 1
         }
       },
       "required": [
@@ -1309,6 +1351,9 @@ export const detectionConfigSchema: JsonSchema = {
           "type": "number"
         },
         "nmsSplitThr": {
+          "type": "number"
+        },
+        "maskThrBinary": {
           "type": "number"
         }
       },
@@ -1780,6 +1825,7 @@ export const detectionConfigSchema: JsonSchema = {
       "type": "string",
       "enum": [
         "bbox",
+        "segm",
         "proposal"
       ]
     },

@@ -7,7 +7,7 @@
  *
  * Conventions: our camelCase keys are mmdet's snake_case ones; mmdet's class names
  * (`type`) are emitted for the parts our code implements as that class (ResNet, FPN, RPNHead,
- * MaxIoUAssigner, RandomSampler, DeltaXYWHBBoxCoder, ...), with the values our code fixes
+ * MaxIoUAssigner, RandomSampler, DeltaXYWHBBoxCoder, FCNMaskHead, ...), with the values our code fixes
  * (sigmoid CE for the RPN, softmax CE for the RoI head, pos_weight -1, class-specific
  * regression). mmdet's 'nms' dicts are our `iouThreshold` fields. Pipelines: only Resize /
  * RandomFlip are compared (loading and packing have no counterpart here; mean/std/pad are the
@@ -16,6 +16,7 @@
 import type { TransformSpec } from '../../data/transforms';
 import type { SchedulerConfig } from '../../optim';
 import type { DataPreprocessorConfig, TwoStageModelConfig } from '../../models/detectors/build';
+import type { RoIExtractorOptions } from '../../models/roi_heads/standard_roi_head';
 import type { DetectionConfig } from './task';
 
 type Dict = Record<string, unknown>;
@@ -44,8 +45,16 @@ function proposalCfg(p: { nmsPre: number; maxPerImg: number; iouThreshold: numbe
   return { nms_pre: p.nmsPre, max_per_img: p.maxPerImg, nms: { type: 'nms', iou_threshold: p.iouThreshold }, min_bbox_size: p.minBboxSize };
 }
 
-function preprocessor(dp: DataPreprocessorConfig): Dict {
-  return { type: 'DetDataPreprocessor', mean: dp.mean, std: dp.std, bgr_to_rgb: dp.order === 'rgb', pad_size_divisor: dp.padSizeDivisor };
+function preprocessor(dp: DataPreprocessorConfig, masks: boolean): Dict {
+  // pad_mask: gt masks padded with the batch (what our toDetBatch does for models with a mask branch)
+  return { type: 'DetDataPreprocessor', mean: dp.mean, std: dp.std, bgr_to_rgb: dp.order === 'rgb', ...(masks ? { pad_mask: true } : {}), pad_size_divisor: dp.padSizeDivisor };
+}
+
+function roiExtractor(e: RoIExtractorOptions, outChannels: number): Dict {
+  return {
+    type: 'SingleRoIExtractor', roi_layer: { type: 'RoIAlign', output_size: e.outputSize, sampling_ratio: e.samplingRatio },
+    out_channels: outChannels, featmap_strides: e.featmapStrides,
+  };
 }
 
 /** The `model` dict. */
@@ -54,7 +63,7 @@ export function mmdetModel(m: TwoStageModelConfig): Dict {
   const init = (b as { initCfg?: { type: string; checkpoint: string; prefix?: string } | null }).initCfg;
   const model: Dict = {
     type: m.type,
-    data_preprocessor: preprocessor(m.dataPreprocessor),
+    data_preprocessor: preprocessor(m.dataPreprocessor, m.roiHead?.maskHead !== undefined),
     backbone: {
       type: 'ResNet', depth: b.depth, num_stages: 4, out_indices: b.outIndices ?? [0, 1, 2, 3], frozen_stages: b.frozenStages ?? -1,
       norm_cfg: { type: 'BN', requires_grad: b.normRequiresGrad ?? true }, norm_eval: b.normEval ?? true, style: b.style ?? 'pytorch',
@@ -79,13 +88,10 @@ export function mmdetModel(m: TwoStageModelConfig): Dict {
     if (m.testCfg.rpn) test.rpn = proposalCfg(m.testCfg.rpn);
   }
   if (m.roiHead) {
-    const { roiExtractor: e, bboxHead: h } = m.roiHead;
-    model.roi_head = {
+    const { roiExtractor: e, bboxHead: h, maskRoiExtractor: me, maskHead: mh } = m.roiHead;
+    const roiHead: Dict = model.roi_head = {
       type: 'StandardRoIHead',
-      bbox_roi_extractor: {
-        type: 'SingleRoIExtractor', roi_layer: { type: 'RoIAlign', output_size: e.outputSize, sampling_ratio: e.samplingRatio },
-        out_channels: h.inChannels, featmap_strides: e.featmapStrides,
-      },
+      bbox_roi_extractor: roiExtractor(e, h.inChannels),
       bbox_head: {
         type: 'Shared2FCBBoxHead', in_channels: h.inChannels, fc_out_channels: h.fcOutChannels ?? 1024, roi_feat_size: h.roiSize,
         num_classes: h.numClasses, bbox_coder: coder(h.coder, [0.1, 0.1, 0.2, 0.2]), reg_class_agnostic: false,
@@ -93,10 +99,21 @@ export function mmdetModel(m: TwoStageModelConfig): Dict {
         loss_bbox: boxLoss(h.lossBbox),
       },
     };
+    if (me && mh) {
+      roiHead.mask_roi_extractor = roiExtractor(me, mh.inChannels);
+      roiHead.mask_head = {
+        type: 'FCNMaskHead', num_convs: mh.numConvs ?? 4, in_channels: mh.inChannels, conv_out_channels: mh.convOutChannels ?? 256,
+        num_classes: mh.numClasses, loss_mask: { type: 'CrossEntropyLoss', use_mask: true, loss_weight: mh.lossMaskWeight ?? 1 },
+      };
+    }
     const t = m.trainCfg.rcnn;
-    if (t) train.rcnn = { assigner: assigner(t.assigner), sampler: sampler(t.sampler), pos_weight: -1, debug: false };
+    if (t) {
+      train.rcnn = { assigner: assigner(t.assigner), sampler: sampler(t.sampler), ...(mh ? { mask_size: t.maskSize ?? 28 } : {}), pos_weight: -1, debug: false };
+    }
     const r = m.testCfg.rcnn;
-    if (r) test.rcnn = { score_thr: r.scoreThr, nms: { type: 'nms', iou_threshold: r.iouThreshold }, max_per_img: r.maxPerImg };
+    if (r) {
+      test.rcnn = { score_thr: r.scoreThr, nms: { type: 'nms', iou_threshold: r.iouThreshold }, max_per_img: r.maxPerImg, ...(mh ? { mask_thr_binary: r.maskThrBinary ?? 0.5 } : {}) };
+    }
   }
   model.train_cfg = train;
   model.test_cfg = test;

@@ -17,7 +17,7 @@ import { generateShapes } from '../../data/synthetic';
 import type { ShapesOptions } from '../../data/synthetic/shapes';
 import type { TransformSpec } from '../../data/transforms';
 import { CocoDataset, evaluateCoco, proposalRecall, type CocoResult } from '../../evaluation';
-import { buildDetector, type DataPreprocessorConfig, type DetectorModelConfig } from '../../models/detectors/build';
+import { buildDetector, hasMaskBranch, type DataPreprocessorConfig, type DetectorModelConfig } from '../../models/detectors/build';
 import { toCocoResults, toDetBatch } from './data';
 import type { DetBatch, DetInstances, Detector } from '../../models/detectors/types';
 import { loadPretrained } from '../../zoo';
@@ -85,7 +85,8 @@ export interface DetectionDataConfig {
   } | null;
 }
 
-export type DetectionMetric = 'bbox' | 'proposal';
+/** bbox: box AP; segm: mask AP (models with a mask branch); proposal: proposal AR. */
+export type DetectionMetric = 'bbox' | 'segm' | 'proposal';
 
 export interface DetectionConfig extends RunConfig {
   model: DetectorModelConfig;
@@ -150,6 +151,8 @@ export class DetectionModel extends ModelWrapper<Batch, DetInstances[], Detector
     private readonly proposals?: { train?: ProposalIndex; val?: ProposalIndex },
     /** The backbone's pretrained weights (config model.backbone.initCfg). */
     private readonly backboneInit?: PretrainedInitCfg | null,
+    /** The detector has a mask branch: training targets carry gt masks. */
+    private readonly withMasks = false,
   ) {
     super(detector);
   }
@@ -167,7 +170,7 @@ export class DetectionModel extends ModelWrapper<Batch, DetInstances[], Detector
   }
 
   private input(batch: Batch, withTargets: boolean): DetBatch {
-    const b = toDetBatch(batch, { withTargets });
+    const b = toDetBatch(batch, { withTargets, withMasks: withTargets && this.withMasks });
     const index = withTargets ? this.proposals?.train : this.proposals?.val;
     if (index) b.proposals = batchProposals(batch, index);
     return b;
@@ -215,7 +218,7 @@ function cocoSource(cfg: DetectionConfig, split: 'train' | 'val', pipeline?: Tra
     if (loader) return loader;
     await ensureGenerated(d);
     const s = d[split];
-    const dataset = await CocoDetection.load({ annFile: s.annFile, imgDir: s.imgDir, classes: d.classes ?? undefined, filterEmpty: split === 'train', minSize: s.filterMinSize, withMasks: false });
+    const dataset = await CocoDetection.load({ annFile: s.annFile, imgDir: s.imgDir, classes: d.classes ?? undefined, filterEmpty: split === 'train', minSize: s.filterMinSize, withMasks: split === 'train' && hasMaskBranch(cfg.model) });
     const ids = dataset.categories.map((c) => c.id);
     if (d.categoryIds && ids.join() !== d.categoryIds.join()) {
       throw new Error(`${s.annFile}: category ids [${ids.join(', ')}] disagree with the config's data.categoryIds [${d.categoryIds.join(', ')}]`);
@@ -242,7 +245,7 @@ function cocoSource(cfg: DetectionConfig, split: 'train' | 'val', pipeline?: Tra
   };
 }
 
-/** Accumulates COCO results; evaluates box AP (bbox) and/or proposal AR (proposal). */
+/** Accumulates COCO results; evaluates box AP (bbox), mask AP (segm) and/or proposal AR (proposal). */
 export class CocoDetectionEvaluator implements Evaluator<Batch, DetInstances[]> {
   private records: CocoResult[] = [];
   private gt?: CocoDataset;
@@ -267,11 +270,14 @@ export class CocoDetectionEvaluator implements Evaluator<Batch, DetInstances[]> 
     const gt = this.gt ?? CocoDataset.fromFile(this.annFile);
     const out: Record<string, number> = {};
     for (const metric of this.metrics) {
-      if (metric === 'bbox') {
-        const r = evaluateCoco(gt, this.records, { iouType: 'bbox' });
+      if (metric === 'bbox' || metric === 'segm') {
+        if (metric === 'segm' && this.records.some((r) => r.segmentation === undefined)) {
+          throw new Error("evaluation.metrics: 'segm' needs masks in the predictions (a model with a mask branch: roiHead.maskHead)");
+        }
+        const r = evaluateCoco(gt, this.records, { iouType: metric });
         for (const line of r.summary) console.error(line);
         const names = ['mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l'];
-        names.forEach((n, i) => (out[`bbox_${n}`] = r.stats[i]));
+        names.forEach((n, i) => (out[`${metric}_${n}`] = r.stats[i]));
       } else {
         const r = proposalRecall(gt, this.records);
         for (const line of r.evaluation.summary) console.error(line);
@@ -292,12 +298,13 @@ export const detectionTask: Task<DetectionConfig, Batch, DetInstances[]> = {
   buildModel(cfg) {
     const detector = buildDetector(cfg.model);
     const init = cfg.model.backbone.initCfg;
-    if (cfg.model.type !== 'FastRCNN') return new DetectionModel(detector, undefined, init);
+    const masks = hasMaskBranch(cfg.model);
+    if (cfg.model.type !== 'FastRCNN') return new DetectionModel(detector, undefined, init, masks);
     const need = (s: CocoSplitConfig, split: string) => {
       if (!s.proposalFile) throw new Error(`data.${split}.proposalFile: Fast R-CNN needs precomputed proposals`);
       return loadProposals(path.resolve(s.proposalFile), s.numMaxProposals ?? null);
     };
-    return new DetectionModel(detector, { train: need(cfg.data.train, 'train'), val: need(cfg.data.val, 'val') }, init);
+    return new DetectionModel(detector, { train: need(cfg.data.train, 'train'), val: need(cfg.data.val, 'val') }, init, masks);
   },
   trainBatchSize: (cfg) => cfg.data.batchSize,
   buildTrainData: (cfg) => cocoSource(cfg, 'train'),
@@ -310,7 +317,8 @@ export const detectionTask: Task<DetectionConfig, Batch, DetInstances[]> = {
   buildEvaluator(cfg, opts) {
     const metrics = (opts?.metrics ?? cfg.evaluation.metrics) as DetectionMetric[];
     for (const m of metrics) {
-      if (m !== 'bbox' && m !== 'proposal') throw new Error(`detection: unknown metric '${m}' (bbox, proposal)`);
+      if (m !== 'bbox' && m !== 'segm' && m !== 'proposal') throw new Error(`detection: unknown metric '${m}' (bbox, segm, proposal)`);
+      if (m === 'segm' && !hasMaskBranch(cfg.model)) throw new Error("evaluation.metrics: 'segm' needs a model with a mask branch (model.roiHead.maskHead)");
     }
     return new CocoDetectionEvaluator(cfg.data.val.annFile, metrics);
   },
