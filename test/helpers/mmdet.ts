@@ -2,8 +2,16 @@
  * Shared pieces of the MMDetection parity tests (test/models/mmdet_parity.test.ts and
  * mmdet_mask_parity.test.ts): fixture types, detection matching, MMDetection's batch arithmetic.
  */
+import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as torch from '../../src/torch';
+import { loadDetector } from '../../src/apis/detection';
+import type { Batch } from '../../src/data/collate';
+import { decodeMask, rleFromJson } from '../../src/evaluation/coco/mask';
+import { detectionTask, type DetectionConfig, type DetectionModel } from '../../src/tasks/detection/task';
+import type { TwoStageDetector } from '../../src/models/detectors/two_stage';
 import type { Tensor } from '../../src/torch';
 import { decodeImage } from '../../src/data/image';
 import type { DataPreprocessorConfig, TwoStageModelConfig } from '../../src/models/detectors/build';
@@ -26,9 +34,16 @@ export interface RefImage {
   /** Mask models: each detection's pasted mask, compressed RLE. */
   masks?: { size: [number, number]; counts: string }[];
 }
+type RleJson = { size: [number, number]; counts: string };
 export interface RefLoss {
   losses: Record<string, number | { sum: number }>;
-  batch: { images: (RefImage & { gt_bboxes: number[][]; gt_labels: number[]; gt_masks?: { size: [number, number]; counts: string }[] })[] };
+  batch: {
+    images: (RefImage & {
+      img_id: number; ori_shape: [number, number]; gt_bboxes: number[][]; gt_labels: number[]; gt_category_ids: number[];
+      /** Mask models: the gt masks, compressed RLE at the image's size. */
+      gt_masks?: RleJson[];
+    })[];
+  };
   roi_head_proposals?: { bboxes: number[][] }[];
 }
 
@@ -130,4 +145,113 @@ export function mmdetBatch(images: Tensor[], dp: DataPreprocessorConfig): DetBat
     });
     return { images: torch.stack(planes), metas };
   });
+}
+
+/** Asserts every loss term of MMDetection's (not its acc metric) equals ours to 1e-4 relative, printing both. */
+export function assertLossesEqual(what: string, ref: RefLoss, losses: Record<string, number>): void {
+  for (const [key, v] of Object.entries(ref.losses)) {
+    if (key === 'acc') continue; // a metric, not a loss
+    const want = typeof v === 'number' ? v : v.sum;
+    const got = losses[key];
+    assert.ok(got !== undefined, `${what}: no ${key} among our losses (${Object.keys(losses).join(', ')})`);
+    const rel = Math.abs(got - want) / Math.max(Math.abs(want), 1e-12);
+    console.log(`# ${what} ${key}: ours ${got} mmdet ${want} (rel ${rel.toExponential(2)})`);
+    assert.ok(rel <= 1e-4, `${what} ${key}: ${got} vs MMDetection's ${want} (relative ${rel})`);
+  }
+}
+
+/**
+ * One training step's losses on MMDetection's batch (unresized images in its preprocessing
+ * arithmetic, the fixture's gt boxes, gt masks zero-padded to the batch as its pad_mask, Fast
+ * R-CNN: the proposals its RoI head received); `cfg` should carry the strided sampler.
+ */
+export async function fixtureBatchLosses(dir: string, man: Manifest, name: string, cfg: DetectionConfig, ref: RefLoss): Promise<Record<string, number>> {
+  const d = loadDetector(cfg, path.join(dir, man.models[name].checkpoint));
+  const model = d.model as TwoStageDetector;
+  model.train();
+  const images = await Promise.all(ref.batch.images.map((im) => decodeUint8(path.join(dir, im.image))));
+  try {
+    return torch.noGrad(() => torch.tidy(() => {
+      // the training pipeline of the fixture does not resize (scale_factor 1) nor flip
+      const batch = mmdetBatch(images, cfg.model.dataPreprocessor);
+      const [, , ph, pw] = batch.images.shape;
+      batch.targets = ref.batch.images.map((im) => ({
+        boxes: tensorOf(im.gt_bboxes),
+        labels: torch.tensor(im.gt_labels, { dtype: 'int64' }),
+        ...(im.gt_masks ? {
+          masks: torch.stack(im.gt_masks.map((j) => {
+            const [h, w] = j.size;
+            return torch.F.pad(torch.fromTypedArray(decodeMask(rleFromJson(j)), [w, h]).t(), [0, pw - w, 0, ph - h]);
+          })),
+        } : {}),
+      }));
+      if (ref.roi_head_proposals && cfg.model.type === 'FastRCNN') batch.proposals = ref.roi_head_proposals.map((p) => tensorOf(p.bboxes));
+      const out = model.loss(batch);
+      return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.item() as number]));
+    }));
+  } finally {
+    torch.dispose(images);
+    model.dispose?.();
+  }
+}
+
+/**
+ * The same training step through tsvision's own training data path: a COCO annotation file of
+ * the fixture batch (with its gt masks as RLE segmentations when it has some), CocoDetection,
+ * the loader with an empty pipeline (mmdet's Resize scale_factor 1 and RandomFlip prob 0) plus
+ * the model's dataPreprocessor, collate, DetectionModel.loss — the path `tsvision train` runs.
+ */
+export async function pipelineLosses(dir: string, man: Manifest, name: string, base: DetectionConfig, ref: RefLoss): Promise<Record<string, number>> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsv-mmdet-train-'));
+  try {
+    const ims = ref.batch.images;
+    let annId = 0;
+    const coco = {
+      images: ims.map((im) => ({ id: im.img_id, file_name: path.basename(im.image), height: im.ori_shape[0], width: im.ori_shape[1] })),
+      annotations: ims.flatMap((im) => im.gt_bboxes.map((b, k) => ({
+        id: ++annId, image_id: im.img_id, category_id: im.gt_category_ids[k], iscrowd: 0,
+        bbox: [b[0], b[1], b[2] - b[0], b[3] - b[1]], area: (b[2] - b[0]) * (b[3] - b[1]),
+        ...(im.gt_masks ? { segmentation: im.gt_masks[k] } : {}),
+      }))),
+      categories: base.data.classes!.map((n, i) => ({ id: base.data.categoryIds![i], name: n })),
+    };
+    const annFile = path.join(tmp, 'train.json');
+    fs.writeFileSync(annFile, JSON.stringify(coco));
+    let proposalFile: string | undefined;
+    if (base.model.type === 'FastRCNN') {
+      // what mmdet's RoI head received, in original pixels (scale 1): a COCO results file
+      proposalFile = path.join(tmp, 'proposals.json');
+      fs.writeFileSync(proposalFile, JSON.stringify(ref.roi_head_proposals!.flatMap((p, i) => p.bboxes.map((b, k) => ({
+        image_id: ims[i].img_id, bbox: [b[0], b[1], b[2] - b[0], b[3] - b[1]], score: 1 - k / p.bboxes.length,
+      })))));
+    }
+    const split = { annFile, imgDir: path.join(dir, path.dirname(ims[0].image)), proposalFile, numMaxProposals: null };
+    const cfg: DetectionConfig = {
+      ...base,
+      model: { ...withStridedSampler(base.model), backbone: { ...base.model.backbone, baseChannels: man.tiny_widths?.base_channels, initCfg: null } },
+      data: { ...base.data, train: split, val: split, trainPipeline: [], batchSize: ims.length, workers: 0, groupByAspectRatio: false },
+    };
+    const model = detectionTask.buildModel(cfg) as DetectionModel;
+    const sd = torch.loadStateDict(path.join(dir, man.models[name].checkpoint));
+    try {
+      model.loadStateDict(sd, { strict: true });
+    } finally {
+      torch.dispose([...sd.values()]);
+    }
+    model.train(true);
+    const data = detectionTask.buildTrainData(cfg);
+    let losses: Record<string, number> = {};
+    try {
+      for await (const batch of data.epoch(0) as AsyncIterable<Batch>) {
+        assert.deepEqual(batch.shape, [2, 3, 256, 384]);
+        losses = torch.noGrad(() => torch.tidy(() => Object.fromEntries(Object.entries(model.loss(batch)).map(([k, v]) => [k, v.item() as number]))));
+      }
+    } finally {
+      await data.close?.();
+      model.detector.dispose();
+    }
+    return losses;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }

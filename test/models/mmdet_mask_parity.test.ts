@@ -13,7 +13,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as torch from '../../src/torch';
-import { categoriesOf, loadDetector, prepareImage } from '../../src/apis/detection';
+import * as os from 'node:os';
+import sharp from 'sharp';
+import { categoriesOf, inferImage, loadDetector, prepareImage } from '../../src/apis/detection';
+import { drawDetections } from '../../src/visualization/detection';
 import { masksToRles, toDetBatch } from '../../src/tasks/detection/data';
 import type { DetectionConfig } from '../../src/tasks/detection/task';
 import type { TwoStageDetector } from '../../src/models/detectors/two_stage';
@@ -21,7 +24,7 @@ import { decodeMask, rleFromJson, rleIou } from '../../src/evaluation/coco/mask'
 import { config as maskCfg } from '../../configs/mask_rcnn/mask-rcnn_r50_fpn_1x_coco';
 import { config as fastMaskCfg } from '../../configs/fast_rcnn/fast-mask-rcnn_r50_fpn_1x_coco';
 import { repoRoot } from '../helpers/paths';
-import { atFixtureWidths, decodeUint8, matchDetections, mmdetBatch, readJson, tensorOf, withStridedSampler, type Manifest, type RefImage, type RefLoss } from '../helpers/mmdet';
+import { assertLossesEqual, atFixtureWidths, fixtureBatchLosses, matchDetections, pipelineLosses, readJson, tensorOf, withStridedSampler, type Manifest, type RefImage, type RefLoss } from '../helpers/mmdet';
 
 const CONFIGS: Record<string, DetectionConfig> = {
   'mask-rcnn_r50_fpn_1x_coco': maskCfg,
@@ -95,43 +98,50 @@ async function inferenceCase(name: string, imgName: string): Promise<void> {
 
 async function lossCase(name: string): Promise<void> {
   const base = configOf(name);
-  const cfg: DetectionConfig = { ...base, model: withStridedSampler(base.model) };
   const ref = readJson<RefLoss>(path.join(DIR, 'losses', `${name}.json`));
+  assert.ok('loss_mask' in ref.losses && ref.batch.images.every((im) => im.gt_masks), `${name}: the fixture has no loss_mask or gt masks`);
+  assertLossesEqual(name, ref, await fixtureBatchLosses(DIR, man!, name, { ...base, model: withStridedSampler(base.model) }, ref));
+}
+
+/**
+ * The same step through tsvision's training data path: the gt masks as RLE segmentations of a
+ * COCO annotation file, loaded by CocoDetection because the model has a mask branch (see pipelineLosses).
+ */
+async function pipelineLossCase(name: string): Promise<void> {
+  const ref = readJson<RefLoss>(path.join(DIR, 'losses', `${name}.json`));
+  const losses = await pipelineLosses(DIR, man!, name, configOf(name), ref);
+  assert.ok('loss_mask' in losses, `${name}: no loss_mask through the training pipeline`);
+  assertLossesEqual(`${name} (training pipeline)`, ref, losses);
+}
+
+/** `tsvision infer --json` and `demo` on a mask model: RLE segmentations that decode to MMDetection's masks, drawn. */
+async function inferAndDrawCase(name: string): Promise<void> {
+  const cfg = configOf(name);
+  const r = readJson<{ images: Record<string, RefImage> }>(path.join(DIR, 'inference', `${name}.json`)).images.img_480x640;
   const d = loadDetector(cfg, path.join(DIR, man!.models[name].checkpoint));
-  const model = d.model as TwoStageDetector;
-  model.train();
-  const images = await Promise.all(ref.batch.images.map((im) => decodeUint8(path.join(DIR, im.image))));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsv-mask-demo-'));
   try {
-    const losses = torch.noGrad(() => torch.tidy(() => {
-      const batch = mmdetBatch(images, cfg.model.dataPreprocessor);
-      const [, , ph, pw] = batch.images.shape;
-      batch.targets = ref.batch.images.map((im) => {
-        assert.ok(im.gt_masks, `${name}: the fixture batch has no gt masks`);
-        // gt masks of the image, zero-padded to the batch (MMDetection's pad_mask)
-        const masks = im.gt_masks.map((j) => {
-          const [h, w] = j.size;
-          const col = decodeMask(rleFromJson(j));
-          return torch.F.pad(torch.fromTypedArray(col, [w, h]).t(), [0, pw - w, 0, ph - h]);
-        });
-        return { boxes: tensorOf(im.gt_bboxes), labels: torch.tensor(im.gt_labels, { dtype: 'int64' }), masks: torch.stack(masks) };
-      });
-      if (ref.roi_head_proposals && cfg.model.type === 'FastRCNN') batch.proposals = ref.roi_head_proposals.map((p) => tensorOf(p.bboxes));
-      const out = model.loss(batch);
-      return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.item() as number]));
-    }));
-    assert.ok('loss_mask' in ref.losses, `${name}: the fixture has no loss_mask`);
-    for (const [key, v] of Object.entries(ref.losses)) {
-      if (key === 'acc') continue;
-      const want = typeof v === 'number' ? v : v.sum;
-      const got = losses[key];
-      assert.ok(got !== undefined, `${name}: no ${key} among our losses (${Object.keys(losses).join(', ')})`);
-      const rel = Math.abs(got - want) / Math.max(Math.abs(want), 1e-12);
-      console.log(`# ${name} ${key}: ours ${got} mmdet ${want} (rel ${rel.toExponential(2)})`);
-      assert.ok(rel <= 1e-4, `${name} ${key}: ${got} vs MMDetection's ${want} (relative ${rel})`);
-    }
+    const img = path.join(DIR, r.image);
+    const results = JSON.parse(JSON.stringify(await inferImage(d, img))) as { segmentation?: { size: [number, number]; counts: string }; score: number }[];
+    assert.equal(results.length, r.scores.length);
+    // the best detection's segmentation is MMDetection's best detection's mask
+    const top = results.reduce((a, b) => (b.score > a.score ? b : a));
+    const k = r.scores.indexOf(Math.max(...r.scores));
+    assert.ok(top.segmentation && typeof top.segmentation.counts === 'string');
+    assert.deepEqual(top.segmentation.size, [480, 640]);
+    assert.ok(rleIou([rleFromJson(top.segmentation)], [rleFromJson(r.masks![k])], [0])[0] >= MIN_MASK_IOU);
+    // demo: the masks of shown detections tint the image
+    const out = path.join(tmp, 'demo.png');
+    await drawDetections(img, results as never, d.classNames, out, 0);
+    const plain = path.join(tmp, 'plain.png');
+    await drawDetections(img, results.map((x) => ({ ...x, segmentation: undefined })) as never, d.classNames, plain, 0);
+    const [a, b] = await Promise.all([out, plain].map((f) => sharp(f).raw().toBuffer()));
+    let differ = 0;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) differ++;
+    assert.ok(differ > 1000, `demo: masks changed only ${differ} bytes`);
   } finally {
-    torch.dispose(images);
-    model.dispose?.();
+    fs.rmSync(tmp, { recursive: true, force: true });
+    d.model.dispose?.();
   }
 }
 
@@ -145,4 +155,11 @@ for (const name of Object.keys(CONFIGS)) {
   test(`mmdet mask parity: ${name} one training step's losses (incl. loss_mask) equal MMDetection's`, { skip }, async () => {
     await lossCase(name);
   });
+  test(`mmdet mask parity: ${name} one training step through the training data pipeline (gt masks from the annotation file)`, { skip }, async () => {
+    await pipelineLossCase(name);
+  });
 }
+
+test('mmdet mask parity: infer results carry RLE segmentations; demo draws the masks', { skip: skipOf('mask-rcnn_r50_fpn_1x_coco') }, async () => {
+  await inferAndDrawCase('mask-rcnn_r50_fpn_1x_coco');
+});

@@ -18,9 +18,7 @@ import * as path from 'node:path';
 import * as torch from '../../src/torch';
 import { categoriesOf, loadDetector, prepareImage } from '../../src/apis/detection';
 import { toDetBatch } from '../../src/tasks/detection/data';
-import { detectionTask, type DetectionConfig, type DetectionModel } from '../../src/tasks/detection/task';
-import type { Batch } from '../../src/data/collate';
-import * as os from 'node:os';
+import type { DetectionConfig } from '../../src/tasks/detection/task';
 import type { TwoStageDetector } from '../../src/models/detectors/two_stage';
 import { config as rpnCfg } from '../../configs/rpn/rpn_r50_fpn_1x_coco';
 import { config as fasterCfg } from '../../configs/faster_rcnn/faster-rcnn_r50_fpn_1x_coco';
@@ -28,7 +26,7 @@ import { config as fasterCaffeCfg } from '../../configs/faster_rcnn/faster-rcnn_
 import { config as fastCfg } from '../../configs/fast_rcnn/fast-rcnn_r50_fpn_1x_coco';
 import { config as fastCaffeCfg } from '../../configs/fast_rcnn/fast-rcnn_r50-caffe_fpn_1x_coco';
 import { repoRoot } from '../helpers/paths';
-import { atFixtureWidths, countMatches, decodeUint8, mmdetBatch, readJson, tensorOf, withStridedSampler, type Manifest, type RefImage, type RefLoss } from '../helpers/mmdet';
+import { assertLossesEqual, atFixtureWidths, countMatches, fixtureBatchLosses, pipelineLosses, readJson, tensorOf, withStridedSampler, type Manifest, type RefImage, type RefLoss } from '../helpers/mmdet';
 
 const CONFIGS: Record<string, DetectionConfig> = {
   'rpn_r50_fpn_1x_coco': rpnCfg,
@@ -84,104 +82,14 @@ async function inferenceCase(dir: string, man: Manifest, name: string, ckpt: str
 /** One training step's losses on MMDetection's batch, deterministic sampler on both sides. */
 async function lossCase(dir: string, man: Manifest, name: string): Promise<void> {
   const base = configOf(name, man);
-  const cfg: DetectionConfig = { ...base, model: withStridedSampler(base.model) };
   const ref = readJson<RefLoss>(path.join(dir, 'losses', `${name}.json`));
-  const d = loadDetector(cfg, path.join(dir, man.models[name].checkpoint));
-  const model = d.model as TwoStageDetector;
-  model.train();
-  const images = await Promise.all(ref.batch.images.map((im) => decodeUint8(path.join(dir, im.image))));
-  try {
-    const losses = torch.noGrad(() => torch.tidy(() => {
-      // the training pipeline of the fixture does not resize (scale_factor 1) nor flip
-      const batch = mmdetBatch(images, cfg.model.dataPreprocessor);
-      batch.targets = ref.batch.images.map((im) => ({
-        boxes: tensorOf(im.gt_bboxes),
-        labels: torch.tensor(im.gt_labels, { dtype: 'int64' }),
-      }));
-      if (ref.roi_head_proposals && cfg.model.type === 'FastRCNN') batch.proposals = ref.roi_head_proposals.map((p) => tensorOf(p.bboxes));
-      const out = model.loss(batch);
-      return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.item() as number]));
-    }));
-    for (const [key, v] of Object.entries(ref.losses)) {
-      if (key === 'acc') continue; // a metric, not a loss
-      const want = typeof v === 'number' ? v : v.sum;
-      const got = losses[key];
-      assert.ok(got !== undefined, `${name}: no ${key} among our losses (${Object.keys(losses).join(', ')})`);
-      const rel = Math.abs(got - want) / Math.max(Math.abs(want), 1e-12);
-      console.log(`# ${name} ${key}: ours ${got} mmdet ${want} (rel ${rel.toExponential(2)})`);
-      assert.ok(rel <= 1e-4, `${name} ${key}: ${got} vs MMDetection's ${want} (relative ${rel})`);
-    }
-  } finally {
-    torch.dispose(images);
-    model.dispose?.();
-  }
+  assertLossesEqual(name, ref, await fixtureBatchLosses(dir, man, name, { ...base, model: withStridedSampler(base.model) }, ref));
 }
 
-/**
- * The same training step through tsvision's own training data path: a COCO annotation file of
- * the fixture batch, CocoDetection, the loader with the config's (here empty: mmdet's Resize
- * scale_factor 1 and RandomFlip prob 0) pipeline plus the model's dataPreprocessor, collate,
- * DetectionModel.loss — the path `tsvision train` runs.
- */
+/** The same step through tsvision's training data path (see pipelineLosses). */
 async function pipelineLossCase(dir: string, man: Manifest, name: string): Promise<void> {
-  const base = configOf(name, man);
   const ref = readJson<RefLoss>(path.join(dir, 'losses', `${name}.json`));
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsv-mmdet-train-'));
-  try {
-    const ims = ref.batch.images as unknown as { image: string; img_id: number; ori_shape: [number, number]; gt_bboxes: number[][]; gt_category_ids: number[] }[];
-    let annId = 0;
-    const coco = {
-      images: ims.map((im) => ({ id: im.img_id, file_name: path.basename(im.image), height: im.ori_shape[0], width: im.ori_shape[1] })),
-      annotations: ims.flatMap((im) => im.gt_bboxes.map((b, k) => ({
-        id: ++annId, image_id: im.img_id, category_id: im.gt_category_ids[k], iscrowd: 0,
-        bbox: [b[0], b[1], b[2] - b[0], b[3] - b[1]], area: (b[2] - b[0]) * (b[3] - b[1]),
-      }))),
-      categories: base.data.classes!.map((n, i) => ({ id: base.data.categoryIds![i], name: n })),
-    };
-    const annFile = path.join(tmp, 'train.json');
-    fs.writeFileSync(annFile, JSON.stringify(coco));
-    let proposalFile: string | undefined;
-    if (base.model.type === 'FastRCNN') {
-      // what mmdet's RoI head received, in original pixels (scale 1): a COCO results file
-      proposalFile = path.join(tmp, 'proposals.json');
-      fs.writeFileSync(proposalFile, JSON.stringify(ref.roi_head_proposals!.flatMap((p, i) => p.bboxes.map((b, k) => ({
-        image_id: ims[i].img_id, bbox: [b[0], b[1], b[2] - b[0], b[3] - b[1]], score: 1 - k / p.bboxes.length,
-      })))));
-    }
-    const split = { annFile, imgDir: path.join(dir, path.dirname(ims[0].image)), proposalFile, numMaxProposals: null };
-    const cfg: DetectionConfig = {
-      ...base,
-      model: { ...withStridedSampler(base.model), backbone: { ...base.model.backbone, baseChannels: man.tiny_widths?.base_channels, initCfg: null } },
-      data: { ...base.data, train: split, val: split, trainPipeline: [], batchSize: ims.length, workers: 0, groupByAspectRatio: false },
-    };
-    const model = detectionTask.buildModel(cfg) as DetectionModel;
-    const sd = torch.loadStateDict(path.join(dir, man.models[name].checkpoint));
-    try {
-      model.loadStateDict(sd, { strict: true });
-    } finally {
-      torch.dispose([...sd.values()]);
-    }
-    model.train(true);
-    const data = detectionTask.buildTrainData(cfg);
-    let losses: Record<string, number> = {};
-    try {
-      for await (const batch of data.epoch(0) as AsyncIterable<Batch>) {
-        assert.deepEqual(batch.shape, [2, 3, 256, 384]);
-        losses = torch.noGrad(() => torch.tidy(() => Object.fromEntries(Object.entries(model.loss(batch)).map(([k, v]) => [k, v.item() as number]))));
-      }
-    } finally {
-      await data.close?.();
-    }
-    for (const [key, v] of Object.entries(ref.losses)) {
-      if (key === 'acc') continue;
-      const want = typeof v === 'number' ? v : v.sum;
-      const rel = Math.abs(losses[key] - want) / Math.max(Math.abs(want), 1e-12);
-      console.log(`# ${name} (training pipeline) ${key}: ours ${losses[key]} mmdet ${want} (rel ${rel.toExponential(2)})`);
-      assert.ok(rel <= 1e-4, `${name} ${key} through the training pipeline: ${losses[key]} vs MMDetection's ${want} (relative ${rel})`);
-    }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  assertLossesEqual(`${name} (training pipeline)`, ref, await pipelineLosses(dir, man, name, configOf(name, man), ref));
 }
 
 for (const set of SETS) {
