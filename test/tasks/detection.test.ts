@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as torch from '../../src/torch';
 import sharp from 'sharp';
-import { batchProposals, loadProposals, withModelPreprocessing, type DetectionConfig } from '../../src/tasks/detection/task';
+import { batchProposals, CocoDetectionEvaluator, detectionTask, loadProposals, withModelPreprocessing, type DetectionConfig } from '../../src/tasks/detection/task';
 import { categoriesOf, prepareImage } from '../../src/apis/detection';
 import { resolveConfig } from '../../src/config';
 import { config as fasterCoco } from '../../configs/faster_rcnn/faster-rcnn_r50_fpn_1x_coco';
@@ -119,4 +119,45 @@ test('proposals are clipped to the resized image before the flip (MMDetection Re
     assert.deepEqual(plain.tolist(), [[75, 40, 100, 50], [0, 0, 10, 5]]);
     assert.deepEqual(flipped.tolist(), [[0, 40, 25, 50], [90, 0, 100, 5]]);
   });
+});
+
+test("metric 'segm': mask AP of the predictions' RLE segmentations (1 for the gt masks, lower for a shrunk one); errors name the key", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsv-segm-'));
+  try {
+    // one 40 × 60 image with two rectangles (gt boxes = their masks' boxes)
+    const poly = (x1: number, y1: number, x2: number, y2: number) => [[x1, y1, x2, y1, x2, y2, x1, y2]];
+    const gt = {
+      images: [{ id: 1, file_name: 'a.png', height: 40, width: 60 }],
+      annotations: [
+        { id: 1, image_id: 1, category_id: 1, iscrowd: 0, bbox: [5, 5, 20, 20], area: 400, segmentation: poly(5, 5, 25, 25) },
+        { id: 2, image_id: 1, category_id: 2, iscrowd: 0, bbox: [30, 10, 20, 20], area: 400, segmentation: poly(30, 10, 50, 30) },
+      ],
+      categories: [{ id: 1, name: 'a' }, { id: 2, name: 'b' }],
+    };
+    const annFile = path.join(tmp, 'gt.json');
+    fs.writeFileSync(annFile, JSON.stringify(gt));
+    const evaluator = new CocoDetectionEvaluator(annFile, ['bbox', 'segm']);
+    const rect = (x1: number, y1: number, x2: number, y2: number) => torch.F.pad(torch.ones([y2 - y1, x2 - x1], { dtype: 'bool' }), [x1, 60 - x2, y1, 40 - y2]);
+    const run = (second: [number, number, number, number]) => torch.tidy(() => {
+      evaluator.reset();
+      const dets = [{
+        boxes: torch.tensor([[5, 5, 25, 25], [30, 10, 50, 30]]), scores: torch.tensor([0.9, 0.8]), labels: torch.tensor([0, 1], { dtype: 'int64' }),
+        masks: torch.stack([rect(5, 5, 25, 25), rect(...second)]),
+      }];
+      const m = { ...meta(1, false), oriShape: [40, 60] as [number, number] };
+      evaluator.process({ items: [{ meta: m }] } as unknown as Batch, dets);
+      return evaluator.evaluate();
+    });
+    const one = (v: number) => Math.abs(v - 1) < 1e-9; // COCO's mean of 101 recall thresholds
+    const perfect = run([30, 10, 50, 30]);
+    assert.ok(one(perfect.bbox_mAP) && one(perfect.segm_mAP), JSON.stringify(perfect));
+    // the second mask covers half its gt (IoU 0.5): box AP stays 1, mask AP drops
+    const half = run([30, 10, 40, 30]);
+    assert.ok(one(half.bbox_mAP) && one(half.segm_mAP_50), JSON.stringify(half));
+    assert.ok(half.segm_mAP < 0.8 && half.segm_mAP > 0.5, `segm_mAP ${half.segm_mAP}`);
+    // a model without a mask branch cannot be evaluated for masks
+    assert.throws(() => detectionTask.buildEvaluator!({ ...fasterShapes, evaluation: { metrics: ['segm'] } }), /evaluation\.metrics: 'segm' needs a model with a mask branch/);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });

@@ -7,7 +7,7 @@ import { parseCommandArgs, UsageError, type Command } from '../command';
 
 const HELP = `Usage: tsvision demo IMAGE CONFIG CHECKPOINT --out OUT.png [--score-thr T] [--no-strict]
 
-Draws the detections of CONFIG with CHECKPOINT on IMAGE (boxes, class names, scores) into
+Draws the detections of CONFIG with CHECKPOINT on IMAGE (boxes, class names, scores; masks of mask models) into
 OUT.png.
 
 Options:
