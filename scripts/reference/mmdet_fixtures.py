@@ -134,8 +134,18 @@ def tensor_stats(t, n=8):
 
 
 # ------------------------------------------------------------------------------------------------ images
-def make_image(h, w, seed, gt=None):
-    """Smooth sinusoidal background + filled rectangles/ellipses (no anti-aliasing), BGR uint8."""
+def draw_shape(img, box, ellipse, color):
+    x1, y1, x2, y2 = box
+    if ellipse:
+        cv2.ellipse(img, ((x1 + x2) // 2, (y1 + y2) // 2), ((x2 - x1) // 2, (y2 - y1) // 2), 0, 0, 360,
+                    color, -1, lineType=cv2.LINE_8)
+    else:
+        cv2.rectangle(img, (x1, y1), (x2, y2), color, -1, lineType=cv2.LINE_8)
+
+
+def make_image(h, w, seed, gt=None, gt_drawn=None):
+    """Smooth sinusoidal background + filled rectangles/ellipses (no anti-aliasing), BGR uint8. gt_drawn (a list):
+    receives (box, ellipse) of each gt shape, in TRAIN_GT order."""
     rng = np.random.RandomState(seed)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     img = np.empty((h, w, 3), np.float64)
@@ -152,13 +162,11 @@ def make_image(h, w, seed, gt=None):
         shapes.append(((x1, y1, x2, y2), bool(rng.rand() < 0.5)))
     for box, _ in (gt or []):
         shapes.append((box, bool(rng.rand() < 0.5)))
-    for (x1, y1, x2, y2), ellipse in shapes:
+    if gt_drawn is not None:
+        gt_drawn.extend(shapes[len(shapes) - len(gt or []):])
+    for box, ellipse in shapes:
         color = tuple(int(v) for v in rng.randint(0, 256, 3))
-        if ellipse:
-            cv2.ellipse(img, ((x1 + x2) // 2, (y1 + y2) // 2), ((x2 - x1) // 2, (y2 - y1) // 2), 0, 0, 360,
-                        color, -1, lineType=cv2.LINE_8)
-        else:
-            cv2.rectangle(img, (x1, y1), (x2, y2), color, -1, lineType=cv2.LINE_8)
+        draw_shape(img, box, ellipse, color)
     return img
 
 
@@ -456,28 +464,13 @@ def train_proposals():
 
 
 def gt_mask(name, h, w, k):
-    """The k-th TRAIN_GT shape of image `name` alone, drawn as make_image draws it (same rectangle/ellipse choice,
+    """The k-th TRAIN_GT shape of image `name` alone, drawn as make_image draws it (its rectangle/ellipse choice,
     cv2 filled, LINE_8), as a uint8 [h, w] bitmap. Occlusion by later shapes is not applied."""
     i = [n for n, _, _, _ in TEST_IMAGES + TRAIN_IMAGES].index(name)
-    ih, iw = [(hh, ww) for n, hh, ww, _ in TEST_IMAGES + TRAIN_IMAGES][i]
-    rng = np.random.RandomState(SEED + i)
-    # replay make_image's draws up to the gt shapes' ellipse flags
-    for c in range(3):
-        rng.uniform(0.5, 2.0, 2)
-        rng.uniform(0, 2 * np.pi)
-    for _ in range(max(6, (ih * iw) // 40000)):
-        rng.randint(0, iw - 20), rng.randint(0, ih - 20)
-        rng.randint(15, max(16, iw // 3))
-        rng.randint(15, max(16, ih // 3))
-        rng.rand()
-    flags = [bool(rng.rand() < 0.5) for _ in TRAIN_GT[name]]
-    (x1, y1, x2, y2), _ = TRAIN_GT[name][k]
+    drawn = []
+    make_image(h, w, SEED + i, TRAIN_GT[name], drawn)  # as write_images: same seed, same draws
     m = np.zeros((h, w), np.uint8)
-    if flags[k]:
-        cv2.ellipse(m, ((x1 + x2) // 2, (y1 + y2) // 2), ((x2 - x1) // 2, (y2 - y1) // 2), 0, 0, 360, 1, -1,
-                    lineType=cv2.LINE_8)
-    else:
-        cv2.rectangle(m, (x1, y1), (x2, y2), 1, -1, lineType=cv2.LINE_8)
+    draw_shape(m, drawn[k][0], drawn[k][1], 1)
     return m
 
 

@@ -311,6 +311,7 @@ export const detectionTask: Task<DetectionConfig, Batch, DetInstances[]> = {
   buildValData: (cfg) => cocoSource(cfg, 'val'),
   buildTta(cfg, model) {
     if (!cfg.tta) throw new Error('tta: this config has no test-time augmentation settings (add a `tta` section: scales, flip, nms, maxPerImg)');
+    if (hasMaskBranch(cfg.model)) throw new Error('tta: the test-time augmentation merge handles boxes only; it does not support models with a mask branch (model.roiHead.maskHead)');
     const views = ttaViews(cfg.data.testPipeline, cfg.tta);
     return { model: new DetectionTtaModel(model, cfg.tta), valData: zipViewSources(views.map((v) => cocoSource(cfg, 'val', v.pipeline))) };
   },
