@@ -6,12 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../src/torch';
 import { listConfigNames, loadConfig } from '../../src/config';
-import { buildTwoStageDetector } from '../../src/models/detectors/build';
+import { buildDetector, numClassesOf } from '../../src/models/detectors/build';
 import type { DetectionConfig } from '../../src/tasks/detection/task';
 import type { DetBatch } from '../../src/models/detectors/types';
 import { SGD } from '../../src/optim';
 
-const DETECTION_TYPES = new Set(['FasterRCNN', 'FastRCNN', 'RPN']);
+const DETECTION_TYPES = new Set(['FasterRCNN', 'FastRCNN', 'RPN', 'RetinaNet']);
 
 function tinyBatch(numClasses: number): DetBatch {
   const metas = [0, 1].map(() => ({ oriShape: [96, 128] as [number, number], imgShape: [96, 120] as [number, number], scaleFactor: [1, 1] as [number, number] }));
@@ -31,6 +31,9 @@ test('there are detection configs for every MMDetection row of the seeds', () =>
       assert.ok(names.includes(fam + v), `missing config ${fam}${v}`);
     }
   }
+  for (const v of ['r50_fpn_1x', 'r50_fpn_2x', 'r101_fpn_1x', 'r101_fpn_2x']) {
+    assert.ok(names.includes(`retinanet/retinanet_${v}_coco`), `missing config retinanet/retinanet_${v}_coco`);
+  }
 });
 
 for (const name of names) {
@@ -41,9 +44,9 @@ for (const name of names) {
     // the config must survive the JSON round trip that dumping/overriding implies
     assert.deepEqual(JSON.parse(JSON.stringify(cfg)), JSON.parse(JSON.stringify(config)));
     torch.manualSeed(0);
-    const model = buildTwoStageDetector(cfg.model);
+    const model = buildDetector(cfg.model);
     try {
-      const numClasses = cfg.model.roiHead?.bboxHead.numClasses ?? 1;
+      const numClasses = numClassesOf(cfg.model);
       torch.tidy(() => {
         const batch = tinyBatch(numClasses);
         model.train();

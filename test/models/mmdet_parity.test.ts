@@ -75,7 +75,7 @@ function configOf(name: string, man: Manifest): DetectionConfig {
   assert.ok(base, `no tsvision config for fixture model ${name}`);
   const w = man.tiny_widths;
   if (!w) return base;
-  const m = base.model;
+  const m = base.model as TwoStageModelConfig;
   const b = w.base_channels, o = w.neck_out;
   const model: TwoStageModelConfig = {
     ...m,
@@ -191,7 +191,7 @@ function mmdetBatch(images: Tensor[], dp: DataPreprocessorConfig): DetBatch {
 /** One training step's losses on MMDetection's batch, deterministic sampler on both sides. */
 async function lossCase(dir: string, man: Manifest, name: string): Promise<void> {
   const base = configOf(name, man);
-  const cfg: DetectionConfig = { ...base, model: withStridedSampler(base.model) };
+  const cfg: DetectionConfig = { ...base, model: withStridedSampler(base.model as TwoStageModelConfig) };
   const ref = readJson<RefLoss>(path.join(dir, 'losses', `${name}.json`));
   const d = loadDetector(cfg, path.join(dir, man.models[name].checkpoint));
   const model = d.model as TwoStageDetector;
@@ -258,7 +258,7 @@ async function pipelineLossCase(dir: string, man: Manifest, name: string): Promi
     const split = { annFile, imgDir: path.join(dir, path.dirname(ims[0].image)), proposalFile, numMaxProposals: null };
     const cfg: DetectionConfig = {
       ...base,
-      model: { ...withStridedSampler(base.model), backbone: { ...base.model.backbone, baseChannels: man.tiny_widths?.base_channels, initCfg: null } },
+      model: { ...withStridedSampler(base.model as TwoStageModelConfig), backbone: { ...base.model.backbone, baseChannels: man.tiny_widths?.base_channels, initCfg: null } },
       data: { ...base.data, train: split, val: split, trainPipeline: [], batchSize: ims.length, workers: 0, groupByAspectRatio: false },
     };
     const model = detectionTask.buildModel(cfg) as DetectionModel;

@@ -222,28 +222,9 @@ export class RPNHead extends Module {
     });
   }
 
-  /**
-   * Indices [V] of anchors valid for training (MMDetection's valid flags and
-   * anchor_inside_flags): on feature cells inside the image's pad shape (min(ceil(pad / stride),
-   * feature size) cells per axis), and, when allowedBorder ≥ 0, not crossing the image
-   * (imgShape) border by more than it.
-   */
+  /** Indices [V] of anchors valid for training (see AnchorGenerator.trainingAnchorIndices). */
   private validAnchorIndices(anchors: Tensor[], clsScores: Tensor[], meta: DetImageMeta, allowedBorder: number): Tensor {
-    return torch.tidy(() => {
-      const a = this.anchors.numBaseAnchors;
-      const [padH, padW] = meta.padShape ?? meta.imgShape;
-      const flags = clsScores.map((c, level) => {
-        const [h, w] = c.shape.slice(2);
-        const stride = this.anchors.strides[level];
-        const vh = Math.min(Math.ceil(padH / stride), h);
-        const vw = Math.min(Math.ceil(padW / stride), w);
-        const fy = torch.arange(h).lt(vh).view(h, 1, 1);
-        const fx = torch.arange(w).lt(vw).view(1, w, 1);
-        return fy.logicalAnd(fx).expand(h, w, a).reshape(-1);
-      });
-      let valid = torch.cat(flags);
-      if (allowedBorder >= 0) valid = valid.logicalAnd(this.anchors.validFlags(torch.cat(anchors), meta.imgShape, allowedBorder));
-      return valid.nonzero().view(-1);
-    });
+    const featSizes = clsScores.map((c) => c.shape.slice(2) as [number, number]);
+    return this.anchors.trainingAnchorIndices(anchors, featSizes, meta.padShape ?? meta.imgShape, meta.imgShape, allowedBorder);
   }
 }

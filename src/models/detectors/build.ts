@@ -8,6 +8,8 @@ import { FPN, type FPNOptions } from '../necks/fpn';
 import { RPNHead, type RPNHeadOptions } from '../dense_heads/rpn_head';
 import { Shared2FCBBoxHead, SingleRoIExtractor, StandardRoIHead, type BBoxHeadOptions, type RoIExtractorOptions } from '../roi_heads/standard_roi_head';
 import { TwoStageDetector, type TwoStageTestConfig, type TwoStageTrainConfig } from './two_stage';
+import { RetinaHead, type DenseTestConfig, type DenseTrainConfig, type RetinaHeadOptions } from '../dense_heads/retina_head';
+import { SingleStageDetector } from './single_stage';
 import type { Detector } from './types';
 
 /** How images enter the model (see src/models/detectors/preprocess.ts). */
@@ -71,11 +73,38 @@ export function buildTwoStageDetector(cfg: TwoStageModelConfig): TwoStageDetecto
   });
 }
 
+/** A single-stage detector (MMDetection's SingleStageDetector): backbone, neck, dense bbox head. */
+export interface SingleStageModelConfig {
+  type: 'RetinaNet';
+  dataPreprocessor: DataPreprocessorConfig;
+  /** The backbone, and the pretrained weights it starts from (MMDetection's backbone.init_cfg; null: none). */
+  backbone: ResNetOptions & { initCfg?: PretrainedInitCfg | null };
+  neck: FPNOptions;
+  bboxHead: RetinaHeadOptions;
+  trainCfg: DenseTrainConfig;
+  testCfg: DenseTestConfig;
+}
+
+export function buildSingleStageDetector(cfg: SingleStageModelConfig): SingleStageDetector {
+  if (!cfg.bboxHead) throw new Error(`model.bboxHead: required for ${cfg.type}`);
+  const neckOuts = cfg.neck.numOuts;
+  const levels = cfg.bboxHead.anchor?.strides?.length;
+  if (levels !== neckOuts) throw new Error(`model.bboxHead.anchor.strides: ${levels} strides for the neck's ${neckOuts} outputs (model.neck.numOuts)`);
+  return new SingleStageDetector({
+    backbone: new ResNet(cfg.backbone),
+    neck: new FPN(cfg.neck),
+    bboxHead: new RetinaHead(cfg.bboxHead),
+    trainCfg: cfg.trainCfg,
+    testCfg: cfg.testCfg,
+    padSizeDivisor: cfg.dataPreprocessor.padSizeDivisor > 0 ? cfg.dataPreprocessor.padSizeDivisor : 1,
+  });
+}
+
 /** Every detector model config; `type` says which detector it builds. */
-export type DetectorModelConfig = TwoStageModelConfig;
+export type DetectorModelConfig = TwoStageModelConfig | SingleStageModelConfig;
 
 /** The detector types `buildDetector` knows. */
-export const DETECTOR_TYPES: readonly DetectorModelConfig['type'][] = ['FasterRCNN', 'FastRCNN', 'RPN'];
+export const DETECTOR_TYPES: readonly DetectorModelConfig['type'][] = ['FasterRCNN', 'FastRCNN', 'RPN', 'RetinaNet'];
 
 /** Builds the detector a model config describes. */
 export function buildDetector(cfg: DetectorModelConfig): Detector {
@@ -84,6 +113,8 @@ export function buildDetector(cfg: DetectorModelConfig): Detector {
     case 'FastRCNN':
     case 'RPN':
       return buildTwoStageDetector(cfg);
+    case 'RetinaNet':
+      return buildSingleStageDetector(cfg);
     default:
       throw new Error(`model.type: unknown detector '${String((cfg as { type?: unknown }).type)}' (expected one of ${DETECTOR_TYPES.join(', ')})`);
   }
@@ -91,5 +122,6 @@ export function buildDetector(cfg: DetectorModelConfig): Detector {
 
 /** Number of object classes a detector config predicts (1 for the class-agnostic RPN). */
 export function numClassesOf(cfg: DetectorModelConfig): number {
+  if (cfg.type === 'RetinaNet') return cfg.bboxHead.numClasses;
   return cfg.roiHead?.bboxHead.numClasses ?? 1;
 }
