@@ -20,6 +20,7 @@ import { deltaBoxLoss, type BoxLossConfig } from '../losses/box_loss';
 import { sigmoidFocalLoss, type FocalLossConfig } from '../losses/focal_loss';
 import { batchedNms } from '../layers/batched_nms';
 import { rescaleToOriginal } from '../layers/rescale';
+import { imageAnchorTargets } from './anchor_targets';
 
 /** float32 epsilon MMDetection adds to avg_factor (weight_reduce_loss). */
 const AVG_EPS = 1.1920928955078125e-7;
@@ -148,7 +149,6 @@ export class RetinaHead extends Module {
     return torch.tidy(() => {
       const outs = this.forward(feats);
       const anchors = this.levelAnchors(feats);
-      const featSizes = feats.map((f) => f.shape.slice(2) as [number, number]);
       const allAnchors = torch.cat(anchors);
       const assigner = new MaxIoUAssigner(cfg.assigner);
       const sampler = new PseudoSampler();
@@ -160,17 +160,7 @@ export class RetinaHead extends Module {
       const posGtBoxes: Tensor[] = [];
       let avgFactor = 0;
       metas.forEach((meta, i) => {
-        const clsFlat = torch.cat(outs.clsScores.map((s) => s.select(0, i).permute(1, 2, 0).reshape(-1, c)));
-        const regFlat = torch.cat(outs.bboxPreds.map((b) => b.select(0, i).permute(1, 2, 0).reshape(-1, 4)));
-        const inside = this.anchors.trainingAnchorIndices(anchors, featSizes, meta.padShape ?? meta.imgShape, meta.imgShape, cfg.allowedBorder);
-        if (inside.size(0) === 0) {
-          throw new Error('RetinaHead.loss: no valid anchor inside the image; check the image size and anchor sizes, or set trainCfg.allowedBorder to -1');
-        }
-        const priors = allAnchors.index([inside]);
-        const t = targets[i];
-        const res = sampler.sample(assigner.assign(priors, t.boxes, t.labels, t.ignoreBoxes), priors, t.boxes);
-        const pos = inside.index([res.posInds]);
-        const neg = inside.index([res.negInds]);
+        const { clsFlat, regFlat, pos, neg, sampling: res } = imageAnchorTargets(outs, i, c, this.anchors, anchors, allAnchors, meta, targets[i], assigner, sampler, cfg.allowedBorder);
         logits.push(clsFlat.index([pos]), clsFlat.index([neg]));
         // background is class index C, dropped from the one-hot targets below
         labels.push(res.posGtLabels, torch.full([neg.size(0)], c, { dtype: 'int64' }));

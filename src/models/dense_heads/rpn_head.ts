@@ -17,6 +17,7 @@ import type { DetImageMeta, DetTargets, LossDict } from '../detectors/types';
 import { deltaBoxLoss, type BoxLossConfig } from '../losses/box_loss';
 import { batchedNms } from '../layers/batched_nms';
 import { rescaleToOriginal } from '../layers/rescale';
+import { imageAnchorTargets } from './anchor_targets';
 
 /** How proposals are made from the head's outputs (MMDetection's rpn test_cfg / rpn_proposal). */
 export interface ProposalConfig {
@@ -195,16 +196,8 @@ export class RPNHead extends Module {
       const posGtBoxes: Tensor[] = [];
       let numSamples = 0;
       metas.forEach((meta, i) => {
-        const clsFlat = torch.cat(outs.clsScores.map((c) => c.select(0, i).permute(1, 2, 0).reshape(-1)));
-        const regFlat = torch.cat(outs.bboxPreds.map((b) => b.select(0, i).permute(1, 2, 0).reshape(-1, 4)));
-        const inside = this.validAnchorIndices(anchors, outs.clsScores, meta, cfg.allowedBorder);
-        const priors = allAnchors.index([inside]);
-        const t = targets[i];
-        const assign = assigner.assign(priors, t.boxes, t.labels, t.ignoreBoxes);
-        const res = sampler.sample(assign, priors, t.boxes, t.labels);
-        const pos = inside.index([res.posInds]);
-        const neg = inside.index([res.negInds]);
-        logits.push(clsFlat.index([pos]), clsFlat.index([neg]));
+        const { clsFlat, regFlat, pos, neg, sampling: res } = imageAnchorTargets(outs, i, 1, this.anchors, anchors, allAnchors, meta, targets[i], assigner, sampler, cfg.allowedBorder);
+        logits.push(clsFlat.index([pos]).view(-1), clsFlat.index([neg]).view(-1));
         logitTargets.push(torch.ones([pos.size(0)]), torch.zeros([neg.size(0)]));
         numSamples += pos.size(0) + neg.size(0);
         if (pos.size(0) > 0) {
@@ -220,11 +213,5 @@ export class RPNHead extends Module {
         : outs.bboxPreds[0].sum().mul(0);
       return { loss_rpn_cls: lossCls, loss_rpn_bbox: lossBbox };
     });
-  }
-
-  /** Indices [V] of anchors valid for training (see AnchorGenerator.trainingAnchorIndices). */
-  private validAnchorIndices(anchors: Tensor[], clsScores: Tensor[], meta: DetImageMeta, allowedBorder: number): Tensor {
-    const featSizes = clsScores.map((c) => c.shape.slice(2) as [number, number]);
-    return this.anchors.trainingAnchorIndices(anchors, featSizes, meta.padShape ?? meta.imgShape, meta.imgShape, allowedBorder);
   }
 }
