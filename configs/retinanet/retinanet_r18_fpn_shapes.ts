@@ -11,9 +11,8 @@
 import { defineConfig, mergeConfig } from '../../src/config';
 import { detectionTask, type DetectionConfig } from '../../src/tasks/detection/task';
 import type { SingleStageModelConfig } from '../../src/models/detectors/build';
-import { shapesDetection } from '../_base_/datasets/coco_detection';
-import { detectionConfig } from '../_base_/detection';
 import { retinanetR50Fpn } from '../_base_/models/retinanet_r50_fpn';
+import { config as faster } from '../faster_rcnn/faster-rcnn_r18_fpn_shapes';
 
 /** MMDetection's RetinaNet with a ResNet-18-FPN of 64 channels and a 64-channel head. */
 export const model: SingleStageModelConfig = mergeConfig(retinanetR50Fpn, {
@@ -23,20 +22,11 @@ export const model: SingleStageModelConfig = mergeConfig(retinanetR50Fpn, {
   bboxHead: { inChannels: 64, featChannels: 64, numClasses: 4 },
 });
 
+/** The Faster R-CNN quickstart's data, schedule and hooks, at RetinaNet's lr. */
 export const config: DetectionConfig = {
-  ...detectionConfig({
-    model,
-    data: shapesDetection,
-    schedule: {
-      train: { byEpoch: false, maxIters: 800, valInterval: 0 },
-      optimWrapper: { optimizer: { type: 'SGD', lr: 0.01, momentum: 0.9, weightDecay: 1e-4 }, clipGrad: { maxNorm: 10 }, paramwise: null },
-      paramScheduler: [
-        { type: 'LinearLR', startFactor: 0.001, byEpoch: false, begin: 0, end: 100 },
-        { type: 'MultiStepLR', byEpoch: false, begin: 0, end: 800, milestones: [620, 760], gamma: 0.1 },
-      ],
-    },
-  }),
-  hooks: { logger: { interval: 10 }, checkpoint: { interval: 0, byEpoch: false, maxKeep: 1, saveLast: true } },
+  ...faster,
+  model,
+  optimWrapper: { ...faster.optimWrapper, optimizer: { ...faster.optimWrapper.optimizer, lr: 0.01 } },
 };
 
 export default defineConfig(detectionTask, config);
