@@ -18,9 +18,9 @@
 import { defineConfig, mergeConfig } from '../../src/config';
 import { rpnOnly } from '../_base_/models/faster-rcnn_r50_fpn';
 import { detectionTask, type DetectionConfig } from '../../src/tasks/detection/task';
-import { config as faster } from '../faster_rcnn/faster-rcnn_r18_fpn_shapes';
+import { config as faster, model as fasterModel } from '../faster_rcnn/faster-rcnn_r18_fpn_shapes';
 
-const base = rpnOnly(faster.model);
+const base = rpnOnly(fasterModel);
 const iters = 2200;
 
 export const config: DetectionConfig = {

@@ -12,7 +12,7 @@ import { imageSize } from '../data/image';
 import { processSample } from '../data/process';
 import { buildPipeline } from '../data/transforms';
 import type { CocoResult } from '../evaluation';
-import { buildDetector, DETECTOR_TYPES, numClassesOf } from '../models/detectors/build';
+import { buildDetector, DETECTOR_TYPES, numClassesOf, type TwoStageModelConfig } from '../models/detectors/build';
 import { toCocoResults, toDetBatch } from '../tasks/detection/data';
 import { withModelPreprocessing, type DetectionConfig } from '../tasks/detection/task';
 import { loadTorchvisionWeights, predictTorchvision } from '../models/detectors/torchvision';
@@ -123,7 +123,7 @@ export async function inferImage(d: LoadedDetector, imgPath: string): Promise<Co
     const img = await readImageTensor(imgPath);
     let det;
     try {
-      det = predictTorchvision(d.model as TwoStageDetector, d.config.model, [img])[0];
+      det = predictTorchvision(d.model as TwoStageDetector, d.config.model as TwoStageModelConfig, [img])[0];
     } finally {
       img.dispose();
     }

@@ -14,7 +14,7 @@ import { detectionTask, type DetectionConfig, type DetectionModel } from '../../
 import type { TwoStageDetector } from '../../src/models/detectors/two_stage';
 import type { Tensor } from '../../src/torch';
 import { decodeImage } from '../../src/data/image';
-import type { DataPreprocessorConfig, TwoStageModelConfig } from '../../src/models/detectors/build';
+import type { DataPreprocessorConfig, DetectorModelConfig, TwoStageModelConfig } from '../../src/models/detectors/build';
 import type { DetBatch, DetImageMeta } from '../../src/models/detectors/types';
 
 export interface Manifest {
@@ -53,7 +53,14 @@ export const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file,
  * A model config at the fixture's widths (manifest tiny_widths; the full fixtures keep R-50's):
  * backbone base channels, neck, RPN, box head and the mask branch at the neck's width.
  */
-export function atFixtureWidths(m: TwoStageModelConfig, man: Manifest): TwoStageModelConfig {
+/** The config as a two-stage one (these fixtures are of two-stage detectors). */
+export function twoStage(m: DetectorModelConfig): TwoStageModelConfig {
+  assert.ok(m.type !== 'RetinaNet', `expected a two-stage detector config, got ${m.type}`);
+  return m;
+}
+
+export function atFixtureWidths(model: DetectorModelConfig, man: Manifest): TwoStageModelConfig {
+  const m = twoStage(model);
   const w = man.tiny_widths;
   if (!w) return m;
   const b = w.base_channels, o = w.neck_out;
@@ -72,7 +79,8 @@ export function atFixtureWidths(m: TwoStageModelConfig, man: Manifest): TwoStage
 }
 
 /** The fixture's deterministic sampler ('strided', see mmdet_fixtures.py strided_choice) in both samplers. */
-export function withStridedSampler(m: TwoStageModelConfig): TwoStageModelConfig {
+export function withStridedSampler(model: DetectorModelConfig): TwoStageModelConfig {
+  const m = twoStage(model);
   const t = m.trainCfg;
   return {
     ...m,

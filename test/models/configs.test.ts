@@ -6,12 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../src/torch';
 import { listConfigNames, loadConfig } from '../../src/config';
-import { buildTwoStageDetector } from '../../src/models/detectors/build';
+import { buildDetector, numClassesOf } from '../../src/models/detectors/build';
 import type { DetectionConfig } from '../../src/tasks/detection/task';
 import type { DetBatch } from '../../src/models/detectors/types';
 import { SGD } from '../../src/optim';
 
-const DETECTION_TYPES = new Set(['FasterRCNN', 'FastRCNN', 'RPN', 'MaskRCNN']);
+const DETECTION_TYPES = new Set(['FasterRCNN', 'FastRCNN', 'RPN', 'MaskRCNN', 'RetinaNet']);
 
 /** A filled rectangle [96, 128] uint8. */
 function rectMask(x1: number, y1: number, x2: number, y2: number) {
@@ -37,6 +37,9 @@ test('there are detection configs for every MMDetection row of the seeds', () =>
       assert.ok(names.includes(fam + v), `missing config ${fam}${v}`);
     }
   }
+  for (const v of ['r50_fpn_1x', 'r50_fpn_2x', 'r101_fpn_1x', 'r101_fpn_2x']) {
+    assert.ok(names.includes(`retinanet/retinanet_${v}_coco`), `missing config retinanet/retinanet_${v}_coco`);
+  }
 });
 
 for (const name of names) {
@@ -47,9 +50,9 @@ for (const name of names) {
     // the config must survive the JSON round trip that dumping/overriding implies
     assert.deepEqual(JSON.parse(JSON.stringify(cfg)), JSON.parse(JSON.stringify(config)));
     torch.manualSeed(0);
-    const model = buildTwoStageDetector(cfg.model);
+    const model = buildDetector(cfg.model);
     try {
-      const numClasses = cfg.model.roiHead?.bboxHead.numClasses ?? 1;
+      const numClasses = numClassesOf(cfg.model);
       torch.tidy(() => {
         const batch = tinyBatch(numClasses);
         model.train();
@@ -69,7 +72,7 @@ for (const name of names) {
           assert.equal(d.boxes.size(1), 4);
           assert.equal(d.boxes.size(0), d.scores.size(0));
           assert.equal(d.labels.size(0), d.scores.size(0));
-          if (cfg.model.roiHead?.maskHead) {
+          if (cfg.model.type !== 'RetinaNet' && cfg.model.roiHead?.maskHead) {
             assert.ok(d.masks, `${name}: no masks predicted`);
             assert.deepEqual(d.masks.shape, [d.scores.size(0), 96, 128]);
             assert.equal(d.masks.dtype, 'bool');

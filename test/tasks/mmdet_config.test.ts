@@ -16,6 +16,9 @@ import { repoRoot } from '../helpers/paths';
 
 const dir = path.join(repoRoot, 'test', 'fixtures', 'mmdet', 'configs');
 const dumps = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+// RetinaNet's dumps come from scripts/reference/mmdet_retinanet_fixtures.py
+const retinaDir = path.join(repoRoot, 'test', 'fixtures', 'mmdet-retinanet', 'configs');
+const retinaDumps = fs.readdirSync(retinaDir).filter((f) => f.endsWith('.json')).sort();
 
 test('the fixtures cover every R-50/R-101 (caffe) RPN, Fast, Faster and Mask R-CNN COCO row we ship', () => {
   // fast-mask-rcnn_*: composed by us (MMDetection 3.3 has no such config), not compared here
@@ -24,12 +27,18 @@ test('the fixtures cover every R-50/R-101 (caffe) RPN, Fast, Faster and Mask R-C
   assert.deepEqual(dumps.map((f) => f.replace(/\.json$/, '')), ours.sort());
 });
 
-for (const file of dumps) {
+test('the RetinaNet fixtures cover every retinanet COCO row we ship', () => {
+  const ours = fs.readdirSync(path.join(repoRoot, 'configs', 'retinanet')).filter((f) => /_coco\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, ''));
+  assert.deepEqual(retinaDumps.map((f) => f.replace(/\.json$/, '')), ours.sort());
+  assert.equal(ours.length, 4);
+});
+
+for (const [folder, file] of [...dumps.map((f) => [dir, f]), ...retinaDumps.map((f) => [retinaDir, f])]) {
   const name = file.replace(/\.json$/, '');
-  const family = name.startsWith('rpn') ? 'rpn' : name.startsWith('faster') ? 'faster_rcnn' : name.startsWith('mask') ? 'mask_rcnn' : 'fast_rcnn';
+  const family = name.startsWith('rpn') ? 'rpn' : name.startsWith('faster') ? 'faster_rcnn' : name.startsWith('mask') ? 'mask_rcnn' : name.startsWith('retinanet') ? 'retinanet' : 'fast_rcnn';
   test(`${family}/${name} equals MMDetection's resolved config`, () => {
     const ours = toMMDetConfig(loadConfig(`${family}/${name}`).config as DetectionConfig);
-    const theirs = pickMMDetSubset(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
+    const theirs = pickMMDetSubset(JSON.parse(fs.readFileSync(path.join(folder, file), 'utf8')));
     assert.deepEqual(configDiff(ours, theirs), []);
   });
 }

@@ -2,7 +2,7 @@
  * Faster R-CNN R-50-FPN as MMDetection's configs/_base_/models/faster-rcnn_r50_fpn.py
  * (COCO: 80 classes). RPN-only and Fast R-CNN variants derive from it.
  */
-import type { TwoStageModelConfig } from '../../../src/models/detectors/build';
+import type { DetectorModelConfig, TwoStageModelConfig } from '../../../src/models/detectors/build';
 import type { PretrainedInitCfg } from '../../../src/models/init_cfg';
 
 export const PYTORCH_PREPROCESSOR: TwoStageModelConfig['dataPreprocessor'] = {
@@ -55,7 +55,7 @@ export function imagenetInit(style: 'pytorch' | 'caffe', depth: number): Pretrai
 }
 
 /** The caffe-style variant: BN frozen (no grad, running stats), stride in the first 1×1 conv, MSRA weights. */
-export function caffeStyle(m: TwoStageModelConfig): TwoStageModelConfig {
+export function caffeStyle<M extends DetectorModelConfig>(m: M): M {
   const initCfg = m.backbone.initCfg ? imagenetInit('caffe', m.backbone.depth) : m.backbone.initCfg;
   return {
     ...m,
@@ -65,7 +65,7 @@ export function caffeStyle(m: TwoStageModelConfig): TwoStageModelConfig {
 }
 
 /** Another ResNet depth (e.g. R-101), with that depth's ImageNet weights where the model had some. */
-export function withDepth(m: TwoStageModelConfig, depth: 18 | 34 | 50 | 101 | 152): TwoStageModelConfig {
+export function withDepth<M extends DetectorModelConfig>(m: M, depth: 18 | 34 | 50 | 101 | 152): M {
   const initCfg = m.backbone.initCfg ? imagenetInit(m.backbone.style ?? 'pytorch', depth) : m.backbone.initCfg;
   return { ...m, backbone: { ...m.backbone, depth, initCfg } };
 }

@@ -17,6 +17,7 @@ import type { DetImageMeta, DetTargets, LossDict } from '../detectors/types';
 import { deltaBoxLoss, type BoxLossConfig } from '../losses/box_loss';
 import { batchedNms } from '../layers/batched_nms';
 import { rescaleToOriginal } from '../layers/rescale';
+import { imageAnchorTargets } from './anchor_targets';
 
 /** How proposals are made from the head's outputs (MMDetection's rpn test_cfg / rpn_proposal). */
 export interface ProposalConfig {
@@ -195,16 +196,8 @@ export class RPNHead extends Module {
       const posGtBoxes: Tensor[] = [];
       let numSamples = 0;
       metas.forEach((meta, i) => {
-        const clsFlat = torch.cat(outs.clsScores.map((c) => c.select(0, i).permute(1, 2, 0).reshape(-1)));
-        const regFlat = torch.cat(outs.bboxPreds.map((b) => b.select(0, i).permute(1, 2, 0).reshape(-1, 4)));
-        const inside = this.validAnchorIndices(anchors, outs.clsScores, meta, cfg.allowedBorder);
-        const priors = allAnchors.index([inside]);
-        const t = targets[i];
-        const assign = assigner.assign(priors, t.boxes, t.labels, t.ignoreBoxes);
-        const res = sampler.sample(assign, priors, t.boxes, t.labels);
-        const pos = inside.index([res.posInds]);
-        const neg = inside.index([res.negInds]);
-        logits.push(clsFlat.index([pos]), clsFlat.index([neg]));
+        const { clsFlat, regFlat, pos, neg, sampling: res } = imageAnchorTargets(outs, i, 1, this.anchors, anchors, allAnchors, meta, targets[i], assigner, sampler, cfg.allowedBorder);
+        logits.push(clsFlat.index([pos]).view(-1), clsFlat.index([neg]).view(-1));
         logitTargets.push(torch.ones([pos.size(0)]), torch.zeros([neg.size(0)]));
         numSamples += pos.size(0) + neg.size(0);
         if (pos.size(0) > 0) {
@@ -219,31 +212,6 @@ export class RPNHead extends Module {
         ? deltaBoxLoss(this.lossBbox, this.coder, torch.cat(posPriors), torch.cat(deltas), torch.cat(posGtBoxes)).div(avg)
         : outs.bboxPreds[0].sum().mul(0);
       return { loss_rpn_cls: lossCls, loss_rpn_bbox: lossBbox };
-    });
-  }
-
-  /**
-   * Indices [V] of anchors valid for training (MMDetection's valid flags and
-   * anchor_inside_flags): on feature cells inside the image's pad shape (min(ceil(pad / stride),
-   * feature size) cells per axis), and, when allowedBorder ≥ 0, not crossing the image
-   * (imgShape) border by more than it.
-   */
-  private validAnchorIndices(anchors: Tensor[], clsScores: Tensor[], meta: DetImageMeta, allowedBorder: number): Tensor {
-    return torch.tidy(() => {
-      const a = this.anchors.numBaseAnchors;
-      const [padH, padW] = meta.padShape ?? meta.imgShape;
-      const flags = clsScores.map((c, level) => {
-        const [h, w] = c.shape.slice(2);
-        const stride = this.anchors.strides[level];
-        const vh = Math.min(Math.ceil(padH / stride), h);
-        const vw = Math.min(Math.ceil(padW / stride), w);
-        const fy = torch.arange(h).lt(vh).view(h, 1, 1);
-        const fx = torch.arange(w).lt(vw).view(1, w, 1);
-        return fy.logicalAnd(fx).expand(h, w, a).reshape(-1);
-      });
-      let valid = torch.cat(flags);
-      if (allowedBorder >= 0) valid = valid.logicalAnd(this.anchors.validFlags(torch.cat(anchors), meta.imgShape, allowedBorder));
-      return valid.nonzero().view(-1);
     });
   }
 }

@@ -9,6 +9,8 @@ import { RPNHead, type RPNHeadOptions } from '../dense_heads/rpn_head';
 import { Shared2FCBBoxHead, SingleRoIExtractor, StandardRoIHead, type BBoxHeadOptions, type RoIExtractorOptions } from '../roi_heads/standard_roi_head';
 import { FCNMaskHead, type FCNMaskHeadOptions } from '../roi_heads/fcn_mask_head';
 import { TwoStageDetector, type TwoStageTestConfig, type TwoStageTrainConfig } from './two_stage';
+import { RetinaHead, type DenseTestConfig, type DenseTrainConfig, type RetinaHeadOptions } from '../dense_heads/retina_head';
+import { SingleStageDetector } from './single_stage';
 import type { Detector } from './types';
 
 /** How images enter the model (see src/models/detectors/preprocess.ts). */
@@ -79,7 +81,7 @@ function buildRoIHead(r: RoIHeadConfig, type: TwoStageModelConfig['type']): Stan
 
 /** Whether a detector config has a mask branch (its data must carry gt masks; it predicts masks). */
 export function hasMaskBranch(cfg: DetectorModelConfig): boolean {
-  return cfg.roiHead?.maskHead !== undefined;
+  return cfg.type !== 'RetinaNet' && cfg.roiHead?.maskHead !== undefined;
 }
 
 export function buildTwoStageDetector(cfg: TwoStageModelConfig): TwoStageDetector {
@@ -101,11 +103,39 @@ export function buildTwoStageDetector(cfg: TwoStageModelConfig): TwoStageDetecto
   });
 }
 
+/** A single-stage detector (MMDetection's SingleStageDetector): backbone, neck, dense bbox head. */
+export interface SingleStageModelConfig {
+  type: 'RetinaNet';
+  dataPreprocessor: DataPreprocessorConfig;
+  /** The backbone, and the pretrained weights it starts from (MMDetection's backbone.init_cfg; null: none). */
+  backbone: ResNetOptions & { initCfg?: PretrainedInitCfg | null };
+  neck: FPNOptions;
+  bboxHead: RetinaHeadOptions;
+  trainCfg: DenseTrainConfig;
+  testCfg: DenseTestConfig;
+}
+
+export function buildSingleStageDetector(cfg: SingleStageModelConfig): SingleStageDetector {
+  if (!cfg.bboxHead) throw new Error(`model.bboxHead: required for ${cfg.type}`);
+  if (cfg.dataPreprocessor.torchvisionResize) throw new Error(`model.dataPreprocessor.torchvisionResize: torchvision's in-model resize is for its two-stage detectors, not ${cfg.type} (resize in data.testPipeline)`);
+  const neckOuts = cfg.neck.numOuts;
+  const levels = cfg.bboxHead.anchor?.strides?.length;
+  if (levels !== neckOuts) throw new Error(`model.bboxHead.anchor.strides: ${levels} strides for the neck's ${neckOuts} outputs (model.neck.numOuts)`);
+  return new SingleStageDetector({
+    backbone: new ResNet(cfg.backbone),
+    neck: new FPN(cfg.neck),
+    bboxHead: new RetinaHead(cfg.bboxHead),
+    trainCfg: cfg.trainCfg,
+    testCfg: cfg.testCfg,
+    padSizeDivisor: cfg.dataPreprocessor.padSizeDivisor > 0 ? cfg.dataPreprocessor.padSizeDivisor : 1,
+  });
+}
+
 /** Every detector model config; `type` says which detector it builds. */
-export type DetectorModelConfig = TwoStageModelConfig;
+export type DetectorModelConfig = TwoStageModelConfig | SingleStageModelConfig;
 
 /** The detector types `buildDetector` knows. */
-export const DETECTOR_TYPES: readonly DetectorModelConfig['type'][] = ['FasterRCNN', 'FastRCNN', 'RPN', 'MaskRCNN'];
+export const DETECTOR_TYPES: readonly DetectorModelConfig['type'][] = ['FasterRCNN', 'FastRCNN', 'RPN', 'MaskRCNN', 'RetinaNet'];
 
 /** Builds the detector a model config describes. */
 export function buildDetector(cfg: DetectorModelConfig): Detector {
@@ -115,6 +145,8 @@ export function buildDetector(cfg: DetectorModelConfig): Detector {
     case 'RPN':
     case 'MaskRCNN':
       return buildTwoStageDetector(cfg);
+    case 'RetinaNet':
+      return buildSingleStageDetector(cfg);
     default:
       throw new Error(`model.type: unknown detector '${String((cfg as { type?: unknown }).type)}' (expected one of ${DETECTOR_TYPES.join(', ')})`);
   }
@@ -122,5 +154,6 @@ export function buildDetector(cfg: DetectorModelConfig): Detector {
 
 /** Number of object classes a detector config predicts (1 for the class-agnostic RPN). */
 export function numClassesOf(cfg: DetectorModelConfig): number {
+  if (cfg.type === 'RetinaNet') return cfg.bboxHead.numClasses;
   return cfg.roiHead?.bboxHead.numClasses ?? 1;
 }

@@ -122,6 +122,31 @@ export class AnchorGenerator {
   }
 
   /**
+   * Indices [V] int64 of the anchors (all levels concatenated, [Σ Hl·Wl·A]) valid for training,
+   * as MMDetection's valid_flags and anchor_inside_flags: on feature cells inside the image's
+   * pad shape (min(ceil(pad / stride), feature size) cells per axis), and, when allowedBorder ≥ 0,
+   * not crossing the image (imgShape) border by more than it. Shared by the RPN and RetinaNet heads.
+   */
+  trainingAnchorIndices(anchors: Tensor[], featSizes: [number, number][], padShape: [number, number], imgShape: [number, number], allowedBorder: number): Tensor {
+    return torch.tidy(() => {
+      const a = this.numBaseAnchors;
+      const [padH, padW] = padShape;
+      const device = anchors[0].device;
+      const flags = featSizes.map(([h, w], level) => {
+        const stride = this.strides[level];
+        const vh = Math.min(Math.ceil(padH / stride), h);
+        const vw = Math.min(Math.ceil(padW / stride), w);
+        const fy = torch.arange(0, h, 1, { device }).lt(vh).view(h, 1, 1);
+        const fx = torch.arange(0, w, 1, { device }).lt(vw).view(1, w, 1);
+        return fy.logicalAnd(fx).expand(h, w, a).reshape(-1);
+      });
+      let valid = torch.cat(flags);
+      if (allowedBorder >= 0) valid = valid.logicalAnd(this.validFlags(torch.cat(anchors), imgShape, allowedBorder));
+      return valid.nonzero().view(-1);
+    });
+  }
+
+  /**
    * Whether each anchor lies inside the valid (unpadded) image region, with an
    * allowed border (MMDetection: allowed_border 0 in RPN training; -1 disables).
    */

@@ -624,7 +624,14 @@ export const detectionConfigSchema: JsonSchema = {
       "additionalProperties": false
     },
     "DetectorModelConfig": {
-      "$ref": "#/definitions/TwoStageModelConfig"
+      "anyOf": [
+        {
+          "$ref": "#/definitions/TwoStageModelConfig"
+        },
+        {
+          "$ref": "#/definitions/SingleStageModelConfig"
+        }
+      ]
     },
     "TwoStageModelConfig": {
       "type": "object",
@@ -1361,6 +1368,189 @@ export const detectionConfigSchema: JsonSchema = {
         "scoreThr",
         "iouThreshold",
         "maxPerImg"
+      ],
+      "additionalProperties": false
+    },
+    "SingleStageModelConfig": {
+      "type": "object",
+      "properties": {
+        "type": {
+          "type": "string",
+          "const": "RetinaNet"
+        },
+        "dataPreprocessor": {
+          "$ref": "#/definitions/DataPreprocessorConfig"
+        },
+        "backbone": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "initCfg": {
+              "anyOf": [
+                {
+                  "$ref": "#/definitions/PretrainedInitCfg"
+                },
+                {
+                  "type": "null"
+                }
+              ]
+            },
+            "depth": {
+              "$ref": "#/definitions/ResNetDepth"
+            },
+            "baseChannels": {
+              "type": "number"
+            },
+            "outIndices": {
+              "type": "array",
+              "items": {
+                "type": "number"
+              }
+            },
+            "style": {
+              "$ref": "#/definitions/ResNetStyle"
+            },
+            "frozenStages": {
+              "type": "number"
+            },
+            "normEval": {
+              "type": "boolean"
+            },
+            "normRequiresGrad": {
+              "type": "boolean"
+            },
+            "bnEps": {
+              "type": "number"
+            },
+            "zeroInitResidual": {
+              "type": "boolean"
+            }
+          },
+          "required": [
+            "depth"
+          ]
+        },
+        "neck": {
+          "$ref": "#/definitions/FPNOptions"
+        },
+        "bboxHead": {
+          "$ref": "#/definitions/RetinaHeadOptions"
+        },
+        "trainCfg": {
+          "$ref": "#/definitions/DenseTrainConfig"
+        },
+        "testCfg": {
+          "$ref": "#/definitions/DenseTestConfig"
+        }
+      },
+      "required": [
+        "type",
+        "dataPreprocessor",
+        "backbone",
+        "neck",
+        "bboxHead",
+        "trainCfg",
+        "testCfg"
+      ],
+      "additionalProperties": false
+    },
+    "RetinaHeadOptions": {
+      "type": "object",
+      "properties": {
+        "numClasses": {
+          "type": "number"
+        },
+        "inChannels": {
+          "type": "number"
+        },
+        "featChannels": {
+          "type": "number"
+        },
+        "stackedConvs": {
+          "type": "number"
+        },
+        "anchor": {
+          "$ref": "#/definitions/AnchorGeneratorOptions"
+        },
+        "coder": {
+          "$ref": "#/definitions/DeltaXYWHCoderOptions"
+        },
+        "lossCls": {
+          "$ref": "#/definitions/FocalLossConfig"
+        },
+        "lossBbox": {
+          "$ref": "#/definitions/BoxLossConfig"
+        },
+        "priorProb": {
+          "type": "number"
+        }
+      },
+      "required": [
+        "numClasses",
+        "inChannels",
+        "anchor"
+      ],
+      "additionalProperties": false
+    },
+    "FocalLossConfig": {
+      "type": "object",
+      "properties": {
+        "gamma": {
+          "type": "number"
+        },
+        "alpha": {
+          "type": "number"
+        },
+        "lossWeight": {
+          "type": "number"
+        }
+      },
+      "additionalProperties": false
+    },
+    "DenseTrainConfig": {
+      "type": "object",
+      "properties": {
+        "assigner": {
+          "$ref": "#/definitions/MaxIoUAssignerOptions"
+        },
+        "allowedBorder": {
+          "type": "number"
+        }
+      },
+      "required": [
+        "assigner",
+        "allowedBorder"
+      ],
+      "additionalProperties": false
+    },
+    "DenseTestConfig": {
+      "type": "object",
+      "properties": {
+        "nmsPre": {
+          "type": "number"
+        },
+        "scoreThr": {
+          "type": "number"
+        },
+        "iouThreshold": {
+          "type": "number"
+        },
+        "maxPerImg": {
+          "type": "number"
+        },
+        "minBboxSize": {
+          "type": "number"
+        },
+        "nmsSplitThr": {
+          "type": "number"
+        }
+      },
+      "required": [
+        "nmsPre",
+        "scoreThr",
+        "iouThreshold",
+        "maxPerImg",
+        "minBboxSize"
       ],
       "additionalProperties": false
     },

@@ -15,7 +15,7 @@
  */
 import type { TransformSpec } from '../../data/transforms';
 import type { SchedulerConfig } from '../../optim';
-import type { DataPreprocessorConfig, TwoStageModelConfig } from '../../models/detectors/build';
+import type { DataPreprocessorConfig, DetectorModelConfig, SingleStageModelConfig } from '../../models/detectors/build';
 import type { RoIExtractorOptions } from '../../models/roi_heads/standard_roi_head';
 import type { DetectionConfig } from './task';
 
@@ -57,20 +57,50 @@ function roiExtractor(e: RoIExtractorOptions, outChannels: number): Dict {
   };
 }
 
+/** RetinaNet's bbox_head, train_cfg and test_cfg (focal loss, PseudoSampler, dense test cfg). */
+function singleStageParts(m: SingleStageModelConfig): Dict {
+  const h = m.bboxHead;
+  const a = h.anchor;
+  const f = h.lossCls ?? {};
+  const t = m.trainCfg;
+  const r = m.testCfg;
+  return {
+    bbox_head: {
+      type: 'RetinaHead', num_classes: h.numClasses, in_channels: h.inChannels, stacked_convs: h.stackedConvs ?? 4, feat_channels: h.featChannels ?? 256,
+      anchor_generator: {
+        type: 'AnchorGenerator',
+        ...(a.scales ? { scales: a.scales } : { octave_base_scale: a.octaveBaseScale, scales_per_octave: a.scalesPerOctave }),
+        ratios: a.ratios, strides: a.strides,
+      },
+      bbox_coder: coder(h.coder, [1, 1, 1, 1]),
+      loss_cls: { type: 'FocalLoss', use_sigmoid: true, gamma: f.gamma ?? 2, alpha: f.alpha ?? 0.25, loss_weight: f.lossWeight ?? 1 },
+      loss_bbox: boxLoss(h.lossBbox),
+    },
+    train_cfg: { assigner: assigner(t.assigner), sampler: { type: 'PseudoSampler' }, allowed_border: t.allowedBorder, pos_weight: -1, debug: false },
+    test_cfg: { nms_pre: r.nmsPre, min_bbox_size: r.minBboxSize, score_thr: r.scoreThr, nms: { type: 'nms', iou_threshold: r.iouThreshold }, max_per_img: r.maxPerImg },
+  };
+}
+
 /** The `model` dict. */
-export function mmdetModel(m: TwoStageModelConfig): Dict {
+export function mmdetModel(m: DetectorModelConfig): Dict {
   const b = m.backbone;
   const init = (b as { initCfg?: { type: string; checkpoint: string; prefix?: string } | null }).initCfg;
   const model: Dict = {
     type: m.type,
-    data_preprocessor: preprocessor(m.dataPreprocessor, m.roiHead?.maskHead !== undefined),
+    data_preprocessor: preprocessor(m.dataPreprocessor, m.type !== 'RetinaNet' && m.roiHead?.maskHead !== undefined),
     backbone: {
       type: 'ResNet', depth: b.depth, num_stages: 4, out_indices: b.outIndices ?? [0, 1, 2, 3], frozen_stages: b.frozenStages ?? -1,
       norm_cfg: { type: 'BN', requires_grad: b.normRequiresGrad ?? true }, norm_eval: b.normEval ?? true, style: b.style ?? 'pytorch',
       ...(init ? { init_cfg: { type: init.type, checkpoint: init.checkpoint, ...(init.prefix ? { prefix: init.prefix } : {}) } } : {}),
     },
-    neck: { type: 'FPN', in_channels: m.neck.inChannels, out_channels: m.neck.outChannels, num_outs: m.neck.numOuts },
+    neck: {
+      type: 'FPN', in_channels: m.neck.inChannels, out_channels: m.neck.outChannels,
+      ...(m.neck.startLevel !== undefined ? { start_level: m.neck.startLevel } : {}),
+      ...(m.neck.addExtraConvs !== undefined ? { add_extra_convs: m.neck.addExtraConvs } : {}),
+      num_outs: m.neck.numOuts,
+    },
   };
+  if (m.type === 'RetinaNet') return { ...model, ...singleStageParts(m) };
   const train: Dict = {};
   const test: Dict = {};
   if (m.rpnHead) {
