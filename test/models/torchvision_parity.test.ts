@@ -17,10 +17,10 @@ import type { Tensor } from '../../src/torch';
 import { buildTwoStageDetector } from '../../src/models/detectors/build';
 import { preprocessImages, torchvisionResizedSize } from '../../src/models/detectors/preprocess';
 import { loadTorchvisionWeights, predictTorchvision, torchvisionKeyMap } from '../../src/models/detectors/torchvision';
-import type { DetInstances } from '../../src/models/detectors/types';
 import { model as fasterCfg } from '../../configs/torchvision/fasterrcnn_resnet50_fpn';
 import { model as rpnCfg } from '../../configs/torchvision/fasterrcnn_resnet50_fpn_rpn';
 import { hasReference, NO_REFERENCE, python } from '../helpers/reference';
+import { describe, match, newStats } from '../helpers/detection_match';
 
 interface RefImage {
   imageSize: [number, number];
@@ -148,46 +148,6 @@ after(() => {
   torch.dispose(images);
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-function iou(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const iw = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const ih = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (iw <= 0 || ih <= 0) return 0;
-  const inter = iw * ih;
-  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
-}
-
-interface MatchStats { total: number; matched: number; minIoU: number; maxDScore: number }
-
-/**
- * How many reference detections have a counterpart among ours: same label, IoU ≥ 0.99,
- * |Δscore| ≤ 1e-3. minIoU / maxDScore: over the matched pairs (the best-IoU candidate).
- */
-function match(refBoxes: number[][], refScores: number[], refLabels: number[] | null, ours: DetInstances, acc: MatchStats): void {
-  const boxes = ours.boxes.toTypedArray() as Float32Array;
-  const scores = ours.scores.toTypedArray() as Float32Array;
-  const labels = ours.labels.toArray() as number[];
-  refBoxes.forEach((rb, i) => {
-    acc.total++;
-    let best: { iou: number; ds: number } | null = null;
-    for (let k = 0; k < scores.length; k++) {
-      if (refLabels && labels[k] !== refLabels[i]) continue;
-      const ds = Math.abs(scores[k] - refScores[i]);
-      if (ds > 1e-3) continue;
-      const o = iou(rb, boxes.subarray(4 * k, 4 * k + 4));
-      if (o >= 0.99 && (!best || o > best.iou)) best = { iou: o, ds };
-    }
-    if (best) {
-      acc.matched++;
-      acc.minIoU = Math.min(acc.minIoU, best.iou);
-      acc.maxDScore = Math.max(acc.maxDScore, best.ds);
-    }
-  });
-}
-
-const newStats = (): MatchStats => ({ total: 0, matched: 0, minIoU: 1, maxDScore: 0 });
-const describe = (s: MatchStats) =>
-  `${s.matched}/${s.total} matched (${(100 * s.matched / Math.max(s.total, 1)).toFixed(2)}%), min IoU ${s.minIoU.toFixed(5)}, max |Δscore| ${s.maxDScore.toExponential(2)}`;
 
 test('torchvision resize sizes (float32 scale, floored)', () => {
   assert.deepEqual(torchvisionResizedSize(360, 480, 800, 1333), [800, 1066]);

@@ -937,6 +937,15 @@ export const detectionConfigSchema: JsonSchema = {
         },
         "roundBaseAnchors": {
           "type": "boolean"
+        },
+        "levelScales": {
+          "type": "array",
+          "items": {
+            "type": "array",
+            "items": {
+              "type": "number"
+            }
+          }
         }
       },
       "required": [
@@ -1483,6 +1492,9 @@ export const detectionConfigSchema: JsonSchema = {
         },
         "priorProb": {
           "type": "number"
+        },
+        "strideFromFeatureSize": {
+          "type": "boolean"
         }
       },
       "required": [
@@ -1543,6 +1555,9 @@ export const detectionConfigSchema: JsonSchema = {
         },
         "nmsSplitThr": {
           "type": "number"
+        },
+        "rescaleAfterNms": {
+          "type": "boolean"
         }
       },
       "required": [

@@ -1,0 +1,190 @@
+/**
+ * torchvision/retinanet_resnet50_fpn against torchvision 0.14's retinanet_resnet50_fpn: the
+ * same weights (saved by torchvision as .pth, loaded through the key map), the same float RGB
+ * pixels, the same detections (an image that resizes, one that does not), and the same losses
+ * of one training step (RetinaNet samples nothing: every anchor counts, so both sides are
+ * deterministic; one image per loss, as torchvision averages per-image losses).
+ *
+ * One Python call makes everything: generated scenes, a seeded random model (BN statistics of
+ * the scenes, random affine parameters), a few SGD steps on the heads (scores spread), then
+ * its detections and loss dicts.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as torch from '../../src/torch';
+import type { Tensor } from '../../src/torch';
+import { buildSingleStageDetector } from '../../src/models/detectors/build';
+import { preprocessImages } from '../../src/models/detectors/preprocess';
+import { loadTorchvisionWeights, predictTorchvision, torchvisionKeyMap } from '../../src/models/detectors/torchvision';
+import { model as retinaCfg } from '../../configs/torchvision/retinanet_resnet50_fpn';
+import { hasReference, NO_REFERENCE, python } from '../helpers/reference';
+import { describe, match, newStats } from '../helpers/detection_match';
+
+interface RefImage {
+  imageSize: [number, number];
+  boxes: number[][];
+  scores: number[];
+  labels: number[];
+  /** Targets as torchvision's transform resized them (training, min size 800). */
+  gtBoxes: number[][];
+  gtLabels: number[];
+  losses: { classification: number; bbox_regression: number };
+}
+interface Ref { images: RefImage[]; keys: string[]; trainLosses: number[] }
+
+const skip = hasReference() ? false : NO_REFERENCE;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsv-tv-retina-'));
+// h, w, rectangles: 333×500 resizes to 799×1201; 800×960 stays as it is
+const SIZES = [[333, 500, 4], [800, 960, 5]];
+let ref: Ref;
+let images: Tensor[] = [];
+
+const BODY = `
+from torchvision.models.detection import retinanet_resnet50_fpn
+torch.set_num_threads(2)
+d = inp['dir'] + '/'
+torch.manual_seed(0)
+gen = torch.Generator().manual_seed(1)
+
+def rnd(*shape):
+    return torch.rand(*shape, generator=gen)
+
+def rint(lo, hi):
+    return int(torch.randint(lo, hi, (1,), generator=gen))
+
+def scene(h, w, n):
+    img = rnd(3, 1, 1) * 0.6 + rnd(3, h, w) * 0.2
+    boxes, labels = [], []
+    for k in range(n):
+        bw, bh = rint(w // 8, w // 2), rint(h // 8, h // 2)
+        x, y = rint(0, w - bw), rint(0, h - bh)
+        img[:, y:y + bh, x:x + bw] = rnd(3, 1, 1) * 0.8 + rnd(3, bh, bw) * 0.2
+        boxes.append([x, y, x + bw, y + bh])
+        labels.append(1 + k % 3)
+    return img.clamp(0, 1), torch.tensor(boxes, dtype=torch.float32), torch.tensor(labels)
+
+scenes = [scene(h, w, n) for (h, w, n) in inp['sizes']]
+torch.save({f'img{i}': s[0] for i, s in enumerate(scenes)}, d + 'images.pth')
+
+model = retinanet_resnet50_fpn(weights=None, weights_backbone=None)
+bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+with torch.no_grad():
+    for m in bns:
+        m.momentum = 1.0
+    model.backbone.body.train()
+    model.backbone.body(model.transform([s[0] for s in scenes])[0].tensors)
+    for m in bns:
+        c = m.num_features
+        m.weight.copy_(0.5 + torch.rand(c, generator=gen))
+        m.bias.copy_(torch.randn(c, generator=gen) * 0.2)
+
+# a few SGD steps on the scenes (heads and FPN only, small inputs; BN stays in eval mode)
+model.train()
+model.backbone.body.eval()
+model.backbone.body.requires_grad_(False)
+model.transform.min_size = (inp['trainMinSize'],)
+opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=inp['lr'], momentum=0.9)
+train_losses = []
+for step in range(inp['steps']):
+    ld = model([s[0] for s in scenes], [{'boxes': s[1], 'labels': s[2]} for s in scenes])
+    loss = sum(ld.values())
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    train_losses.append(float(loss))
+model.transform.min_size = (800,)
+torch.save(model.state_dict(), d + 'trained.pth')
+
+res = []
+for img, boxes, labels in scenes:
+    with torch.no_grad():
+        # the training loss of this image alone (BN in eval mode, as above)
+        model.train()
+        model.backbone.body.eval()
+        ld = model([img], [{'boxes': boxes, 'labels': labels}])
+        _, tg = model.transform([img], [{'boxes': boxes, 'labels': labels}])
+        model.eval()
+        images, _ = model.transform([img])
+        det = model([img])[0]
+    res.append({
+        'imageSize': list(images.image_sizes[0]),
+        'boxes': det['boxes'].tolist(), 'scores': det['scores'].tolist(), 'labels': det['labels'].tolist(),
+        'gtBoxes': tg[0]['boxes'].tolist(), 'gtLabels': tg[0]['labels'].tolist(),
+        'losses': {k: float(v) for k, v in ld.items()},
+    })
+out = {'images': res, 'keys': list(model.state_dict().keys()), 'trainLosses': train_losses}
+`;
+
+before(() => {
+  if (skip) return;
+  ref = python<Ref>(BODY, { dir, sizes: SIZES, trainMinSize: 320, lr: 0.01, steps: 3 }, 600_000);
+  const sd = torch.loadStateDict(path.join(dir, 'images.pth'));
+  images = SIZES.map((_, i) => torch.keep(sd.get(`img${i}`)!));
+  torch.dispose([...sd.values()].filter((t) => !images.includes(t)));
+});
+
+after(() => {
+  torch.dispose(images);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function loadRetina() {
+  const model = buildSingleStageDetector(retinaCfg);
+  const weights = torch.loadStateDict(path.join(dir, 'trained.pth'));
+  try {
+    loadTorchvisionWeights(model, weights);
+  } finally {
+    torch.dispose([...weights.values()]);
+  }
+  return model;
+}
+
+test('torchvision key map covers every key of retinanet_resnet50_fpn', { skip }, () => {
+  const model = buildSingleStageDetector(retinaCfg);
+  const own = new Set(model.stateDict().keys());
+  const map = torchvisionKeyMap();
+  assert.deepEqual(ref.keys.filter((k) => !own.has(map(k)!)), []);
+  assert.equal(ref.keys.length, own.size);
+});
+
+test('torchvision/retinanet_resnet50_fpn: detections as torchvision\'s (resized and unresized image)', { skip }, (t) => {
+  const model = loadRetina().eval();
+  const all = newStats();
+  images.forEach((img, i) => {
+    const r = ref.images[i];
+    const batch = preprocessImages([img], retinaCfg.dataPreprocessor);
+    assert.deepEqual(batch.metas[0].imgShape, r.imageSize, `image ${i}: resized size`);
+    torch.dispose(batch);
+    const one = newStats();
+    const [d] = predictTorchvision(model, retinaCfg, [img]);
+    match(r.boxes, r.scores, r.labels, d, one);
+    torch.dispose(d);
+    t.diagnostic(`image ${i} (${SIZES[i][0]}×${SIZES[i][1]} → ${r.imageSize.join('×')}): ${describe(one)}`);
+    assert.ok(one.total >= 20, `image ${i}: torchvision made only ${one.total} detections (train losses ${ref.trainLosses})`);
+    Object.assign(all, { total: all.total + one.total, matched: all.matched + one.matched, minIoU: Math.min(all.minIoU, one.minIoU), maxDScore: Math.max(all.maxDScore, one.maxDScore) });
+  });
+  t.diagnostic(`all: ${describe(all)}`);
+  assert.ok(all.matched >= 0.99 * all.total, `detections: ${describe(all)}`);
+});
+
+test('torchvision/retinanet_resnet50_fpn: one training step\'s losses as torchvision\'s (classification, bbox_regression)', { skip }, (t) => {
+  const model = loadRetina().train();
+  images.forEach((img, i) => {
+    const r = ref.images[i];
+    const losses = torch.tidy(() => {
+      const batch = preprocessImages([img], retinaCfg.dataPreprocessor);
+      const targets = [{ boxes: torch.tensor(r.gtBoxes), labels: torch.tensor(r.gtLabels, { dtype: 'int64' }) }];
+      const ld = model.loss({ ...batch, targets });
+      return { classification: ld.loss_cls.item() as number, bbox_regression: ld.loss_bbox.item() as number };
+    });
+    for (const k of ['classification', 'bbox_regression'] as const) {
+      const rel = Math.abs(losses[k] - r.losses[k]) / Math.abs(r.losses[k]);
+      t.diagnostic(`image ${i} ${k}: ours ${losses[k]}, torchvision ${r.losses[k]}, relative error ${rel.toExponential(2)}`);
+      assert.ok(rel <= 1e-4, `image ${i} ${k}: ours ${losses[k]}, torchvision ${r.losses[k]}`);
+    }
+  });
+});
