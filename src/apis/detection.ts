@@ -128,6 +128,10 @@ export async function inferImage(d: LoadedDetector, imgPath: string): Promise<Co
       img.dispose();
     }
     try {
+      // Mask R-CNN: torchvision's mask probabilities, thresholded at 0.5 as its users do
+      const out = det.masks && det.masks.dtype !== 'bool' ? { ...det, masks: det.masks.ge(0.5) } : det;
+      if (out !== det) det.masks!.dispose();
+      det = out;
       return toCocoResults([det], [{ meta: { imgId: 0 } as Batch['items'][number]['meta'] }], d.categoryIds);
     } finally {
       torch.dispose(det);

@@ -16,12 +16,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as torch from '../../src/torch';
 import type { Tensor } from '../../src/torch';
-import { buildSingleStageDetector } from '../../src/models/detectors/build';
+import { buildSingleStageDetector, buildTwoStageDetector } from '../../src/models/detectors/build';
 import { preprocessImages } from '../../src/models/detectors/preprocess';
 import { loadTorchvisionWeights, predictTorchvision, torchvisionKeyMap } from '../../src/models/detectors/torchvision';
 import { model as retinaCfg } from '../../configs/torchvision/retinanet_resnet50_fpn';
+import { model as maskCfg } from '../../configs/torchvision/maskrcnn_resnet50_fpn';
 import { hasReference, NO_REFERENCE, python } from '../helpers/reference';
-import { describe, match, newStats } from '../helpers/detection_match';
+import { describe, iou, match, newStats } from '../helpers/detection_match';
 
 interface RefImage {
   imageSize: [number, number];
@@ -187,4 +188,132 @@ test('torchvision/retinanet_resnet50_fpn: one training step\'s losses as torchvi
       assert.ok(rel <= 1e-4, `image ${i} ${k}: ours ${losses[k]}, torchvision ${r.losses[k]}`);
     }
   });
+});
+
+interface MaskRef { images: { boxes: number[][]; scores: number[]; labels: number[] }[]; keys: string[]; trainLosses: number[] }
+
+const MASK_BODY = `
+from torchvision.models.detection import maskrcnn_resnet50_fpn
+torch.set_num_threads(2)
+d = inp['dir'] + '/'
+torch.manual_seed(0)
+gen = torch.Generator().manual_seed(2)
+sd = torch.load(d + 'images.pth')
+imgs = [sd[f'img{i}'] for i in range(len(sd))]
+
+def rnd(*shape):
+    return torch.rand(*shape, generator=gen)
+
+# targets: ellipses inside random boxes (painted onto the images' copies for training)
+def target(img, n):
+    h, w = img.shape[-2:]
+    img = img.clone()
+    boxes, masks = [], []
+    yy, xx = torch.meshgrid(torch.arange(h) + 0.5, torch.arange(w) + 0.5, indexing='ij')
+    for k in range(n):
+        bw, bh = int(w * (0.15 + 0.3 * float(rnd(1)))), int(h * (0.15 + 0.3 * float(rnd(1))))
+        x, y = int((w - bw) * float(rnd(1))), int((h - bh) * float(rnd(1)))
+        m = (((xx - x - bw / 2) / (bw / 2)) ** 2 + ((yy - y - bh / 2) / (bh / 2)) ** 2) <= 1
+        img[:, m] = rnd(3, 1) * 0.8 + 0.1
+        boxes.append([x, y, x + bw, y + bh])
+        masks.append(m.to(torch.uint8))
+    return img, {'boxes': torch.tensor(boxes, dtype=torch.float32), 'labels': torch.tensor([1 + k % 3 for k in range(n)]), 'masks': torch.stack(masks)}
+
+train = [target(img, 4) for img in imgs]
+model = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None)
+bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+with torch.no_grad():
+    for m in bns:
+        m.momentum = 1.0
+    model.backbone.body.train()
+    model.backbone.body(model.transform(imgs)[0].tensors)
+    for m in bns:
+        c = m.num_features
+        m.weight.copy_(0.5 + torch.rand(c, generator=gen))
+        m.bias.copy_(torch.randn(c, generator=gen) * 0.2)
+    model.roi_heads.box_predictor.cls_score.weight.normal_(0, 0.01, generator=gen)
+model.train()
+model.backbone.body.eval()
+model.backbone.body.requires_grad_(False)
+model.transform.min_size = (inp['trainMinSize'],)
+opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=inp['lr'], momentum=0.9)
+losses = []
+for step in range(inp['steps']):
+    ld = model([t[0] for t in train], [t[1] for t in train])
+    loss = sum(ld.values())
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    losses.append(float(loss))
+model.transform.min_size = (800,)
+model.eval()
+torch.save(model.state_dict(), d + 'mask.pth')
+res, masks = [], {}
+with torch.no_grad():
+    for i, (img, _) in enumerate(train):
+        det = model([img])[0]
+        masks[f'masks{i}'] = det['masks'][:, 0].contiguous()
+        masks[f'img{i}'] = img
+        res.append({'boxes': det['boxes'].tolist(), 'scores': det['scores'].tolist(), 'labels': det['labels'].tolist()})
+torch.save(masks, d + 'mask_out.pth')
+out = {'images': res, 'keys': list(model.state_dict().keys()), 'trainLosses': losses}
+`;
+
+test('torchvision/maskrcnn_resnet50_fpn: detections and mask probabilities as torchvision\'s', { skip }, (t) => {
+  const mref = python<MaskRef>(MASK_BODY, { dir, trainMinSize: 320, lr: 0.01, steps: 3 }, 600_000);
+  const model = buildTwoStageDetector(maskCfg);
+  const own = new Set(model.stateDict().keys());
+  const map = torchvisionKeyMap();
+  assert.deepEqual(mref.keys.filter((k) => !own.has(map(k)!)), [], 'key map');
+  assert.equal(mref.keys.length, own.size);
+  const weights = torch.loadStateDict(path.join(dir, 'mask.pth'));
+  try {
+    loadTorchvisionWeights(model, weights);
+  } finally {
+    torch.dispose([...weights.values()]);
+  }
+  model.eval();
+  const outs = torch.loadStateDict(path.join(dir, 'mask_out.pth'));
+  try {
+    const all = newStats();
+    let maxMaskDiff = 0, masksCompared = 0, minMaskIoU = 1;
+    mref.images.forEach((r, i) => {
+      const img = outs.get(`img${i}`)!;
+      const refMasks = outs.get(`masks${i}`)!;
+      const one = newStats();
+      const [d] = predictTorchvision(model, maskCfg, [img]);
+      try {
+        match(r.boxes, r.scores, r.labels, d, one);
+        assert.ok(d.masks && d.masks.dtype === 'float32', 'float mask probabilities');
+        assert.deepEqual(d.masks.shape, [d.boxes.size(0), ...img.shape.slice(1)]);
+        // masks of the detections that match one to one (same index: both sorted by score)
+        const ob = d.boxes.toTypedArray() as Float32Array;
+        const ol = d.labels.toArray();
+        r.boxes.forEach((rb, k) => {
+          if (k >= ob.length / 4 || ol[k] !== r.labels[k] || iou(rb, ob.subarray(4 * k, 4 * k + 4)) < 0.99) return;
+          const [diff, mi] = torch.tidy(() => {
+            const a = d.masks!.select(0, k), b = refMasks.select(0, k);
+            const ab = a.ge(0.5), bb = b.ge(0.5);
+            const union = ab.logicalOr(bb).sum().item() as number;
+            return [a.sub(b).abs().max().item() as number, union === 0 ? 1 : (ab.logicalAnd(bb).sum().item() as number) / union];
+          });
+          maxMaskDiff = Math.max(maxMaskDiff, diff);
+          minMaskIoU = Math.min(minMaskIoU, mi);
+          masksCompared++;
+        });
+      } finally {
+        torch.dispose(d);
+      }
+      t.diagnostic(`image ${i} (${img.shape.slice(1).join('×')}): ${describe(one)}`);
+      Object.assign(all, { total: all.total + one.total, matched: all.matched + one.matched, minIoU: Math.min(all.minIoU, one.minIoU), maxDScore: Math.max(all.maxDScore, one.maxDScore) });
+    });
+    t.diagnostic(`all: ${describe(all)}; masks compared ${masksCompared}, max |Δprob| ${maxMaskDiff.toExponential(2)}, min mask IoU@0.5 ${minMaskIoU.toFixed(5)} (train losses ${mref.trainLosses})`);
+    assert.ok(all.total >= 20, `torchvision made only ${all.total} detections`);
+    assert.ok(all.matched >= 0.99 * all.total, `detections: ${describe(all)}`);
+    assert.ok(masksCompared >= 0.95 * all.total, `masks compared: ${masksCompared} of ${all.total}`);
+    assert.ok(maxMaskDiff <= 1e-3, `max |Δ mask probability| ${maxMaskDiff}`);
+  } finally {
+    torch.dispose([...outs.values()]);
+  }
 });

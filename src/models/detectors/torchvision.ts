@@ -23,6 +23,10 @@ const RULES: [RegExp, string][] = [
   [/^roi_heads\.box_head\.fc7\./, 'roi_head.bbox_head.shared_fcs.1.'],
   [/^roi_heads\.box_predictor\.cls_score\./, 'roi_head.bbox_head.fc_cls.'],
   [/^roi_heads\.box_predictor\.bbox_pred\./, 'roi_head.bbox_head.fc_reg.'],
+  // maskrcnn_resnet50_fpn: MaskRCNNHeads (Conv2dNormActivation: conv with bias + ReLU), MaskRCNNPredictor
+  [/^roi_heads\.mask_head\.(\d+)\.0\./, 'roi_head.mask_head.convs.$1.conv.'],
+  [/^roi_heads\.mask_predictor\.conv5_mask\./, 'roi_head.mask_head.upsample.'],
+  [/^roi_heads\.mask_predictor\.mask_fcn_logits\./, 'roi_head.mask_head.conv_logits.'],
   // retinanet_resnet50_fpn: LastLevelP6P7 after the 3 FPN levels (C3..C5), the two towers
   [/^backbone\.fpn\.extra_blocks\.p6\./, 'neck.fpn_convs.3.conv.'],
   [/^backbone\.fpn\.extra_blocks\.p7\./, 'neck.fpn_convs.4.conv.'],

@@ -1174,6 +1174,34 @@ export const detectionConfigSchema: JsonSchema = {
         },
         "lossMaskWeight": {
           "type": "number"
+        },
+        "backgroundFirst": {
+          "type": "boolean"
+        },
+        "maskTarget": {
+          "type": "object",
+          "properties": {
+            "aligned": {
+              "type": "boolean"
+            },
+            "samplingRatio": {
+              "type": "number"
+            },
+            "clip": {
+              "type": "boolean"
+            },
+            "binarize": {
+              "type": "boolean"
+            }
+          },
+          "additionalProperties": false
+        },
+        "paste": {
+          "type": "string",
+          "enum": [
+            "mmdet",
+            "torchvision"
+          ]
         }
       },
       "required": [
