@@ -29,18 +29,14 @@ import { detectionTask, type DetectionConfig } from '../../src/tasks/detection/t
 import { cocoDetection } from '../_base_/datasets/coco_detection';
 import { detectionConfig } from '../_base_/detection';
 import { schedule1x } from '../_base_/schedules/schedules';
+import { model as faster } from './fasterrcnn_resnet50_fpn';
 
 const SIZES = [32, 64, 128, 256, 512];
 
 export const model: SingleStageModelConfig = {
   type: 'RetinaNet',
-  dataPreprocessor: {
-    mean: [123.675, 116.28, 103.53],
-    std: [58.395, 57.12, 57.375],
-    order: 'rgb',
-    padSizeDivisor: 32,
-    torchvisionResize: { minSize: 800, maxSize: 1333 },
-  },
+  // torchvision's GeneralizedRCNNTransform, as for Faster R-CNN
+  dataPreprocessor: faster.dataPreprocessor,
   backbone: { depth: 50, outIndices: [1, 2, 3], style: 'pytorch', bnEps: 1e-5, frozenStages: 1, normEval: true, normRequiresGrad: false },
   neck: { inChannels: [512, 1024, 2048], outChannels: 256, numOuts: 5, addExtraConvs: 'on_output', reluBeforeExtraConvs: true },
   bboxHead: {

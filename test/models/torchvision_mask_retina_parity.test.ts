@@ -23,6 +23,7 @@ import { model as retinaCfg } from '../../configs/torchvision/retinanet_resnet50
 import { model as maskCfg } from '../../configs/torchvision/maskrcnn_resnet50_fpn';
 import { hasReference, NO_REFERENCE, python } from '../helpers/reference';
 import { describe, iou, match, newStats } from '../helpers/detection_match';
+import { PY_SCENES } from '../helpers/torchvision_python';
 
 interface RefImage {
   imageSize: [number, number];
@@ -50,54 +51,13 @@ d = inp['dir'] + '/'
 torch.manual_seed(0)
 gen = torch.Generator().manual_seed(1)
 
-def rnd(*shape):
-    return torch.rand(*shape, generator=gen)
-
-def rint(lo, hi):
-    return int(torch.randint(lo, hi, (1,), generator=gen))
-
-def scene(h, w, n):
-    img = rnd(3, 1, 1) * 0.6 + rnd(3, h, w) * 0.2
-    boxes, labels = [], []
-    for k in range(n):
-        bw, bh = rint(w // 8, w // 2), rint(h // 8, h // 2)
-        x, y = rint(0, w - bw), rint(0, h - bh)
-        img[:, y:y + bh, x:x + bw] = rnd(3, 1, 1) * 0.8 + rnd(3, bh, bw) * 0.2
-        boxes.append([x, y, x + bw, y + bh])
-        labels.append(1 + k % 3)
-    return img.clamp(0, 1), torch.tensor(boxes, dtype=torch.float32), torch.tensor(labels)
-
+${PY_SCENES}
 scenes = [scene(h, w, n) for (h, w, n) in inp['sizes']]
 torch.save({f'img{i}': s[0] for i, s in enumerate(scenes)}, d + 'images.pth')
 
 model = retinanet_resnet50_fpn(weights=None, weights_backbone=None)
-bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-with torch.no_grad():
-    for m in bns:
-        m.momentum = 1.0
-    model.backbone.body.train()
-    model.backbone.body(model.transform([s[0] for s in scenes])[0].tensors)
-    for m in bns:
-        c = m.num_features
-        m.weight.copy_(0.5 + torch.rand(c, generator=gen))
-        m.bias.copy_(torch.randn(c, generator=gen) * 0.2)
-
-# a few SGD steps on the scenes (heads and FPN only, small inputs; BN stays in eval mode)
-model.train()
-model.backbone.body.eval()
-model.backbone.body.requires_grad_(False)
-model.transform.min_size = (inp['trainMinSize'],)
-opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=inp['lr'], momentum=0.9)
-train_losses = []
-for step in range(inp['steps']):
-    ld = model([s[0] for s in scenes], [{'boxes': s[1], 'labels': s[2]} for s in scenes])
-    loss = sum(ld.values())
-    opt.zero_grad()
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    opt.step()
-    train_losses.append(float(loss))
-model.transform.min_size = (800,)
+calibrate(model, [s[0] for s in scenes])
+train_losses = train_heads(model, [s[0] for s in scenes], [{'boxes': s[1], 'labels': s[2]} for s in scenes], inp['trainMinSize'], inp['lr'], inp['steps'])
 torch.save(model.state_dict(), d + 'trained.pth')
 
 res = []
@@ -190,7 +150,12 @@ test('torchvision/retinanet_resnet50_fpn: one training step\'s losses as torchvi
   });
 });
 
-interface MaskRef { images: { boxes: number[][]; scores: number[]; labels: number[] }[]; keys: string[]; trainLosses: number[] }
+interface MaskRef {
+  images: { boxes: number[][]; scores: number[]; labels: number[] }[];
+  keys: string[];
+  trainLosses: number[];
+}
+let mref: MaskRef | undefined;
 
 const MASK_BODY = `
 from torchvision.models.detection import maskrcnn_resnet50_fpn
@@ -201,9 +166,7 @@ gen = torch.Generator().manual_seed(2)
 sd = torch.load(d + 'images.pth')
 imgs = [sd[f'img{i}'] for i in range(len(sd))]
 
-def rnd(*shape):
-    return torch.rand(*shape, generator=gen)
-
+${PY_SCENES}
 # targets: ellipses inside random boxes (painted onto the images' copies for training)
 def target(img, n):
     h, w = img.shape[-2:]
@@ -221,32 +184,10 @@ def target(img, n):
 
 train = [target(img, 4) for img in imgs]
 model = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None)
-bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+calibrate(model, imgs)
 with torch.no_grad():
-    for m in bns:
-        m.momentum = 1.0
-    model.backbone.body.train()
-    model.backbone.body(model.transform(imgs)[0].tensors)
-    for m in bns:
-        c = m.num_features
-        m.weight.copy_(0.5 + torch.rand(c, generator=gen))
-        m.bias.copy_(torch.randn(c, generator=gen) * 0.2)
     model.roi_heads.box_predictor.cls_score.weight.normal_(0, 0.01, generator=gen)
-model.train()
-model.backbone.body.eval()
-model.backbone.body.requires_grad_(False)
-model.transform.min_size = (inp['trainMinSize'],)
-opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=inp['lr'], momentum=0.9)
-losses = []
-for step in range(inp['steps']):
-    ld = model([t[0] for t in train], [t[1] for t in train])
-    loss = sum(ld.values())
-    opt.zero_grad()
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    opt.step()
-    losses.append(float(loss))
-model.transform.min_size = (800,)
+losses = train_heads(model, [t[0] for t in train], [t[1] for t in train], inp['trainMinSize'], inp['lr'], inp['steps'])
 model.eval()
 torch.save(model.state_dict(), d + 'mask.pth')
 res, masks = [], {}
@@ -261,7 +202,7 @@ out = {'images': res, 'keys': list(model.state_dict().keys()), 'trainLosses': lo
 `;
 
 test('torchvision/maskrcnn_resnet50_fpn: detections and mask probabilities as torchvision\'s', { skip }, (t) => {
-  const mref = python<MaskRef>(MASK_BODY, { dir, trainMinSize: 320, lr: 0.01, steps: 3 }, 600_000);
+  mref = python<MaskRef>(MASK_BODY, { dir, trainMinSize: 320, lr: 0.01, steps: 3 }, 600_000);
   const model = buildTwoStageDetector(maskCfg);
   const own = new Set(model.stateDict().keys());
   const map = torchvisionKeyMap();
@@ -278,7 +219,7 @@ test('torchvision/maskrcnn_resnet50_fpn: detections and mask probabilities as to
   try {
     const all = newStats();
     let maxMaskDiff = 0, masksCompared = 0, minMaskIoU = 1;
-    mref.images.forEach((r, i) => {
+    mref!.images.forEach((r, i) => {
       const img = outs.get(`img${i}`)!;
       const refMasks = outs.get(`masks${i}`)!;
       const one = newStats();
@@ -308,7 +249,7 @@ test('torchvision/maskrcnn_resnet50_fpn: detections and mask probabilities as to
       t.diagnostic(`image ${i} (${img.shape.slice(1).join('×')}): ${describe(one)}`);
       Object.assign(all, { total: all.total + one.total, matched: all.matched + one.matched, minIoU: Math.min(all.minIoU, one.minIoU), maxDScore: Math.max(all.maxDScore, one.maxDScore) });
     });
-    t.diagnostic(`all: ${describe(all)}; masks compared ${masksCompared}, max |Δprob| ${maxMaskDiff.toExponential(2)}, min mask IoU@0.5 ${minMaskIoU.toFixed(5)} (train losses ${mref.trainLosses})`);
+    t.diagnostic(`all: ${describe(all)}; masks compared ${masksCompared}, max |Δprob| ${maxMaskDiff.toExponential(2)}, min mask IoU@0.5 ${minMaskIoU.toFixed(5)} (train losses ${mref!.trainLosses})`);
     assert.ok(all.total >= 20, `torchvision made only ${all.total} detections`);
     assert.ok(all.matched >= 0.99 * all.total, `detections: ${describe(all)}`);
     assert.ok(masksCompared >= 0.95 * all.total, `masks compared: ${masksCompared} of ${all.total}`);
@@ -317,3 +258,4 @@ test('torchvision/maskrcnn_resnet50_fpn: detections and mask probabilities as to
     torch.dispose([...outs.values()]);
   }
 });
+

@@ -21,6 +21,7 @@ import { model as fasterCfg } from '../../configs/torchvision/fasterrcnn_resnet5
 import { model as rpnCfg } from '../../configs/torchvision/fasterrcnn_resnet50_fpn_rpn';
 import { hasReference, NO_REFERENCE, python } from '../helpers/reference';
 import { describe, match, newStats } from '../helpers/detection_match';
+import { PY_SCENES } from '../helpers/torchvision_python';
 
 interface RefImage {
   imageSize: [number, number];
@@ -53,40 +54,13 @@ d = inp['dir'] + '/'
 torch.manual_seed(0)
 gen = torch.Generator().manual_seed(1)
 
-def rnd(*shape):
-    return torch.rand(*shape, generator=gen)
-
-def rint(lo, hi):
-    return int(torch.randint(lo, hi, (1,), generator=gen))
-
-def scene(h, w, n):
-    # a noisy background with n random colored rectangles (labels 1..3)
-    img = rnd(3, 1, 1) * 0.6 + rnd(3, h, w) * 0.2
-    boxes, labels = [], []
-    for k in range(n):
-        bw, bh = rint(w // 8, w // 2), rint(h // 8, h // 2)
-        x, y = rint(0, w - bw), rint(0, h - bh)
-        img[:, y:y + bh, x:x + bw] = rnd(3, 1, 1) * 0.8 + rnd(3, bh, bw) * 0.2
-        boxes.append([x, y, x + bw, y + bh])
-        labels.append(1 + k % 3)
-    return img.clamp(0, 1), torch.tensor(boxes, dtype=torch.float32), torch.tensor(labels)
-
+${PY_SCENES}
 scenes = [scene(h, w, n) for (h, w, n) in inp['sizes']]
 torch.save({f'img{i}': s[0] for i, s in enumerate(scenes)}, d + 'images.pth')
 
 model = fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None)
-bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+calibrate(model, [s[0] for s in scenes])
 with torch.no_grad():
-    # BatchNorm statistics of the scenes themselves (one train-mode pass) keep the random
-    # network's activations in range; then random affine parameters
-    for m in bns:
-        m.momentum = 1.0
-    model.backbone.body.train()
-    model.backbone.body(model.transform([s[0] for s in scenes])[0].tensors)
-    for m in bns:
-        c = m.num_features
-        m.weight.copy_(0.5 + torch.rand(c, generator=gen))
-        m.bias.copy_(torch.randn(c, generator=gen) * 0.2)
     model.roi_heads.box_predictor.cls_score.weight.normal_(0, inp['clsStd'], generator=gen)
 
 def run(tag):
@@ -117,22 +91,7 @@ def run(tag):
     return res
 
 out = {'random': run('random'), 'keys': list(model.state_dict().keys())}
-# a few SGD steps on the scenes (heads only, smaller inputs: cheap; BN stays in eval mode)
-model.train()
-model.backbone.body.eval()
-model.backbone.body.requires_grad_(False)
-model.transform.min_size = (inp['trainMinSize'],)
-opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=inp['lr'], momentum=0.9)
-losses = []
-for step in range(inp['steps']):
-    ld = model([s[0] for s in scenes], [{'boxes': s[1], 'labels': s[2]} for s in scenes])
-    loss = sum(ld.values())
-    opt.zero_grad()
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    opt.step()
-    losses.append(float(loss))
-model.transform.min_size = (800,)
+losses = train_heads(model, [s[0] for s in scenes], [{'boxes': s[1], 'labels': s[2]} for s in scenes], inp['trainMinSize'], inp['lr'], inp['steps'])
 out['trained'] = run('trained')
 out['losses'] = losses
 `;
