@@ -151,7 +151,7 @@ test('torchvision/retinanet_resnet50_fpn: one training step\'s losses as torchvi
 });
 
 interface MaskRef {
-  images: { boxes: number[][]; scores: number[]; labels: number[] }[];
+  images: { boxes: number[][]; scores: number[]; labels: number[]; losses: Record<string, number>; gtBoxes: number[][]; gtLabels: number[] }[];
   keys: string[];
   trainLosses: number[];
 }
@@ -197,6 +197,18 @@ with torch.no_grad():
         masks[f'masks{i}'] = det['masks'][:, 0].contiguous()
         masks[f'img{i}'] = img
         res.append({'boxes': det['boxes'].tolist(), 'scores': det['scores'].tolist(), 'labels': det['labels'].tolist()})
+# losses of one image at a time with samplers that take every candidate (no random choice;
+# BN in eval mode as in training above)
+model.rpn.fg_bg_sampler.batch_size_per_image = 10 ** 7
+model.roi_heads.fg_bg_sampler.batch_size_per_image = 10 ** 7
+model.train()
+model.backbone.body.eval()
+with torch.no_grad():
+    for i, (img, tgt) in enumerate(train):
+        ld = model([img], [tgt])
+        _, tg = model.transform([img], [tgt])
+        masks[f'gtMasks{i}'] = tg[0]['masks']
+        res[i].update({'losses': {k: float(v) for k, v in ld.items()}, 'gtBoxes': tg[0]['boxes'].tolist(), 'gtLabels': tg[0]['labels'].tolist()})
 torch.save(masks, d + 'mask_out.pth')
 out = {'images': res, 'keys': list(model.state_dict().keys()), 'trainLosses': losses}
 `;
@@ -259,3 +271,39 @@ test('torchvision/maskrcnn_resnet50_fpn: detections and mask probabilities as to
   }
 });
 
+test('torchvision/maskrcnn_resnet50_fpn: one training step\'s losses as torchvision\'s (samplers taking every candidate)', { skip }, (t) => {
+  assert.ok(mref, 'the Mask R-CNN reference ran (previous test)');
+  const all = <T extends { num: number }>(c: T): T => ({ ...c, num: 10 ** 7 });
+  const cfg = {
+    ...maskCfg,
+    trainCfg: { ...maskCfg.trainCfg, rpn: { ...maskCfg.trainCfg.rpn!, sampler: all(maskCfg.trainCfg.rpn!.sampler) }, rcnn: { ...maskCfg.trainCfg.rcnn!, sampler: all(maskCfg.trainCfg.rcnn!.sampler) } },
+  };
+  const model = buildTwoStageDetector(cfg);
+  const weights = torch.loadStateDict(path.join(dir, 'mask.pth'));
+  try {
+    loadTorchvisionWeights(model, weights);
+  } finally {
+    torch.dispose([...weights.values()]);
+  }
+  model.train();
+  const outs = torch.loadStateDict(path.join(dir, 'mask_out.pth'));
+  const names: [string, string][] = [['loss_objectness', 'loss_rpn_cls'], ['loss_rpn_box_reg', 'loss_rpn_bbox'], ['loss_classifier', 'loss_cls'], ['loss_box_reg', 'loss_bbox'], ['loss_mask', 'loss_mask']];
+  try {
+    mref!.images.forEach((r, i) => {
+      const ours = torch.tidy(() => {
+        const batch = preprocessImages([outs.get(`img${i}`)!], cfg.dataPreprocessor);
+        // gt masks unpadded, as torchvision's roi_align sees them (the targets need only cover the image)
+        const targets = [{ boxes: torch.tensor(r.gtBoxes), labels: torch.tensor(r.gtLabels.map((l) => l - 1), { dtype: 'int64' }), masks: outs.get(`gtMasks${i}`)! }];
+        const ld = model.loss({ ...batch, targets });
+        return Object.fromEntries(Object.entries(ld).map(([k, v]) => [k, v.item() as number]));
+      });
+      for (const [tv, own] of names) {
+        const rel = Math.abs(ours[own] - r.losses[tv]) / Math.abs(r.losses[tv]);
+        t.diagnostic(`image ${i} ${tv}: ours ${ours[own]}, torchvision ${r.losses[tv]}, relative error ${rel.toExponential(2)}`);
+        assert.ok(rel <= 1e-4, `image ${i} ${tv}: ours ${ours[own]}, torchvision ${r.losses[tv]}`);
+      }
+    });
+  } finally {
+    torch.dispose([...outs.values()]);
+  }
+});
