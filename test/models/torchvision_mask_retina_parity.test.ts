@@ -19,6 +19,7 @@ import type { Tensor } from '../../src/torch';
 import { buildSingleStageDetector, buildTwoStageDetector } from '../../src/models/detectors/build';
 import { preprocessImages } from '../../src/models/detectors/preprocess';
 import { loadTorchvisionWeights, predictTorchvision, torchvisionKeyMap } from '../../src/models/detectors/torchvision';
+import type { Detector } from '../../src/models/detectors/types';
 import { model as retinaCfg } from '../../configs/torchvision/retinanet_resnet50_fpn';
 import { model as maskCfg } from '../../configs/torchvision/maskrcnn_resnet50_fpn';
 import { hasReference, NO_REFERENCE, python } from '../helpers/reference';
@@ -93,9 +94,9 @@ after(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function loadRetina() {
-  const model = buildSingleStageDetector(retinaCfg);
-  const weights = torch.loadStateDict(path.join(dir, 'trained.pth'));
+/** `model` with the torchvision state dict `file` (in the test's folder) loaded through the key map. */
+function withWeights<T extends Detector>(model: T, file: string): T {
+  const weights = torch.loadStateDict(path.join(dir, file));
   try {
     loadTorchvisionWeights(model, weights);
   } finally {
@@ -103,6 +104,8 @@ function loadRetina() {
   }
   return model;
 }
+
+const loadRetina = () => withWeights(buildSingleStageDetector(retinaCfg), 'trained.pth');
 
 test('torchvision key map covers every key of retinanet_resnet50_fpn', { skip }, () => {
   const model = buildSingleStageDetector(retinaCfg);
@@ -220,13 +223,7 @@ test('torchvision/maskrcnn_resnet50_fpn: detections and mask probabilities as to
   const map = torchvisionKeyMap();
   assert.deepEqual(mref.keys.filter((k) => !own.has(map(k)!)), [], 'key map');
   assert.equal(mref.keys.length, own.size);
-  const weights = torch.loadStateDict(path.join(dir, 'mask.pth'));
-  try {
-    loadTorchvisionWeights(model, weights);
-  } finally {
-    torch.dispose([...weights.values()]);
-  }
-  model.eval();
+  withWeights(model, 'mask.pth').eval();
   const outs = torch.loadStateDict(path.join(dir, 'mask_out.pth'));
   try {
     const all = newStats();
@@ -278,14 +275,7 @@ test('torchvision/maskrcnn_resnet50_fpn: one training step\'s losses as torchvis
     ...maskCfg,
     trainCfg: { ...maskCfg.trainCfg, rpn: { ...maskCfg.trainCfg.rpn!, sampler: all(maskCfg.trainCfg.rpn!.sampler) }, rcnn: { ...maskCfg.trainCfg.rcnn!, sampler: all(maskCfg.trainCfg.rcnn!.sampler) } },
   };
-  const model = buildTwoStageDetector(cfg);
-  const weights = torch.loadStateDict(path.join(dir, 'mask.pth'));
-  try {
-    loadTorchvisionWeights(model, weights);
-  } finally {
-    torch.dispose([...weights.values()]);
-  }
-  model.train();
+  const model = withWeights(buildTwoStageDetector(cfg), 'mask.pth').train();
   const outs = torch.loadStateDict(path.join(dir, 'mask_out.pth'));
   const names: [string, string][] = [['loss_objectness', 'loss_rpn_cls'], ['loss_rpn_box_reg', 'loss_rpn_bbox'], ['loss_classifier', 'loss_cls'], ['loss_box_reg', 'loss_bbox'], ['loss_mask', 'loss_mask']];
   try {
