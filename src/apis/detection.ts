@@ -12,13 +12,12 @@ import { imageSize } from '../data/image';
 import { processSample } from '../data/process';
 import { buildPipeline } from '../data/transforms';
 import type { CocoResult } from '../evaluation';
-import { buildDetector, DETECTOR_TYPES, numClassesOf, type TwoStageModelConfig } from '../models/detectors/build';
+import { buildDetector, DETECTOR_TYPES, numClassesOf } from '../models/detectors/build';
 import { toCocoResults, toDetBatch } from '../tasks/detection/data';
 import { withModelPreprocessing, type DetectionConfig } from '../tasks/detection/task';
 import { loadTorchvisionWeights, predictTorchvision } from '../models/detectors/torchvision';
 import { decodeImage } from '../data/image';
 import type { Detector } from '../models/detectors/types';
-import type { TwoStageDetector } from '../models/detectors/two_stage';
 
 /** A detector ready for inference, with what is needed to report its classes. */
 export interface LoadedDetector {
@@ -86,7 +85,7 @@ export function loadDetector(cfg: DetectionConfig, checkpoint?: string, opts: Lo
     const torchvisionPth = isTorchvision(cfg) && checkpoint.endsWith('.pth');
     const sd = torchvisionPth ? torch.loadStateDict(checkpoint) : loadWeights(checkpoint);
     try {
-      if (torchvisionPth) loadTorchvisionWeights(model as TwoStageDetector, sd);
+      if (torchvisionPth) loadTorchvisionWeights(model, sd);
       else loadModelWeights(model, sd, { strict: opts.strict ?? true, file: checkpoint, log: opts.strict === false ? opts.log ?? ((line) => console.error(line)) : undefined });
     } finally {
       torch.dispose([...sd.values()]);
@@ -94,7 +93,8 @@ export function loadDetector(cfg: DetectionConfig, checkpoint?: string, opts: Lo
   }
   model.eval();
   if (isTorchvision(cfg)) {
-    const n = numClassesOf(cfg.model) + 1;
+    // two-stage: 91 with the background at 0; RetinaNet: 91 (label = index)
+    const n = numClassesOf(cfg.model) + (cfg.model.type === 'RetinaNet' ? 0 : 1);
     return { config: cfg, model, categoryIds: Array.from({ length: n }, (_, i) => i), classNames: new Map() };
   }
   const { ids, names } = categoriesOf(cfg);
@@ -123,11 +123,15 @@ export async function inferImage(d: LoadedDetector, imgPath: string): Promise<Co
     const img = await readImageTensor(imgPath);
     let det;
     try {
-      det = predictTorchvision(d.model as TwoStageDetector, d.config.model as TwoStageModelConfig, [img])[0];
+      det = predictTorchvision(d.model, d.config.model, [img])[0];
     } finally {
       img.dispose();
     }
     try {
+      // Mask R-CNN: torchvision's mask probabilities, thresholded at 0.5 as its users do
+      const out = det.masks && det.masks.dtype !== 'bool' ? { ...det, masks: det.masks.ge(0.5) } : det;
+      if (out !== det) det.masks!.dispose();
+      det = out;
       return toCocoResults([det], [{ meta: { imgId: 0 } as Batch['items'][number]['meta'] }], d.categoryIds);
     } finally {
       torch.dispose(det);

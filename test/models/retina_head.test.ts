@@ -103,6 +103,6 @@ test('RetinaNet configuration errors name the key', () => {
   assert.throws(() => head({ priorProb: 1 }), /model\.bboxHead\.priorProb/);
   const bad = { ...retinanetR50Fpn, bboxHead: { ...retinanetR50Fpn.bboxHead, anchor: { ...ANCHOR, strides: [8, 16, 32, 64] } } };
   assert.throws(() => buildDetector(bad), /model\.bboxHead\.anchor\.strides: 4 strides for the neck's 5 outputs \(model\.neck\.numOuts\)/);
-  const tv = { ...retinanetR50Fpn, dataPreprocessor: { ...retinanetR50Fpn.dataPreprocessor, torchvisionResize: { minSize: 800, maxSize: 1333 } } };
-  assert.throws(() => buildDetector(tv), /model\.dataPreprocessor\.torchvisionResize: .* not RetinaNet/);
+  const lv = { ...retinanetR50Fpn, bboxHead: { ...retinanetR50Fpn.bboxHead, anchor: { strides: [8, 16, 32, 64, 128], ratios: [1], levelScales: [[1, 2], [1, 2], [1, 2], [1, 2], [1]] } } };
+  assert.throws(() => buildDetector(lv), /AnchorGenerator: levelScales needs 5 levels \(one per stride\) of equally many scales/);
 });

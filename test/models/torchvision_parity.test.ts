@@ -17,10 +17,11 @@ import type { Tensor } from '../../src/torch';
 import { buildTwoStageDetector } from '../../src/models/detectors/build';
 import { preprocessImages, torchvisionResizedSize } from '../../src/models/detectors/preprocess';
 import { loadTorchvisionWeights, predictTorchvision, torchvisionKeyMap } from '../../src/models/detectors/torchvision';
-import type { DetInstances } from '../../src/models/detectors/types';
 import { model as fasterCfg } from '../../configs/torchvision/fasterrcnn_resnet50_fpn';
 import { model as rpnCfg } from '../../configs/torchvision/fasterrcnn_resnet50_fpn_rpn';
 import { hasReference, NO_REFERENCE, python } from '../helpers/reference';
+import { describe, match, newStats } from '../helpers/detection_match';
+import { PY_SCENES } from '../helpers/torchvision_python';
 
 interface RefImage {
   imageSize: [number, number];
@@ -53,40 +54,13 @@ d = inp['dir'] + '/'
 torch.manual_seed(0)
 gen = torch.Generator().manual_seed(1)
 
-def rnd(*shape):
-    return torch.rand(*shape, generator=gen)
-
-def rint(lo, hi):
-    return int(torch.randint(lo, hi, (1,), generator=gen))
-
-def scene(h, w, n):
-    # a noisy background with n random colored rectangles (labels 1..3)
-    img = rnd(3, 1, 1) * 0.6 + rnd(3, h, w) * 0.2
-    boxes, labels = [], []
-    for k in range(n):
-        bw, bh = rint(w // 8, w // 2), rint(h // 8, h // 2)
-        x, y = rint(0, w - bw), rint(0, h - bh)
-        img[:, y:y + bh, x:x + bw] = rnd(3, 1, 1) * 0.8 + rnd(3, bh, bw) * 0.2
-        boxes.append([x, y, x + bw, y + bh])
-        labels.append(1 + k % 3)
-    return img.clamp(0, 1), torch.tensor(boxes, dtype=torch.float32), torch.tensor(labels)
-
+${PY_SCENES}
 scenes = [scene(h, w, n) for (h, w, n) in inp['sizes']]
 torch.save({f'img{i}': s[0] for i, s in enumerate(scenes)}, d + 'images.pth')
 
 model = fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None)
-bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+calibrate(model, [s[0] for s in scenes])
 with torch.no_grad():
-    # BatchNorm statistics of the scenes themselves (one train-mode pass) keep the random
-    # network's activations in range; then random affine parameters
-    for m in bns:
-        m.momentum = 1.0
-    model.backbone.body.train()
-    model.backbone.body(model.transform([s[0] for s in scenes])[0].tensors)
-    for m in bns:
-        c = m.num_features
-        m.weight.copy_(0.5 + torch.rand(c, generator=gen))
-        m.bias.copy_(torch.randn(c, generator=gen) * 0.2)
     model.roi_heads.box_predictor.cls_score.weight.normal_(0, inp['clsStd'], generator=gen)
 
 def run(tag):
@@ -117,22 +91,7 @@ def run(tag):
     return res
 
 out = {'random': run('random'), 'keys': list(model.state_dict().keys())}
-# a few SGD steps on the scenes (heads only, smaller inputs: cheap; BN stays in eval mode)
-model.train()
-model.backbone.body.eval()
-model.backbone.body.requires_grad_(False)
-model.transform.min_size = (inp['trainMinSize'],)
-opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=inp['lr'], momentum=0.9)
-losses = []
-for step in range(inp['steps']):
-    ld = model([s[0] for s in scenes], [{'boxes': s[1], 'labels': s[2]} for s in scenes])
-    loss = sum(ld.values())
-    opt.zero_grad()
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    opt.step()
-    losses.append(float(loss))
-model.transform.min_size = (800,)
+losses = train_heads(model, [s[0] for s in scenes], [{'boxes': s[1], 'labels': s[2]} for s in scenes], inp['trainMinSize'], inp['lr'], inp['steps'])
 out['trained'] = run('trained')
 out['losses'] = losses
 `;
@@ -148,46 +107,6 @@ after(() => {
   torch.dispose(images);
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-function iou(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const iw = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const ih = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (iw <= 0 || ih <= 0) return 0;
-  const inter = iw * ih;
-  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
-}
-
-interface MatchStats { total: number; matched: number; minIoU: number; maxDScore: number }
-
-/**
- * How many reference detections have a counterpart among ours: same label, IoU ≥ 0.99,
- * |Δscore| ≤ 1e-3. minIoU / maxDScore: over the matched pairs (the best-IoU candidate).
- */
-function match(refBoxes: number[][], refScores: number[], refLabels: number[] | null, ours: DetInstances, acc: MatchStats): void {
-  const boxes = ours.boxes.toTypedArray() as Float32Array;
-  const scores = ours.scores.toTypedArray() as Float32Array;
-  const labels = ours.labels.toArray() as number[];
-  refBoxes.forEach((rb, i) => {
-    acc.total++;
-    let best: { iou: number; ds: number } | null = null;
-    for (let k = 0; k < scores.length; k++) {
-      if (refLabels && labels[k] !== refLabels[i]) continue;
-      const ds = Math.abs(scores[k] - refScores[i]);
-      if (ds > 1e-3) continue;
-      const o = iou(rb, boxes.subarray(4 * k, 4 * k + 4));
-      if (o >= 0.99 && (!best || o > best.iou)) best = { iou: o, ds };
-    }
-    if (best) {
-      acc.matched++;
-      acc.minIoU = Math.min(acc.minIoU, best.iou);
-      acc.maxDScore = Math.max(acc.maxDScore, best.ds);
-    }
-  });
-}
-
-const newStats = (): MatchStats => ({ total: 0, matched: 0, minIoU: 1, maxDScore: 0 });
-const describe = (s: MatchStats) =>
-  `${s.matched}/${s.total} matched (${(100 * s.matched / Math.max(s.total, 1)).toFixed(2)}%), min IoU ${s.minIoU.toFixed(5)}, max |Δscore| ${s.maxDScore.toExponential(2)}`;
 
 test('torchvision resize sizes (float32 scale, floored)', () => {
   assert.deepEqual(torchvisionResizedSize(360, 480, 800, 1333), [800, 1066]);

@@ -43,6 +43,8 @@ export interface RetinaHeadOptions {
   lossBbox?: BoxLossConfig;
   /** Prior probability the classifier's bias starts at (default 0.01). */
   priorProb?: number;
+  /** Anchor strides per level = padded batch size // feature size (torchvision), not anchor.strides. */
+  strideFromFeatureSize?: boolean;
 }
 
 /** MMDetection's retinanet train_cfg (the sampler is the PseudoSampler: every anchor counts). */
@@ -66,6 +68,8 @@ export interface DenseTestConfig {
   minBboxSize: number;
   /** Box count from which NMS runs class by class (MMCV's nms split_thr, default 10000). */
   nmsSplitThr?: number;
+  /** Rescale boxes to original pixels after NMS (torchvision's transform.postprocess), not before (default false). */
+  rescaleAfterNms?: boolean;
 }
 
 export interface DenseHeadOutputs {
@@ -83,6 +87,7 @@ export class RetinaHead extends Module {
   readonly coder: DeltaXYWHBBoxCoder;
   private readonly lossCls: FocalLossConfig;
   private readonly lossBbox: BoxLossConfig;
+  private readonly strideFromFeatureSize: boolean;
 
   constructor(opts: RetinaHeadOptions) {
     super();
@@ -110,6 +115,7 @@ export class RetinaHead extends Module {
     this.coder = new DeltaXYWHBBoxCoder(opts.coder);
     this.lossCls = opts.lossCls ?? {};
     this.lossBbox = opts.lossBbox ?? { type: 'L1Loss' };
+    this.strideFromFeatureSize = opts.strideFromFeatureSize ?? false;
   }
 
   forward(feats: Tensor[]): DenseHeadOutputs {
@@ -128,13 +134,20 @@ export class RetinaHead extends Module {
     });
   }
 
-  /** Anchors of every level for these feature maps ([Hl·Wl·A, 4] each, input-image pixels). */
-  levelAnchors(feats: Tensor[]): Tensor[] {
+  /**
+   * Anchors of every level for these feature maps ([Hl·Wl·A, 4] each, input-image pixels);
+   * `batchShape` (the padded batch [H, W]) is required with strideFromFeatureSize.
+   */
+  levelAnchors(feats: Tensor[], batchShape?: [number, number]): Tensor[] {
     if (feats.length !== this.anchors.numLevels) {
       throw new Error(`RetinaHead: ${feats.length} feature levels, the anchor generator has ${this.anchors.numLevels} strides`);
     }
     return feats.map((f, level) => {
       const [h, w] = f.shape.slice(2);
+      if (this.strideFromFeatureSize) {
+        if (!batchShape) throw new Error('RetinaHead: strideFromFeatureSize needs the padded batch shape');
+        return this.anchors.singleLevelGridAnchors(level, h, w, Math.floor(batchShape[0] / h), Math.floor(batchShape[1] / w), f.device);
+      }
       const s = this.anchors.strides[level];
       return this.anchors.singleLevelGridAnchors(level, h, w, s, s, f.device);
     });
@@ -145,10 +158,10 @@ export class RetinaHead extends Module {
    * anchors have weight 0) and the box loss over positives, both divided by Σ over images of
    * max(#positives, 1) (+ float32 eps), as MMDetection's AnchorHead.loss_by_feat.
    */
-  loss(feats: Tensor[], metas: DetImageMeta[], targets: DetTargets[], cfg: DenseTrainConfig): LossDict {
+  loss(feats: Tensor[], metas: DetImageMeta[], targets: DetTargets[], cfg: DenseTrainConfig, batchShape?: [number, number]): LossDict {
     return torch.tidy(() => {
       const outs = this.forward(feats);
-      const anchors = this.levelAnchors(feats);
+      const anchors = this.levelAnchors(feats, batchShape);
       const allAnchors = torch.cat(anchors);
       const assigner = new MaxIoUAssigner(cfg.assigner);
       const sampler = new PseudoSampler();
@@ -187,10 +200,10 @@ export class RetinaHead extends Module {
    * nmsPre best of them (sorted); decode clipped to the image; with `rescale` into
    * original-image pixels; the size filter; class-wise NMS (MMCV's batched_nms); the maxPerImg best.
    */
-  predict(feats: Tensor[], metas: DetImageMeta[], cfg: DenseTestConfig, rescale = true): DetInstances[] {
+  predict(feats: Tensor[], metas: DetImageMeta[], cfg: DenseTestConfig, rescale = true, batchShape?: [number, number]): DetInstances[] {
     return torch.noGrad(() => torch.tidy(() => {
       const outs = this.forward(feats);
-      const anchors = this.levelAnchors(feats);
+      const anchors = this.levelAnchors(feats, batchShape);
       const c = this.numClasses;
       return metas.map((meta, i) => torch.tidy(() => {
         const scores: Tensor[] = [];
@@ -213,7 +226,8 @@ export class RetinaHead extends Module {
         let s = torch.cat(scores);
         let l = torch.cat(labels);
         let boxes = this.coder.decode(torch.cat(priors), torch.cat(deltas), meta.imgShape);
-        if (rescale) boxes = rescaleToOriginal(boxes, meta);
+        const after = cfg.rescaleAfterNms ?? false;
+        if (rescale && !after) boxes = rescaleToOriginal(boxes, meta);
         if (cfg.minBboxSize >= 0 && boxes.size(0) > 0) {
           const w = boxes.select(1, 2).sub(boxes.select(1, 0));
           const h = boxes.select(1, 3).sub(boxes.select(1, 1));
@@ -226,7 +240,8 @@ export class RetinaHead extends Module {
         }
         if (boxes.size(0) === 0) return { boxes, scores: s, labels: l };
         const keep = batchedNms(boxes, s, l, { iouThreshold: cfg.iouThreshold, splitThr: cfg.nmsSplitThr }).slice(0, 0, cfg.maxPerImg);
-        return { boxes: boxes.index([keep]), scores: s.index([keep]), labels: l.index([keep]) };
+        const kept = boxes.index([keep]);
+        return { boxes: rescale && after ? rescaleToOriginal(kept, meta) : kept, scores: s.index([keep]), labels: l.index([keep]) };
       }));
     }));
   }

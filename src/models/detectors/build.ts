@@ -117,7 +117,6 @@ export interface SingleStageModelConfig {
 
 export function buildSingleStageDetector(cfg: SingleStageModelConfig): SingleStageDetector {
   if (!cfg.bboxHead) throw new Error(`model.bboxHead: required for ${cfg.type}`);
-  if (cfg.dataPreprocessor.torchvisionResize) throw new Error(`model.dataPreprocessor.torchvisionResize: torchvision's in-model resize is for its two-stage detectors, not ${cfg.type} (resize in data.testPipeline)`);
   const neckOuts = cfg.neck.numOuts;
   const levels = cfg.bboxHead.anchor?.strides?.length;
   if (levels !== neckOuts) throw new Error(`model.bboxHead.anchor.strides: ${levels} strides for the neck's ${neckOuts} outputs (model.neck.numOuts)`);

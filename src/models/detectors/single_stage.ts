@@ -57,10 +57,10 @@ export class SingleStageDetector extends Module implements Detector {
   loss(batch: DetBatch): LossDict {
     if (!batch.targets) throw new Error(`${this.constructor.name}.loss: the batch has no targets`);
     const targets = batch.targets;
-    return torch.tidy(() => this.bboxHead.loss(this.extractFeat(batch.images), metasWithPadShapes(batch.metas, this.padSizeDivisor), targets, this.trainCfg));
+    return torch.tidy(() => this.bboxHead.loss(this.extractFeat(batch.images), metasWithPadShapes(batch.metas, this.padSizeDivisor), targets, this.trainCfg, batch.images.shape.slice(2) as [number, number]));
   }
 
   predict(batch: DetBatch): DetInstances[] {
-    return torch.noGrad(() => torch.tidy(() => this.bboxHead.predict(this.extractFeat(batch.images), batch.metas, this.testCfg, true)));
+    return torch.noGrad(() => torch.tidy(() => this.bboxHead.predict(this.extractFeat(batch.images), batch.metas, this.testCfg, true, batch.images.shape.slice(2) as [number, number])));
   }
 }

@@ -228,7 +228,7 @@ export class StandardRoIHead extends Module {
           if (!masks) throw new Error(`StandardRoIHead.loss: image ${i} has no gt masks (a mask branch needs targets.masks)`);
           if (masks.size(0) !== t.boxes.size(0)) throw new Error(`StandardRoIHead.loss: image ${i} has ${masks.size(0)} gt masks for ${t.boxes.size(0)} boxes`);
           maskRois.push(res.posPriors);
-          maskTgts.push(maskTargets(res.posPriors, res.posAssignedGtInds, masks, cfg.maskSize ?? 28));
+          maskTgts.push(maskTargets(res.posPriors, res.posAssignedGtInds, masks, cfg.maskSize ?? 28, this.maskHead.maskTarget));
           maskLabels.push(res.posGtLabels);
         }
       });

@@ -25,6 +25,11 @@ export interface AnchorGeneratorOptions {
   centerOffset?: number;
   /** Round base anchors to integers, as torchvision's AnchorGenerator does. */
   roundBaseAnchors?: boolean;
+  /**
+   * Scales per level (overrides `scales` level by level; every level the same count), e.g.
+   * torchvision's RetinaNet sizes (x, int(x·2^(1/3)), int(x·2^(2/3))) over base size x.
+   */
+  levelScales?: number[][];
 }
 
 export class AnchorGenerator {
@@ -35,6 +40,8 @@ export class AnchorGenerator {
   readonly scaleMajor: boolean;
   readonly centerOffset: number;
   readonly roundBaseAnchors: boolean;
+  /** Scales of each level. */
+  readonly levelScales: number[][];
   /** Base anchors per level, [A, 4] as plain numbers (centered at the cell offset). */
   private readonly baseAnchors: number[][][];
 
@@ -44,7 +51,13 @@ export class AnchorGenerator {
     if (opts.scales && opts.octaveBaseScale !== undefined) {
       throw new Error('AnchorGenerator: give either scales or octaveBaseScale/scalesPerOctave, not both');
     }
-    if (opts.scales) {
+    if (opts.levelScales) {
+      const n = opts.levelScales[0]?.length ?? 0;
+      if (opts.levelScales.length !== opts.strides.length || n === 0 || opts.levelScales.some((l) => l.length !== n)) {
+        throw new Error(`AnchorGenerator: levelScales needs ${opts.strides.length} levels (one per stride) of equally many scales`);
+      }
+      this.scales = opts.levelScales[0];
+    } else if (opts.scales) {
       this.scales = opts.scales;
     } else if (opts.octaveBaseScale !== undefined && opts.scalesPerOctave !== undefined) {
       const n = opts.scalesPerOctave;
@@ -59,7 +72,8 @@ export class AnchorGenerator {
     this.scaleMajor = opts.scaleMajor ?? true;
     this.centerOffset = opts.centerOffset ?? 0;
     this.roundBaseAnchors = opts.roundBaseAnchors ?? false;
-    this.baseAnchors = this.baseSizes.map((b) => this.levelBaseAnchors(b));
+    this.levelScales = opts.levelScales ?? this.baseSizes.map(() => this.scales);
+    this.baseAnchors = this.baseSizes.map((b, level) => this.levelBaseAnchors(b, this.levelScales[level]));
   }
 
   get numLevels(): number {
@@ -71,7 +85,7 @@ export class AnchorGenerator {
     return this.ratios.length * this.scales.length;
   }
 
-  private levelBaseAnchors(baseSize: number): number[][] {
+  private levelBaseAnchors(baseSize: number, scales: number[]): number[][] {
     const w = baseSize, h = baseSize;
     // computed in float32 as the reference implementations do with float tensors
     const f = Math.fround;
@@ -91,9 +105,9 @@ export class AnchorGenerator {
       out.push(a);
     };
     if (this.scaleMajor) {
-      for (const r of this.ratios) for (const s of this.scales) push(r, s);
+      for (const r of this.ratios) for (const s of scales) push(r, s);
     } else {
-      for (const s of this.scales) for (const r of this.ratios) push(r, s);
+      for (const s of scales) for (const r of this.ratios) push(r, s);
     }
     return out;
   }

@@ -937,6 +937,15 @@ export const detectionConfigSchema: JsonSchema = {
         },
         "roundBaseAnchors": {
           "type": "boolean"
+        },
+        "levelScales": {
+          "type": "array",
+          "items": {
+            "type": "array",
+            "items": {
+              "type": "number"
+            }
+          }
         }
       },
       "required": [
@@ -1165,6 +1174,34 @@ export const detectionConfigSchema: JsonSchema = {
         },
         "lossMaskWeight": {
           "type": "number"
+        },
+        "backgroundFirst": {
+          "type": "boolean"
+        },
+        "maskTarget": {
+          "type": "object",
+          "properties": {
+            "aligned": {
+              "type": "boolean"
+            },
+            "samplingRatio": {
+              "type": "number"
+            },
+            "clip": {
+              "type": "boolean"
+            },
+            "binarize": {
+              "type": "boolean"
+            }
+          },
+          "additionalProperties": false
+        },
+        "paste": {
+          "type": "string",
+          "enum": [
+            "mmdet",
+            "torchvision"
+          ]
         }
       },
       "required": [
@@ -1483,6 +1520,9 @@ export const detectionConfigSchema: JsonSchema = {
         },
         "priorProb": {
           "type": "number"
+        },
+        "strideFromFeatureSize": {
+          "type": "boolean"
         }
       },
       "required": [
@@ -1543,6 +1583,9 @@ export const detectionConfigSchema: JsonSchema = {
         },
         "nmsSplitThr": {
           "type": "number"
+        },
+        "rescaleAfterNms": {
+          "type": "boolean"
         }
       },
       "required": [
