@@ -1,0 +1,146 @@
+/**
+ * The JSON-serializable model section of a semantic-segmentation config (mmseg's `model`
+ * dict in camelCase). Types only: src/models/segmentors/build.ts builds from them; configs and
+ * the segmentation task import them. Field names follow mmseg's keys so that a user of mmseg
+ * finds each hyper-parameter where they expect it.
+ */
+import type { ResNetOptions } from '../backbones/resnet';
+import type { PretrainedInitCfg } from '../init_cfg';
+
+/** mmseg's SegDataPreprocessor. */
+export interface SegDataPreprocessorConfig {
+  /** Per-channel mean and std in 0..255 (mmseg: [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]). */
+  mean: [number, number, number];
+  std: [number, number, number];
+  /** Channel order the model expects (mmseg's bgr_to_rgb=True: 'rgb'). */
+  order: 'rgb' | 'bgr';
+  /** Training batches are padded to this [h, w] (the crop size); null: to the largest image. */
+  size: [number, number] | null;
+  /** Pad value of images (0) and of label maps (255). */
+  padVal: number;
+  segPadVal: number;
+}
+
+/** ResNetV1c / ResNetV1d / ResNet as mmseg's backbone (ResNetOptions plus the dilated-network options). */
+export interface SegResNetConfig extends ResNetOptions {
+  type: 'ResNetV1c' | 'ResNetV1d' | 'ResNet';
+  /** Per-stage strides (mmseg: [1, 2, 1, 1] for -D8, [1, 2, 2, 1] for -D16). */
+  strides?: [number, number, number, number];
+  /** Per-stage dilations (mmseg: [1, 1, 2, 4] for -D8). */
+  dilations?: [number, number, number, number];
+  /** The first block of a dilated stage uses dilation/2 (mmseg's contract_dilation). */
+  contractDilation?: boolean;
+  /** Multi-grid dilation rates of the last stage's blocks (mmseg's multi_grid), or null. */
+  multiGrid?: number[] | null;
+  /** Stem channels (64). */
+  stemChannels?: number;
+  initCfg?: PretrainedInitCfg | null;
+}
+
+/** One HRNet stage (mmseg's extra.stageN). */
+export interface HRNetStageConfig {
+  numModules: number;
+  numBranches: number;
+  block: 'BOTTLENECK' | 'BASIC';
+  numBlocks: number[];
+  numChannels: number[];
+}
+
+/** HRNetV2 as mmseg's / mmpose's HRNet backbone. */
+export interface HRNetConfig {
+  type: 'HRNet';
+  extra: { stage1: HRNetStageConfig; stage2: HRNetStageConfig; stage3: HRNetStageConfig; stage4: HRNetStageConfig };
+  normEval?: boolean;
+  frozenStages?: number;
+  /** Keep BN in training mode etc. as ResNet; multiscale output (all branches). */
+  multiscaleOutput?: boolean;
+  zeroInitResidual?: boolean;
+  initCfg?: PretrainedInitCfg | null;
+}
+
+export type SegBackboneConfig = SegResNetConfig | HRNetConfig;
+
+/** mmseg's CrossEntropyLoss (softmax), with class weights, ignore index and loss weight. */
+export interface SegLossConfig {
+  type: 'CrossEntropyLoss';
+  useSigmoid?: boolean;
+  /** Per-class weights (length numClasses) or null. */
+  classWeight?: number[] | null;
+  lossWeight: number;
+  /** mmseg's loss_name (default 'loss_ce'). */
+  lossName?: string;
+  /** 'mean' over non-ignored pixels (mmseg's avg_non_ignore) or over all pixels (mmseg's default). */
+  avgNonIgnore?: boolean;
+}
+
+/** mmseg's OHEMPixelSampler. */
+export interface OhemSamplerConfig {
+  type: 'OHEMPixelSampler';
+  thresh: number;
+  minKept: number;
+}
+
+/** Fields every decode head has (mmseg's BaseDecodeHead). */
+export interface BaseDecodeHeadConfig {
+  inChannels: number | number[];
+  inIndex: number | number[];
+  channels: number;
+  numClasses: number;
+  dropoutRatio?: number;
+  /** 'resize_concat' | 'multiple_select' | null (mmseg's input_transform). */
+  inputTransform?: 'resize_concat' | 'multiple_select' | null;
+  alignCorners: boolean;
+  lossDecode: SegLossConfig | SegLossConfig[];
+  sampler?: OhemSamplerConfig | null;
+  /** Normalization of the head's ConvModules: 'BN' ('SyncBN' runs as BN in one process). */
+  normCfg?: { type: 'BN' | 'SyncBN'; requiresGrad?: boolean };
+}
+
+export interface FCNHeadConfig extends BaseDecodeHeadConfig {
+  type: 'FCNHead';
+  numConvs?: number;
+  kernelSize?: number;
+  concatInput?: boolean;
+  dilation?: number;
+}
+export interface PSPHeadConfig extends BaseDecodeHeadConfig {
+  type: 'PSPHead';
+  poolScales: number[];
+}
+export interface ASPPHeadConfig extends BaseDecodeHeadConfig {
+  type: 'ASPPHead';
+  dilations: number[];
+}
+export interface DepthwiseSeparableASPPHeadConfig extends BaseDecodeHeadConfig {
+  type: 'DepthwiseSeparableASPPHead';
+  dilations: number[];
+  c1InChannels: number;
+  c1Channels: number;
+}
+export interface UPerHeadConfig extends BaseDecodeHeadConfig {
+  type: 'UPerHead';
+  poolScales: number[];
+}
+
+export type DecodeHeadConfig = FCNHeadConfig | PSPHeadConfig | ASPPHeadConfig | DepthwiseSeparableASPPHeadConfig | UPerHeadConfig;
+
+/** mmseg's test_cfg: whole-image or sliding-window inference. */
+export interface SegTestConfig {
+  mode: 'whole' | 'slide';
+  /** [h, w] of each window (slide). */
+  cropSize?: [number, number];
+  /** [h, w] step between windows (slide). */
+  stride?: [number, number];
+}
+
+export interface EncoderDecoderConfig {
+  type: 'EncoderDecoder';
+  dataPreprocessor: SegDataPreprocessorConfig;
+  backbone: SegBackboneConfig;
+  /** Set by configs whose neck exists (none of the first six methods has one). */
+  decodeHead: DecodeHeadConfig;
+  auxiliaryHead?: DecodeHeadConfig | DecodeHeadConfig[] | null;
+  testCfg: SegTestConfig;
+}
+
+export type SegmentorModelConfig = EncoderDecoderConfig;
