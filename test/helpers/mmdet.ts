@@ -16,6 +16,7 @@ import type { Tensor } from '../../src/torch';
 import { decodeImage } from '../../src/data/image';
 import type { DataPreprocessorConfig, DetectorModelConfig, TwoStageModelConfig } from '../../src/models/detectors/build';
 import type { DetBatch, DetImageMeta } from '../../src/models/detectors/types';
+import { iou } from './detection_match';
 
 export interface Manifest {
   tiny_widths: { base_channels: number; neck_out: number; fc_out: number } | null;
@@ -92,18 +93,13 @@ export function withStridedSampler(model: DetectorModelConfig): TwoStageModelCon
   };
 }
 
-export function iou(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const iw = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
-  const ih = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-  const inter = iw * ih;
-  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
-}
+export { iou };
 
 /**
  * Pairs each reference detection with a distinct one of ours (same category, box IoU ≥ 0.99,
  * |Δscore| ≤ 1e-3): pairs[k] is our index or -1.
  */
-export function matchDetections(ours: { boxes: Float32Array; scores: Float32Array; cats: number[] }, ref: RefImage): number[] {
+export function matchDetections(ours: { boxes: Float32Array; scores: Float32Array; cats: number[] }, ref: Pick<RefImage, 'bboxes' | 'scores' | 'category_ids'>): number[] {
   const used = new Uint8Array(ours.scores.length);
   return ref.scores.map((s, k) => {
     for (let j = 0; j < ours.scores.length; j++) {
@@ -208,8 +204,11 @@ export async function fixtureBatchLosses(dir: string, man: Manifest, name: strin
  * the fixture batch (with its gt masks as RLE segmentations when it has some), CocoDetection,
  * the loader with an empty pipeline (mmdet's Resize scale_factor 1 and RandomFlip prob 0) plus
  * the model's dataPreprocessor, collate, DetectionModel.loss — the path `tsvision train` runs.
+ * `configure` turns the split of that annotation file into the config to train with (`tmp` is
+ * a folder it may write more inputs into, such as proposals); `checkpoint` is loaded strictly.
  */
-export async function pipelineLosses(dir: string, man: Manifest, name: string, base: DetectionConfig, ref: RefLoss): Promise<Record<string, number>> {
+export async function lossesThroughLoader(ref: { batch: { images: Pick<RefLoss['batch']['images'][number], 'image' | 'img_id' | 'ori_shape' | 'gt_bboxes' | 'gt_category_ids' | 'gt_masks'>[] } }, imgDir: string, checkpoint: string, categories: { names: string[]; ids: number[] },
+  configure: (split: { annFile: string; imgDir: string }, tmp: string) => DetectionConfig): Promise<Record<string, number>> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsv-mmdet-train-'));
   try {
     const ims = ref.batch.images;
@@ -221,26 +220,14 @@ export async function pipelineLosses(dir: string, man: Manifest, name: string, b
         bbox: [b[0], b[1], b[2] - b[0], b[3] - b[1]], area: (b[2] - b[0]) * (b[3] - b[1]),
         ...(im.gt_masks ? { segmentation: im.gt_masks[k] } : {}),
       }))),
-      categories: base.data.classes!.map((n, i) => ({ id: base.data.categoryIds![i], name: n })),
+      categories: categories.names.map((n, i) => ({ id: categories.ids[i], name: n })),
     };
     const annFile = path.join(tmp, 'train.json');
     fs.writeFileSync(annFile, JSON.stringify(coco));
-    let proposalFile: string | undefined;
-    if (base.model.type === 'FastRCNN') {
-      // what mmdet's RoI head received, in original pixels (scale 1): a COCO results file
-      proposalFile = path.join(tmp, 'proposals.json');
-      fs.writeFileSync(proposalFile, JSON.stringify(ref.roi_head_proposals!.flatMap((p, i) => p.bboxes.map((b, k) => ({
-        image_id: ims[i].img_id, bbox: [b[0], b[1], b[2] - b[0], b[3] - b[1]], score: 1 - k / p.bboxes.length,
-      })))));
-    }
-    const split = { annFile, imgDir: path.join(dir, path.dirname(ims[0].image)), proposalFile, numMaxProposals: null };
-    const cfg: DetectionConfig = {
-      ...base,
-      model: { ...withStridedSampler(base.model), backbone: { ...base.model.backbone, baseChannels: man.tiny_widths?.base_channels, initCfg: null } },
-      data: { ...base.data, train: split, val: split, trainPipeline: [], batchSize: ims.length, workers: 0, groupByAspectRatio: false },
-    };
+    const base = configure({ annFile, imgDir }, tmp);
+    const cfg: DetectionConfig = { ...base, data: { ...base.data, trainPipeline: [], batchSize: ims.length, workers: 0, groupByAspectRatio: false } };
     const model = detectionTask.buildModel(cfg) as DetectionModel;
-    const sd = torch.loadStateDict(path.join(dir, man.models[name].checkpoint));
+    const sd = torch.loadStateDict(checkpoint);
     try {
       model.loadStateDict(sd, { strict: true });
     } finally {
@@ -251,7 +238,7 @@ export async function pipelineLosses(dir: string, man: Manifest, name: string, b
     let losses: Record<string, number> = {};
     try {
       for await (const batch of data.epoch(0) as AsyncIterable<Batch>) {
-        assert.deepEqual(batch.shape, [2, 3, 256, 384]);
+        assert.deepEqual(batch.shape, [ims.length, 3, 256, 384]);  // both fixtures' training batch
         losses = torch.noGrad(() => torch.tidy(() => Object.fromEntries(Object.entries(model.loss(batch)).map(([k, v]) => [k, v.item() as number]))));
       }
     } finally {
@@ -262,4 +249,26 @@ export async function pipelineLosses(dir: string, man: Manifest, name: string, b
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** lossesThroughLoader for the mmdet fixture models (at the fixture's widths, strided sampler; Fast R-CNN gets mmdet's proposals). */
+export async function pipelineLosses(dir: string, man: Manifest, name: string, base: DetectionConfig, ref: RefLoss): Promise<Record<string, number>> {
+  const ims = ref.batch.images;
+  return lossesThroughLoader(ref, path.join(dir, path.dirname(ims[0].image)), path.join(dir, man.models[name].checkpoint),
+    { names: base.data.classes!, ids: base.data.categoryIds! }, (split, tmp) => {
+      let proposalFile: string | undefined;
+      if (base.model.type === 'FastRCNN') {
+        // what mmdet's RoI head received, in original pixels (scale 1): a COCO results file
+        proposalFile = path.join(tmp, 'proposals.json');
+        fs.writeFileSync(proposalFile, JSON.stringify(ref.roi_head_proposals!.flatMap((p, i) => p.bboxes.map((b, k) => ({
+          image_id: ims[i].img_id, bbox: [b[0], b[1], b[2] - b[0], b[3] - b[1]], score: 1 - k / p.bboxes.length,
+        })))));
+      }
+      const full = { ...split, proposalFile, numMaxProposals: null };
+      return {
+        ...base,
+        model: { ...withStridedSampler(base.model), backbone: { ...base.model.backbone, baseChannels: man.tiny_widths?.base_channels, initCfg: null } },
+        data: { ...base.data, train: full, val: full },
+      };
+    });
 }

@@ -10,7 +10,7 @@
  */
 import * as torch from '../../torch';
 import type { Tensor } from '../../torch';
-import { Conv2d, ConvModule, Module, ModuleList, init } from '../../nn';
+import { Conv2d, ConvModule, Module, ModuleList, init, type NormConfig } from '../../nn';
 import { AnchorGenerator, type AnchorGeneratorOptions } from '../task_modules/anchor_generator';
 import { DeltaXYWHBBoxCoder, type DeltaXYWHCoderOptions } from '../task_modules/bbox_coder';
 import { MaxIoUAssigner, type MaxIoUAssignerOptions } from '../task_modules/assigner';
@@ -33,6 +33,11 @@ export interface RetinaHeadOptions {
   featChannels?: number;
   /** 3×3 conv + ReLU layers in each tower before the classifier / regressor (default 4). */
   stackedConvs?: number;
+  /**
+   * Normalization in the towers' ConvModules (MMDetection's RetinaHead norm_cfg, default none:
+   * the convs then have biases; with a norm they have none and the norm is `cls_convs.i.gn`).
+   */
+  normCfg?: NormConfig | null;
   /** MMDetection's RetinaNet: octaveBaseScale 4, scalesPerOctave 3, ratios 0.5/1/2, strides 8..128. */
   anchor: AnchorGeneratorOptions;
   /** Delta coder (default means 0, stds 1). */
@@ -102,7 +107,7 @@ export class RetinaHead extends Module {
     this.anchors = new AnchorGenerator(opts.anchor);
     const a = this.anchors.numBaseAnchors;
     const feat = opts.featChannels ?? 256;
-    const tower = () => Array.from({ length: stacked }, (_, i) => new ConvModule(i === 0 ? opts.inChannels : feat, feat, 3, { padding: 1 }));
+    const tower = () => Array.from({ length: stacked }, (_, i) => new ConvModule(i === 0 ? opts.inChannels : feat, feat, 3, { padding: 1, normCfg: opts.normCfg ?? null }));
     this.clsConvs = this.registerModule('cls_convs', new ModuleList(tower()));
     this.regConvs = this.registerModule('reg_convs', new ModuleList(tower()));
     const last = stacked > 0 ? feat : opts.inChannels;
