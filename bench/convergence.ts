@@ -24,7 +24,7 @@ fs.mkdirSync(outDir, { recursive: true });
 const bin = path.join(root, 'bin', 'tsvision');
 const rows: string[] = [];
 
-type Curve = { iter: number; loss: number; lr: number }[];
+type Curve = { iter: number; loss: number; lr: number; time?: number }[];
 const runDirsOf = (workDir: string) => fs.readdirSync(workDir).filter((d) => /^\d{8}_\d{6}$/.test(d)).sort();
 
 for (const name of configs) {
@@ -44,7 +44,7 @@ for (const name of configs) {
     trainMin = (Date.now() - t0) / 60000;
     curve = fs.readFileSync(path.join(workDir, runDirsOf(workDir)[0], 'scalars.jsonl'), 'utf8').trim().split('\n')
       .map((l) => JSON.parse(l) as Record<string, number>).filter((r) => r.loss !== undefined)
-      .map((r) => ({ iter: r.iter ?? r.step, loss: r.loss, lr: r.lr }));
+      .map((r) => ({ iter: r.iter ?? r.step, loss: r.loss, lr: r.lr, time: r.time }));
   }
   const ckpt = fs.readFileSync(path.join(workDir, 'last_checkpoint'), 'utf8').trim();
   const test = spawnSync(process.execPath, [bin, 'test', name, path.resolve(workDir, ckpt), '--work-dir', workDir], { stdio: ['ignore', 'inherit', 'inherit'], cwd: root });
@@ -57,11 +57,17 @@ for (const name of configs) {
   if (tta.status === 0) {
     metricsTta = JSON.parse(fs.readFileSync(path.join(workDir, runDirsOf(workDir).at(-1)!, 'metrics.json'), 'utf8')) as Record<string, number>;
   }
-  const record = { config: name, trained_minutes: Number(trainMin.toFixed(2)), metrics, ...(metricsTta ? { metrics_tta: metricsTta } : {}), loss_curve: curve, date: new Date().toISOString(), ...(retest ? { retested: true } : {}) };
+  // The median logged iteration time × iterations: the training time on an otherwise idle machine
+  // (wall time also counts whatever else ran meanwhile).
+  const times = curve.map((c) => c.time).filter((t): t is number => t !== undefined).sort((a, b) => a - b);
+  const medianIter = times.length ? times[times.length >> 1] : NaN;
+  const lastIter = curve.length ? curve[curve.length - 1].iter : 0;
+  const idleMin = (medianIter * lastIter) / 60;
+  const record = { config: name, trained_minutes: Number(trainMin.toFixed(2)), median_iter_s: Number(medianIter.toFixed(3)), median_iter_x_iters_minutes: Number(idleMin.toFixed(2)), metrics, ...(metricsTta ? { metrics_tta: metricsTta } : {}), loss_curve: curve, date: new Date().toISOString(), ...(retest ? { retested: true } : {}) };
   fs.writeFileSync(recordFile, `${JSON.stringify(record, null, 1)}\n`);
-  const score = (m: Record<string, number>) => (m.bbox_mAP !== undefined ? `box AP ${(m.bbox_mAP * 100).toFixed(1)}` : `AR@1000 ${((m['AR@1000'] ?? 0) * 100).toFixed(1)}`);
+  const score = (m: Record<string, number>) => (m.bbox_mAP !== undefined ? `box AP ${(m.bbox_mAP * 100).toFixed(1)}${m.segm_mAP !== undefined ? `, mask AP ${(m.segm_mAP * 100).toFixed(1)}` : ''}` : `AR@1000 ${((m['AR@1000'] ?? 0) * 100).toFixed(1)}`);
   const key = `${score(metrics)}${metricsTta ? ` (--tta: ${score(metricsTta)})` : ''}`;
-  rows.push(`| ${name} | ${trainMin.toFixed(1)} | ${key} |`);
+  rows.push(`| ${name} | ${trainMin.toFixed(1)} | ${idleMin.toFixed(1)} (${medianIter.toFixed(3)} s/iter) | ${key} |`);
 }
-console.log('\n| config | training (min, 2 cores) | result |\n| --- | ---: | --- |');
+console.log('\n| config | training wall (min, 2 cores) | median iteration × iterations (min) | result |\n| --- | ---: | ---: | --- |');
 for (const r of rows) console.log(r);

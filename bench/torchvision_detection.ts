@@ -1,10 +1,12 @@
 /**
- * tsvision's torchvision/fasterrcnn_resnet50_fpn against torchvision's own model with the
- * same (random, seeded) weights, thread count and 800×1216 input, in one run: inference
- * s/img (transform + forward + post-processing) and a 2-image training step s/iter, split
- * into forward (losses), backward and optimizer (zero_grad + step), every step listed.
+ * tsvision's torchvision/<model> configs (fasterrcnn_resnet50_fpn, maskrcnn_resnet50_fpn,
+ * retinanet_resnet50_fpn) against torchvision's own models with the same (random, seeded)
+ * weights, thread count and 800×1216 input, in one run: inference s/img (transform + forward +
+ * post-processing) and a 2-image training step s/iter, split into forward (losses), backward
+ * and optimizer (zero_grad + step), every step listed. The training targets are two boxes per
+ * image (with box-filling masks for Mask R-CNN).
  *
- *   node dist/bench/faster_rcnn_torchvision.js [--threads 2] [--warmup 2] [--iters 5] [--denormal on|off]
+ *   node dist/bench/torchvision_detection.js [--model fasterrcnn_resnet50_fpn] [--threads 2] [--warmup 2] [--iters 5] [--denormal on|off]
  *
  * --denormal (default on, both sides): flush subnormal floats to zero on every intra-op
  * thread (tsvision: torch.setFlushDenormal, its default; torchvision: torch.set_flush_denormal
@@ -18,13 +20,24 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as torch from '../src/torch';
-import { buildTwoStageDetector } from '../src/models/detectors/build';
+import { buildDetector, type DetectorModelConfig } from '../src/models/detectors/build';
 import { loadTorchvisionWeights, predictTorchvision } from '../src/models/detectors/torchvision';
 import { preprocessImages } from '../src/models/detectors/preprocess';
+import type { DetTargets } from '../src/models/detectors/types';
 import { SGD } from '../src/optim';
-import { model as tvConfig } from '../configs/torchvision/fasterrcnn_resnet50_fpn';
+import { model as fasterrcnn } from '../configs/torchvision/fasterrcnn_resnet50_fpn';
+import { model as maskrcnn } from '../configs/torchvision/maskrcnn_resnet50_fpn';
+import { model as retinanet } from '../configs/torchvision/retinanet_resnet50_fpn';
 
-const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, warmup: { type: 'string', default: '2' }, iters: { type: 'string', default: '5' }, denormal: { type: 'string', default: 'on' } } });
+const MODELS: Record<string, DetectorModelConfig> = {
+  fasterrcnn_resnet50_fpn: fasterrcnn,
+  maskrcnn_resnet50_fpn: maskrcnn,
+  retinanet_resnet50_fpn: retinanet,
+};
+const { values } = parseArgs({ options: { model: { type: 'string', default: 'fasterrcnn_resnet50_fpn' }, threads: { type: 'string', default: '2' }, warmup: { type: 'string', default: '2' }, iters: { type: 'string', default: '5' }, denormal: { type: 'string', default: 'on' } } });
+const modelName = values.model!;
+const tvConfig = MODELS[modelName];
+if (!tvConfig) throw new Error(`--model: expected one of ${Object.keys(MODELS).join(', ')}, got ${modelName}`);
 const threads = Number(values.threads), warmup = Number(values.warmup), iters = Number(values.iters);
 if (values.denormal !== 'on' && values.denormal !== 'off') throw new Error(`--denormal: expected on or off, got ${values.denormal}`);
 const denormalOn = values.denormal === 'on';
@@ -33,15 +46,19 @@ const python = process.env.TSVISION_REF_PYTHON ?? '/usr/bin/python3';
 interface Step { forward: number; backward: number; optimizer: number; total: number }
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsv-bench-frcnn-'));
-const weights = path.join(dir, 'fasterrcnn.pth');
+// the training targets, in image pixels (800×1216 needs no resize and no padding); torchvision's labels
+const GT_BOXES = [[100, 120, 400, 500], [600, 200, 900, 700]];
+const GT_LABELS = [1, 3];
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsv-bench-tvdet-'));
+const weights = path.join(dir, `${modelName}.pth`);
 const raw = path.join(dir, 'image.raw');
 try {
   // seeded random weights, saved by torchvision; a smooth random image
   const gen = spawnSync(python, ['-c', `
 import torch, torchvision
 torch.manual_seed(0)
-m = torchvision.models.detection.fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None)
+m = torchvision.models.detection.${modelName}(weights=None, weights_backbone=None)
 torch.save(m.state_dict(), '${weights}')
 img = torch.nn.functional.interpolate(torch.rand(1, 3, ${H / 16}, ${W / 16}), size=(${H}, ${W}), mode='bilinear', align_corners=False)[0]
 img.contiguous().numpy().tofile('${raw}')
@@ -51,7 +68,7 @@ img.contiguous().numpy().tofile('${raw}')
   torch.setNumThreads(threads);
   const denormalSupported = torch.setFlushDenormal(denormalOn);
   const denormalThreads = torch.flushDenormalThreads();
-  const model = buildTwoStageDetector(tvConfig);
+  const model = buildDetector(tvConfig);
   { const sd = torch.loadStateDict(weights); try { loadTorchvisionWeights(model, sd); } finally { torch.dispose([...sd.values()]); } }
   const img = torch.fromTypedArray(new Float32Array(fs.readFileSync(raw).buffer.slice(0)), [3, H, W]);
   model.eval();
@@ -62,7 +79,7 @@ img.contiguous().numpy().tofile('${raw}')
     infer.push((performance.now() - t0) / 1000);
   }
   model.train();
-  model.backbone.normEval();
+  (model.backbone as unknown as { normEval(): void }).normEval();
   const params = [...model.parameters()].filter((p) => p.requiresGrad);
   const opt = new SGD(params, { lr: 0.001, momentum: 0.9 });
   const steps: Step[] = [];
@@ -71,9 +88,7 @@ img.contiguous().numpy().tofile('${raw}')
     let t1 = 0, tz = 0, t2 = 0;
     torch.tidy(() => {
       const batch = preprocessImages([img, img], tvConfig.dataPreprocessor);
-      // torchvision's targets, in resized pixels (800×1216 needs no resize)
-      const target = { boxes: torch.tensor([[100, 120, 400, 500], [600, 200, 900, 700]]), labels: torch.tensor([0, 2], { dtype: 'int64' }) };
-      batch.targets = [target, target];
+      batch.targets = [trainTarget(), trainTarget()];
       const losses = model.loss(batch);
       const total = Object.entries(losses).filter(([k]) => k.includes('loss')).map(([, v]) => v).reduce((a, b) => a.add(b));
       t1 = performance.now();
@@ -90,7 +105,7 @@ img.contiguous().numpy().tofile('${raw}')
   img.dispose();
 
   const outFile = path.join(dir, 'ref.json');
-  const ref = spawnSync(python, [path.join(__dirname, '..', '..', 'bench', 'faster_rcnn_torchvision_ref.py'), weights, raw, String(H), String(W), String(threads), String(warmup), String(iters), outFile, values.denormal], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'] });
+  const ref = spawnSync(python, [path.join(__dirname, '..', '..', 'bench', 'torchvision_detection_ref.py'), modelName, weights, raw, String(H), String(W), String(threads), String(warmup), String(iters), outFile, values.denormal], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'] });
   if (ref.status !== 0) throw new Error('reference benchmark failed');
   const r = JSON.parse(fs.readFileSync(outFile, 'utf8')) as {
     infer: number[];
@@ -101,7 +116,7 @@ img.contiguous().numpy().tofile('${raw}')
 
   const f3 = (x: number) => x.toFixed(3);
   const flushing = (ts: boolean[]) => `${ts.filter((x) => x).length}/${ts.length} threads flushing`;
-  console.log(`\nfasterrcnn_resnet50_fpn, ${threads} threads, --denormal ${values.denormal}: ` +
+  console.log(`\n${modelName}, ${threads} threads, --denormal ${values.denormal}: ` +
     `tsvision ${flushing(denormalThreads)} at start, ${flushing(denormalAfter)} at end${denormalSupported ? '' : ' (CPU: unsupported)'}; ` +
     `torchvision ${flushing(r.denormal.threads)} at start, ${flushing(r.denormal.threads_after)} at end${r.denormal.supported ? '' : ' (CPU: unsupported)'}`);
 
@@ -134,4 +149,19 @@ img.contiguous().numpy().tofile('${raw}')
   }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * One image's targets as torchvision's model gets them (bench/torchvision_detection_ref.py): two-stage
+ * labels 0-based (torchvision's minus its background), RetinaNet's as they are, masks filling the boxes.
+ */
+function trainTarget(): DetTargets {
+  const twoStage = tvConfig.type !== 'RetinaNet';
+  const t: DetTargets = { boxes: torch.tensor(GT_BOXES), labels: torch.tensor(GT_LABELS.map((l) => (twoStage ? l - 1 : l)), { dtype: 'int64' }) };
+  if (tvConfig.type === 'MaskRCNN') {
+    const m = new Uint8Array(GT_BOXES.length * H * W);
+    GT_BOXES.forEach(([x1, y1, x2, y2], k) => { for (let y = y1; y < y2; y++) m.fill(1, k * H * W + y * W + x1, k * H * W + y * W + x2); });
+    t.masks = torch.fromTypedArray(m, [GT_BOXES.length, H, W]);
+  }
+  return t;
 }

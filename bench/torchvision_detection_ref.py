@@ -1,6 +1,6 @@
-"""torchvision's fasterrcnn_resnet50_fpn, timed as bench/faster_rcnn_torchvision.ts times ours.
+"""torchvision's detection models, timed as bench/torchvision_detection.ts times ours.
 
-argv: weights.pth, image.raw (float32 [3, H, W] RGB in [0, 1]), H, W, threads, warmup, iters, out.json, denormal (on|off)
+argv: model name (fasterrcnn_resnet50_fpn | maskrcnn_resnet50_fpn | retinanet_resnet50_fpn), weights.pth, image.raw (float32 [3, H, W] RGB in [0, 1]), H, W, threads, warmup, iters, out.json, denormal (on|off)
 
 Every step is recorded (warm-up included): inference s/img, and per training step its
 forward (losses), backward and optimizer (zero_grad + step) times. With denormal 'on',
@@ -15,13 +15,13 @@ import torch, torchvision
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from engine_ref import set_flush_denormal_all_threads, flush_denormal_threads  # noqa: E402
 
-weights, raw, h, w, threads, warmup, iters, out = sys.argv[1:9]
-denormal_on = (sys.argv[9] if len(sys.argv) > 9 else 'on') == 'on'
+name, weights, raw, h, w, threads, warmup, iters, out = sys.argv[1:10]
+denormal_on = (sys.argv[10] if len(sys.argv) > 10 else 'on') == 'on'
 h, w, threads, warmup, iters = int(h), int(w), int(threads), int(warmup), int(iters)
 torch.set_num_threads(threads)
 denormal = set_flush_denormal_all_threads(denormal_on)
 img = torch.from_numpy(np.fromfile(raw, dtype=np.float32).reshape(3, h, w))
-model = torchvision.models.detection.fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None)
+model = getattr(torchvision.models.detection, name)(weights=None, weights_backbone=None)
 model.load_state_dict(torch.load(weights))
 model.eval()
 infer = []
@@ -37,7 +37,14 @@ for m in model.modules():
         m.eval()
 params = [p for p in model.parameters() if p.requires_grad]
 opt = torch.optim.SGD(params, lr=0.001, momentum=0.9)
-targets = [{'boxes': torch.tensor([[100., 120., 400., 500.], [600., 200., 900., 700.]]), 'labels': torch.tensor([1, 3])}] * 2
+boxes = [[100, 120, 400, 500], [600, 200, 900, 700]]
+target = {'boxes': torch.tensor(boxes, dtype=torch.float32), 'labels': torch.tensor([1, 3])}
+if name.startswith('maskrcnn'):
+    masks = torch.zeros(len(boxes), h, w, dtype=torch.uint8)
+    for k, (x1, y1, x2, y2) in enumerate(boxes):
+        masks[k, y1:y2, x1:x2] = 1
+    target['masks'] = masks
+targets = [target] * 2
 steps = []
 for i in range(warmup + iters):
     t0 = time.perf_counter()
