@@ -77,7 +77,9 @@ test('HRNet (mmseg): strict load of an mmseg checkpoint; eval outputs equal mmse
   try {
     for (const s of man.eval_sizes) {
       const n = sizeName(s);
+      const live = torch.liveTensors();
       const outs = torch.noGrad(() => model.forward(io.get(`eval.${n}.input`)!));
+      assert.equal(torch.liveTensors(), live + outs.length, 'forward keeps only its outputs alive');
       assert.equal(outs.length, 4, 'four branches (multiscaleOutput)');
       const errs = outs.map((o, k) => assertClose(o, io.get(`eval.${n}.out${k}`)!, `eval ${n} out${k}`));
       console.log(`eval ${n}: max|Δ|/max|ref| per branch ${errs.map((e) => e.toExponential(2)).join(' ')}`);
@@ -93,6 +95,7 @@ test('HRNet (mmseg): a train-mode forward/backward equals mmseg (outputs, loss, 
   const model = loadTiny('mmseg_hrnet_tiny.pth').train();
   const io = torch.loadStateDict(path.join(DIR, 'mmseg_hrnet_tiny.io.pth'));
   try {
+    const live = torch.liveTensors();
     const outs = model.forward(io.get('train.input')!);
     const loss = torch.tidy(() => {
       let total: Tensor | null = null;
@@ -114,8 +117,10 @@ test('HRNet (mmseg): a train-mode forward/backward equals mmseg (outputs, loss, 
       const name = key.slice('grad.'.length);
       const p = params.get(name);
       assert.ok(p, `no parameter ${name}`);
-      assert.ok(p.grad, `${name}: no gradient`);
-      const e = assertClose(p.grad, ref, `grad ${name}`);
+      const grad = p.grad; // a new handle each read: disposed below
+      assert.ok(grad, `${name}: no gradient`);
+      const e = assertClose(grad, ref, `grad ${name}`);
+      grad.dispose();
       if (e > worst) [worst, worstName] = [e, name];
       count++;
     }
@@ -131,6 +136,8 @@ test('HRNet (mmseg): a train-mode forward/backward equals mmseg (outputs, loss, 
     console.log(`train: loss ${loss.item()} vs ${lossRef}; ${count} gradients, worst max|Δ|/max|ref| ${worst.toExponential(2)} (${worstName}); ${nStats} running stats`);
     loss.dispose();
     for (const o of outs) o.dispose();
+    model.zeroGrad();
+    assert.equal(torch.liveTensors(), live, 'nothing of the training step outlives its outputs and gradients');
   } finally {
     for (const t of io.values()) t.dispose();
     model.dispose();

@@ -139,16 +139,31 @@ export class HRModule extends Module {
     return torch.tidy(() => {
       const ys = xs.map((x, b) => this.branches.at(b).forward(x));
       if (this.fuseLayers === null) return ys;
-      return this.fuseLayers.map((row, i) => {
+      // intermediates are freed as soon as they are summed (a lower peak), not at the end of the scope
+      const outs = this.fuseLayers.map((row, i) => {
         let sum: Tensor | null = null;
         // summed in mmseg's order (j = 0, 1, ...) so that float rounding matches
         for (let j = 0; j < ys.length; j++) {
-          const term = j === i ? ys[j] : j > i ? this.upsampleTo(row.items[j]!.forward(ys[j]), ys[i], i, j) : row.items[j]!.forward(ys[j]);
-          // branch i's own tensor is copied before the in-place sum: the other rows read it too
-          sum = sum === null ? (j === i ? term.clone() : term) : sum.add_(term);
+          let term = ys[j];
+          if (j > i) {
+            const z = row.items[j]!.forward(ys[j]);
+            term = this.upsampleTo(z, ys[i], i, j);
+            if (term !== z) z.dispose();
+          } else if (j < i) {
+            term = row.items[j]!.forward(ys[j]);
+          }
+          if (sum === null) {
+            // branch i's own tensor is copied before the in-place sum: the other rows read it too
+            sum = term === ys[j] ? term.clone() : term;
+          } else {
+            sum.add_(term);
+            if (term !== ys[j]) term.dispose();
+          }
         }
         return sum!.relu_();
       });
+      for (const y of ys) y.dispose();
+      return outs;
     });
   }
 
@@ -162,7 +177,9 @@ export class HRModule extends Module {
       // false) is an exact copy, so it is skipped.
       const up = torch.F.interpolate(y, { size: [y.shape[2] * scale, y.shape[3] * scale], mode: 'bilinear', alignCorners: false });
       if (up.shape[2] === h && up.shape[3] === w) return up;
-      return torch.F.interpolate(up, { size: [h, w], mode: 'bilinear', alignCorners: false });
+      const resized = torch.F.interpolate(up, { size: [h, w], mode: 'bilinear', alignCorners: false });
+      up.dispose();
+      return resized;
     }
     // mmpose's nn.Upsample(scale_factor): the scale goes to the kernel, no resize afterwards
     const up = this.upsample.mode === 'nearest'
@@ -270,16 +287,29 @@ export class HRNet extends Module {
   /** x [N, Cin, H, W] → stage 4's branches [N, outChannels[b], H_b, W_b], highest resolution first. */
   forward(x: Tensor): Tensor[] {
     return torch.tidy(() => {
-      let y = this.bn1.forward(this.conv1.forward(x)).relu_();
-      y = this.bn2.forward(this.conv2.forward(y)).relu_();
-      let ys = [this.layer1.forward(y)];
+      // intermediates are freed as soon as they are consumed (a lower peak, warm memory reused)
+      const c1 = this.conv1.forward(x);
+      const s1 = this.bn1.forward(c1).relu_();
+      c1.dispose();
+      const c2 = this.conv2.forward(s1);
+      s1.dispose();
+      const stem = this.bn2.forward(c2).relu_();
+      c2.dispose();
+      let ys = [this.layer1.forward(stem)];
+      stem.dispose();
       this.stages.forEach((stage, s) => {
-        const transition = this.transitions[s];
         // as mmseg: a transition (new branch, or changed channels) reads the previous stage's lowest branch
         // (stage 2: layer1's output); an unchanged branch passes through
-        const xs = transition.items.map((t, b) => (t === null ? ys[b] : t.forward(ys[ys.length - 1])));
-        let zs = xs;
-        for (const hm of stage) zs = hm.forward(zs);
+        const last = ys[ys.length - 1];
+        let zs = this.transitions[s].items.map((t, b) => (t === null ? ys[b] : t.forward(last)));
+        const stale = new Set(ys);
+        for (const hm of stage) {
+          const next = hm.forward(zs);
+          for (const z of zs) stale.add(z);
+          for (const t of stale) t.dispose();
+          stale.clear();
+          zs = next;
+        }
         ys = zs;
       });
       return ys;
