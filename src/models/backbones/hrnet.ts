@@ -18,6 +18,13 @@
  *
  * The two toolboxes differ only in the fuse layers' upsampling, the default of multiscaleOutput and
  * the initialisation; `flavor` picks the toolbox (see HRNetFlavor).
+ *
+ * Checkpoints written by mmseg / mmpose load strictly. The ImageNet initialisations their configs name
+ * (open-mmlab://msra/hrnetv2_w18, mmpose's hrnet_w32-36af842e.pth) come from the classification HRNet and
+ * are expected to hold more keys than this backbone (its head: incre_modules, downsamp_modules,
+ * final_layer, classifier; for a pose net with multiscaleOutput false, stage4's last fuse rows 1-3):
+ * the toolboxes load them non-strictly, so a pretrained loader must ignore those (not checked here:
+ * those files are not on this machine).
  */
 import * as torch from '../../torch';
 import type { Tensor } from '../../torch';
