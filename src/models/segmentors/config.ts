@@ -46,15 +46,39 @@ export interface HRNetStageConfig {
   numChannels: number[];
 }
 
-/** HRNetV2 as mmseg's / mmpose's HRNet backbone. */
+/** mmpose's extra.upsample: how its fuse layers upsample (default nearest, align_corners None). */
+export interface HRNetUpsampleConfig {
+  mode: 'nearest' | 'bilinear';
+  /** Bilinear only (null/absent: false). */
+  alignCorners?: boolean | null;
+}
+
+/** HRNetV2 as mmseg's / mmpose's HRNet backbone (src/models/backbones/hrnet.ts). */
 export interface HRNetConfig {
   type: 'HRNet';
-  extra: { stage1: HRNetStageConfig; stage2: HRNetStageConfig; stage3: HRNetStageConfig; stage4: HRNetStageConfig };
+  /**
+   * The four stages; `upsample` (optional, added for pose) is mmpose's extra.upsample and needs
+   * flavor 'mmpose'.
+   */
+  extra: { stage1: HRNetStageConfig; stage2: HRNetStageConfig; stage3: HRNetStageConfig; stage4: HRNetStageConfig; upsample?: HRNetUpsampleConfig };
+  /** Keep every BN in eval mode (running statistics) while training (false). */
   normEval?: boolean;
+  /** -1 none (default); k ≥ 0: the stem, then layer1+transition1, stage2+transition2, ... up to k. */
   frozenStages?: number;
-  /** Keep BN in training mode etc. as ResNet; multiscale output (all branches). */
+  /**
+   * Output all four branches (mmseg's multiscale_output, default true with flavor 'mmseg') or only the
+   * highest-resolution one (mmpose's extra.stage4.multiscale_output, default false with flavor 'mmpose').
+   */
   multiscaleOutput?: boolean;
+  /** Each block's last BN starts at 0 (false). */
   zeroInitResidual?: boolean;
+  /**
+   * Added (optional): whose HRNet — 'mmseg' (default: bilinear fuse upsampling + resize, Kaiming init) or
+   * 'mmpose' (extra.upsample, default nearest, no resize; N(0, 0.001²) init). Same parameter names.
+   */
+  flavor?: 'mmseg' | 'mmpose';
+  /** Added (optional): input image channels (mmseg's in_channels, 3). */
+  inChannels?: number;
   initCfg?: PretrainedInitCfg | null;
 }
 
