@@ -16,7 +16,7 @@ for torchvision configs) on one image, and prints its detections in COCO results
 image_id 0, category_id (the dataset's category id; torchvision's label index for torchvision
 configs), bbox [x, y, w, h] in original-image pixels, score.
 
-Semantic-segmentation configs (e.g. fcn/fcn_r18-d8_4xb4-1k_shapes-seg-256x256): --out PRED.png is
+Semantic-segmentation configs (e.g. fcn/fcn_r18-d8_shapes-seg): --out PRED.png is
 required and receives the label map: a single-channel 8-bit PNG of class indices at the input's
 size. With --json, one object {"out", "width", "height", "pixels": {class: count}} is printed.
 
