@@ -153,7 +153,8 @@ export async function writeLabelPng(result: SegmentationResult, out: string): Pr
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   const tmp = `${out}.tmp-${process.pid}.png`;
   try {
-    await sharp(labels, { raw: { width, height, channels: 1 } }).png().toFile(tmp);
+    // b-w: one 8-bit channel (sharp would otherwise write an RGB PNG of a single-channel input)
+    await sharp(labels, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toFile(tmp);
     fs.renameSync(tmp, out);
   } catch (e) {
     fs.rmSync(tmp, { force: true });

@@ -28,7 +28,7 @@ export function palettePng(indices: ArrayLike<number>, width: number, height: nu
 /** Writes a greyscale label PNG of `values`. */
 export async function writeGreyPng(file: string, values: ArrayLike<number>, width: number, height: number): Promise<void> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  await sharp(Uint8Array.from(values), { raw: { width, height, channels: 1 } }).png().toFile(file);
+  await sharp(Uint8Array.from(values), { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toFile(file);
 }
 
 /** Writes a flat-coloured RGB image (JPEG or PNG by extension). */
