@@ -150,17 +150,28 @@ export async function loadSplit(cfg: SegmentationConfig, which: 'train' | 'val')
   return ds;
 }
 
-async function ensureGenerated(data: SegmentationDataConfig): Promise<void> {
+/** Generations in progress in this process, by folder (the train and val loaders may open together). */
+const generating = new Map<string, Promise<void>>();
+
+function ensureGenerated(data: SegmentationDataConfig): Promise<void> {
   const g = data.generate;
-  if (!g || fs.existsSync(path.join(g.dir, 'classes.json'))) return;
-  console.error(`segmentation: generating the synthetic ${g.kind} dataset (${g.images} images) in ${g.dir}`);
-  // generated into a temporary folder, renamed when complete: an interrupted run leaves no half dataset
-  const tmp = `${g.dir}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  await generateShapesSeg({ out: tmp, images: g.images, seed: g.seed, shapes: g.shapes });
-  fs.mkdirSync(path.dirname(path.resolve(g.dir)), { recursive: true });
-  fs.rmSync(g.dir, { recursive: true, force: true });
-  fs.renameSync(tmp, g.dir);
+  if (!g || fs.existsSync(path.join(g.dir, 'classes.json'))) return Promise.resolve();
+  const key = path.resolve(g.dir);
+  let p = generating.get(key);
+  if (!p) {
+    p = (async () => {
+      console.error(`segmentation: generating the synthetic ${g.kind} dataset (${g.images} images) in ${g.dir}`);
+      // generated into a temporary folder, renamed when complete: an interrupted run leaves no half dataset
+      const tmp = `${key}.tmp-${process.pid}`;
+      fs.rmSync(tmp, { recursive: true, force: true });
+      await generateShapesSeg({ out: tmp, images: g.images, seed: g.seed, shapes: g.shapes });
+      fs.mkdirSync(path.dirname(key), { recursive: true });
+      fs.rmSync(key, { recursive: true, force: true });
+      fs.renameSync(tmp, key);
+    })().finally(() => generating.delete(key));
+    generating.set(key, p);
+  }
+  return p;
 }
 
 /** Adapts a segmentor to the runner: collated batches in, SegBatch inside. */
