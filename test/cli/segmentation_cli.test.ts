@@ -84,6 +84,14 @@ test('shapes-seg: train → test → infer → demo → benchmark', async () => 
     const bj = JSON.parse(b.stdout);
     assert.deepEqual(Object.keys(bj), ['fps', 'ms_per_image', 'peak_memory_mb']);
     assert.ok(bj.fps > 0);
+
+    // no dataset on disk: a blank image of the test Resize's scale (the config's test size)
+    const blank = cli('benchmark', 'fcn/fcn_r18-d8_shapes-seg', '--images', '1', '--warmup', '0', '--cfg-options', ...small,
+      'data.generate=null', `data.val.dataRoot=${JSON.stringify(path.join(dir, 'none'))}`);
+    assert.equal(blank.status, 0, blank.stderr);
+    assert.match(blank.stderr, /no validation data .*; timing a blank image of the test size/);
+    assert.match(blank.stderr, / at 160x160 /);
+    assert.match(blank.stdout, /^inference: [\d.]+ img\/s/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
