@@ -17,6 +17,7 @@ const TARGETS = [
   ['src/config/types.ts', 'RunConfig', 'src/config/run_config_schema.ts', 'runConfigSchema'],
   ['src/engine/toy.ts', 'ToyConfig', 'src/engine/toy_config_schema.ts', 'toyConfigSchema'],
   ['src/tasks/detection/task.ts', 'DetectionConfig', 'src/tasks/detection/config_schema.ts', 'detectionConfigSchema'],
+  ['src/tasks/segmentation/task.ts', 'SegmentationConfig', 'src/tasks/segmentation/config_schema.ts', 'segmentationConfigSchema'],
 ];
 
 /** Drops what validation does not read (descriptions, $schema) so the files stay small and stable. */

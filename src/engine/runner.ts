@@ -21,7 +21,7 @@ import { validateConfig } from '../config/validate';
 import { iteratorOf, type BatchSource, type Evaluator, type TrainableModel } from './types';
 import { buildOptimizer, trainStep } from './optim_wrapper';
 import { CheckpointHook, ParamSchedulerHook, type Hook, type IterInfo } from './hooks';
-import { LineFile, LoggerHook } from './logger';
+import { LineFile, LoggerHook, summaryMetrics } from './logger';
 import {
   findLatestCheckpoint, loadCheckpoint, loadModelWeights, loadWeights, removeStaleTempFiles,
   type CheckpointState, type Progress, type SafetensorsWriter,
@@ -417,7 +417,7 @@ export class Runner<B = unknown, P = unknown> {
       this.loadWeightsFrom(checkpoint, { strict: opts.strict ?? true });
       const metrics = await this.val();
       this.writeScalars({ mode: 'test', ...metrics });
-      this.logLine(`Test: ${Object.entries(metrics).map(([k, v]) => `${k}: ${v.toFixed(4)}`).join('  ')}`);
+      this.logLine(`Test: ${summaryMetrics(metrics).map(([k, v]) => `${k}: ${v.toFixed(4)}`).join('  ')}`);
       return { metrics, results: this.opts.evaluator?.results?.() };
     } catch (e) {
       this.abandonRun(e);

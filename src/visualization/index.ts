@@ -1,2 +1,3 @@
 /** Drawing predictions on images. */
 export { drawDetections } from './detection';
+export { drawSegmentation } from './segmentation';

@@ -9,6 +9,11 @@ import type { Batch } from '../../data/collate';
 import { detectionTask } from '../../tasks/detection/task';
 import { toDetBatch } from '../../tasks/detection/data';
 import { asDetectionConfig, loadDetector, prepareImage } from '../../apis/detection';
+import { asSegmentationConfig, isSegmentationConfig, loadSegmentor, prepareSegImage } from '../../apis/segmentation';
+import { segmentationTask, type SegmentationConfig } from '../../tasks/segmentation/task';
+import { toSegBatch } from '../../tasks/segmentation/data';
+import type { RunConfig, Task } from '../../config/types';
+import type { TrainableModel } from '../../engine/types';
 import { expandCfgOptions, loadConfigArg } from '../config_args';
 import { numberOption, parseCommandArgs, UsageError, type Command } from '../command';
 
@@ -20,6 +25,9 @@ Inference: the mean time of forward + post-processing over N images (default 50)
 loading excluded. With --train: the mean time of full training iterations (data loading
 included) over --iters iterations (default 20) after --warmup (default 5).
 Peak memory: CUDA max allocated on GPU, peak resident set size on CPU.
+Semantic-segmentation configs are timed at the config's test size (the test pipeline's Resize,
+e.g. 2048x1024 for Cityscapes); without --image and without the dataset on disk, a blank image
+of the test Resize's scale is used (said on stderr).
 
 Options:
   --checkpoint CKPT  weights (default: the config's random initialization); every key must fit
@@ -55,15 +63,18 @@ export const benchmarkCommand: Command = {
     });
     if (positionals.length !== 1) throw new UsageError('benchmark: expected one CONFIG argument');
     const warmup = numberOption('benchmark', 'warmup', values.warmup as string | undefined, 5, { integer: true, min: 0 });
-    const cfg = asDetectionConfig(loadConfigArg('benchmark', positionals[0], (values['cfg-options'] as string[] | undefined) ?? []), 'benchmark');
+    const loaded = loadConfigArg('benchmark', positionals[0], (values['cfg-options'] as string[] | undefined) ?? []);
+    const seg = isSegmentationConfig(loaded);
+    const cfg: RunConfig = seg ? asSegmentationConfig(loaded, 'benchmark') : asDetectionConfig(loaded, 'benchmark');
+    const task = (seg ? segmentationTask : detectionTask) as unknown as Task<RunConfig, Batch, unknown>;
     const say = (s: string) => { if (!values.json) console.error(s); };
 
     if (values.train) {
       const iters = numberOption('benchmark', 'iters', values.iters as string | undefined, 20, { integer: true, min: 1 });
-      const model = detectionTask.buildModel(cfg);
+      const model: TrainableModel<Batch, unknown> = task.buildModel(cfg);
       if (values.checkpoint) throw new UsageError('benchmark: --checkpoint applies to inference; training starts from the config');
       const optimizer = buildOptimizer(cfg.optimWrapper, model);
-      const data = detectionTask.buildTrainData(cfg);
+      const data = task.buildTrainData(cfg);
       model.train();
       const times: number[] = [];
       let tick = performance.now();
@@ -91,14 +102,21 @@ export const benchmarkCommand: Command = {
     }
 
     const n = numberOption('benchmark', 'images', values.images as string | undefined, 50, { integer: true, min: 1 });
-    const detector = loadDetector(cfg, values.checkpoint as string | undefined, { strict: values['no-strict'] !== true });
+    if (seg) {
+      const out = await benchmarkSegmentation(cfg as SegmentationConfig, { checkpoint: values.checkpoint as string | undefined, image: values.image as string | undefined, n, warmup, strict: values['no-strict'] !== true, say, name: positionals[0] });
+      if (values.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+      else console.log(`inference: ${out.fps} img/s (${out.ms_per_image} ms/image, mean of ${n}), peak memory ${out.peak_memory_mb} MB`);
+      return 0;
+    }
+    const detCfg = cfg as ReturnType<typeof asDetectionConfig>;
+    const detector = loadDetector(detCfg, values.checkpoint as string | undefined, { strict: values['no-strict'] !== true });
     let batches: Batch[];
     if (values.image) {
-      const one = await prepareImage(cfg, values.image as string);
+      const one = await prepareImage(detCfg, values.image as string);
       batches = Array.from({ length: warmup + n }, () => one);
     } else {
       // one image per batch, decoded up front: loading is not part of the timing
-      const data = detectionTask.buildValData({ ...cfg, data: { ...cfg.data, valBatchSize: 1 } });
+      const data = detectionTask.buildValData({ ...detCfg, data: { ...detCfg.data, valBatchSize: 1 } });
       try {
         batches = await collectBatches(data.epoch(0), warmup + n);
       } finally {
@@ -126,3 +144,59 @@ export const benchmarkCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * Segmentation inference time: forward + resizing to the original size + argmax per image, at
+ * the config's test size, data loading excluded.
+ */
+async function benchmarkSegmentation(cfg: SegmentationConfig, o: { checkpoint?: string; image?: string; n: number; warmup: number; strict: boolean; say: (s: string) => void; name: string }): Promise<{ fps: number; ms_per_image: number; peak_memory_mb: number }> {
+  const total = o.warmup + o.n;
+  let batches: Batch[];
+  if (o.image) {
+    const one = await prepareSegImage(cfg, o.image);
+    batches = Array.from({ length: total }, () => one);
+  } else {
+    let fromData: Batch[] | undefined;
+    try {
+      const data = segmentationTask.buildValData({ ...cfg, data: { ...cfg.data, valBatchSize: 1 } });
+      try {
+        fromData = await collectBatches(data.epoch(0), total);
+      } finally {
+        await data.close?.();
+      }
+    } catch (e) {
+      o.say(`benchmark: no validation data (${(e as Error).message.split('\n')[0]}); timing a blank image of the test size`);
+    }
+    if (fromData && fromData.length < total) throw new Error(`benchmark: the test set has ${fromData.length} images, ${total} needed (use --images/--warmup)`);
+    batches = fromData ?? Array.from({ length: total }, () => blankTestBatch(cfg));
+  }
+  const s = loadSegmentor(cfg, o.checkpoint, { strict: o.strict });
+  const [h, w] = batches[0].shape.slice(2);
+  o.say(`benchmark: ${o.warmup} warm-up + ${o.n} images of ${o.name} at ${w}x${h} (${torch.getNumThreads()} threads)`);
+  const times: number[] = [];
+  try {
+    torch.noGrad(() => batches.forEach((batch, i) => torch.tidy(() => {
+      const input = toSegBatch(batch);
+      const t0 = performance.now();
+      const preds = s.model.predict(input);
+      if (torch.cuda.isAvailable()) torch.cuda.synchronize();
+      if (i >= o.warmup) times.push((performance.now() - t0) / 1000);
+      return preds.map((p) => p.labels);
+    })));
+  } finally {
+    s.model.dispose();
+  }
+  const mean = times.reduce((a, b) => a + b, 0) / times.length;
+  return { fps: Number((1 / mean).toFixed(2)), ms_per_image: Number((mean * 1000).toFixed(2)), peak_memory_mb: Math.round(peakMemoryMb()) };
+}
+
+/** A zero (mean-coloured after normalization) image of the test Resize's scale, as a collated batch. */
+function blankTestBatch(cfg: SegmentationConfig): Batch {
+  const resize = cfg.data.testPipeline.find((t) => t.type === 'Resize');
+  if (!resize || resize.type !== 'Resize' || resize.scales.length !== 1) {
+    throw new Error('benchmark: the test pipeline has no single-scale Resize to size a blank image; pass --image IMG');
+  }
+  const [w, h] = resize.scales[0];
+  const meta = { imgId: 0, imgPath: '<blank>', oriShape: [h, w] as [number, number], imgShape: [h, w] as [number, number], padShape: [h, w] as [number, number], scaleFactor: [1, 1] as [number, number], flip: false, flipDirection: null };
+  return { inputs: new Float32Array(3 * h * w), shape: [1, 3, h, w], items: [{ meta, targets: {} }] };
+}

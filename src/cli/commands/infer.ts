@@ -1,9 +1,13 @@
-/** `tsvision infer CONFIG --checkpoint CKPT --image IMG [--json]`: detections for one image. */
+/**
+ * `tsvision infer CONFIG --checkpoint CKPT --image IMG [--json] [--out FILE]`: detections for one
+ * image, or for a semantic-segmentation config its label map written to --out.
+ */
 import { asDetectionConfig, inferImage, loadDetector } from '../../apis/detection';
+import { asSegmentationConfig, inferSegmentation, isSegmentationConfig, loadSegmentor, writeLabelPng } from '../../apis/segmentation';
 import { expandCfgOptions, loadConfigArg } from '../config_args';
 import { parseCommandArgs, UsageError, type Command } from '../command';
 
-const HELP = `Usage: tsvision infer CONFIG --checkpoint CKPT --image IMG [--json] [--score-thr T] [--no-strict] [--cfg-options K=V ...]
+const HELP = `Usage: tsvision infer CONFIG --checkpoint CKPT --image IMG [--json] [--score-thr T] [--out PRED.png] [--no-strict] [--cfg-options K=V ...]
 
 Runs the detector of CONFIG (a config file or a name under configs/, e.g.
 faster_rcnn/faster-rcnn_r50_fpn_1x_coco or torchvision/fasterrcnn_resnet50_fpn) with the
@@ -12,6 +16,10 @@ for torchvision configs) on one image, and prints its detections in COCO results
 image_id 0, category_id (the dataset's category id; torchvision's label index for torchvision
 configs), bbox [x, y, w, h] in original-image pixels, score.
 
+Semantic-segmentation configs (e.g. fcn/fcn_r18-d8_shapes-seg): --out PRED.png is
+required and receives the label map: a single-channel 8-bit PNG of class indices at the input's
+size. With --json, one object {"out", "width", "height", "pixels": {class: count}} is printed.
+
 Options:
   --checkpoint CKPT   weights to load (required); every key must fit the model
   --no-strict         load only the checkpoint's tensors that fit the model (names and shapes)
@@ -19,6 +27,7 @@ Options:
   --image IMG         image file: JPEG, PNG or WebP (required)
   --json              print exactly one JSON array on stdout
   --score-thr T       drop detections scoring below T (default 0: all)
+  --out PRED.png      semantic segmentation: where the label map is written (required there)
   --cfg-options K=V   override config keys`;
 
 export const inferCommand: Command = {
@@ -28,14 +37,38 @@ export const inferCommand: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandArgs('infer', expandCfgOptions(argv), {
       checkpoint: { type: 'string' }, image: { type: 'string' }, json: { type: 'boolean' },
-      'score-thr': { type: 'string' }, 'cfg-options': { type: 'string', multiple: true }, 'no-strict': { type: 'boolean' },
+      'score-thr': { type: 'string' }, out: { type: 'string' }, 'cfg-options': { type: 'string', multiple: true }, 'no-strict': { type: 'boolean' },
     });
     if (positionals.length !== 1) throw new UsageError('infer: expected one CONFIG argument');
     if (!values.checkpoint) throw new UsageError('infer: --checkpoint CKPT is required');
     if (!values.image) throw new UsageError('infer: --image IMG is required');
     const thr = values['score-thr'] === undefined ? 0 : Number(values['score-thr']);
     if (!Number.isFinite(thr)) throw new UsageError(`infer: --score-thr expects a number, got '${values['score-thr']}'`);
-    const cfg = asDetectionConfig(loadConfigArg('infer', positionals[0], (values['cfg-options'] as string[] | undefined) ?? []), 'infer');
+    const loaded = loadConfigArg('infer', positionals[0], (values['cfg-options'] as string[] | undefined) ?? []);
+    if (isSegmentationConfig(loaded)) {
+      if (!values.out) throw new UsageError('infer: --out PRED.png is required for a semantic-segmentation config (the label map is written there)');
+      const seg = loadSegmentor(asSegmentationConfig(loaded, 'infer'), values.checkpoint as string, { strict: values['no-strict'] !== true });
+      try {
+        const result = await inferSegmentation(seg, values.image as string);
+        await writeLabelPng(result, values.out as string);
+        const counts = new Map<string, number>();
+        for (const l of result.labels) {
+          const name = seg.classes[l] ?? String(l);
+          counts.set(name, (counts.get(name) ?? 0) + 1);
+        }
+        if (values.json) {
+          process.stdout.write(`${JSON.stringify({ out: values.out, width: result.width, height: result.height, pixels: Object.fromEntries(counts) })}\n`);
+        } else {
+          console.log(`label map of ${values.image} (${result.width}x${result.height}) written to ${values.out}`);
+          for (const [name, n] of [...counts].sort((a, b) => b[1] - a[1])) console.log(`  ${name.padEnd(16)} ${(100 * n / result.labels.length).toFixed(1)}%`);
+        }
+      } finally {
+        seg.model.dispose();
+      }
+      return 0;
+    }
+    if (values.out !== undefined) throw new UsageError('infer: --out applies to semantic-segmentation configs; detection results go to stdout (--json)');
+    const cfg = asDetectionConfig(loaded, 'infer');
     const detector = loadDetector(cfg, values.checkpoint as string, { strict: values['no-strict'] !== true });
     try {
       const results = (await inferImage(detector, values.image as string)).filter((r) => r.score >= thr);

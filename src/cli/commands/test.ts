@@ -5,16 +5,20 @@ import { writeFileAtomic } from '../../config';
 import { buildRunner } from '../../engine';
 import { parseCommandArgs, UsageError, type Command } from '../command';
 import { expandCfgOptions, loadConfigArg } from '../config_args';
+import { formatPerClassTable } from '../../tasks/segmentation/task';
 
 const help = `Usage: tsvision test CONFIG CHECKPOINT [--eval METRICS] [--out RESULTS.json] [--tta] [--no-strict] [--work-dir DIR] [--cfg-options KEY=VALUE ...]
 
 Loads CHECKPOINT's weights (ours, safetensors or PyTorch .pth) into CONFIG's model, strictly
 (every key of the model, no other key, same shapes; else an error listing the keys), runs it
 over the config's validation set and prints the metrics. The run's folder in the work dir
-gets the resolved config, the log and metrics.json.
+gets the resolved config, the log and metrics.json. Semantic-segmentation configs report aAcc,
+mIoU, mAcc and per-class IoU / Acc (keys IoU.CLASS, Acc.CLASS in metrics.json), and print the
+per-class table (percent) on stdout.
 
 Options:
   --eval METRICS       metrics to compute, comma-separated (default: the config's), e.g. bbox,segm
+                       (segmentation: mIoU, mDice, mFscore)
   --out RESULTS.json   write the raw results (e.g. COCO results) as JSON
   --no-strict          load only the checkpoint's tensors that fit the model and log the rest;
                        a checkpoint that fits nothing is still an error
@@ -53,6 +57,17 @@ export const testCommand: Command = {
     writeFileAtomic(path.join(runner.runDir!, 'metrics.json'), `${JSON.stringify(result, null, 2)}\n`);
     if (typeof values.out === 'string') writeFileAtomic(values.out, JSON.stringify(results ?? result));
     if (values.json === true) console.log(JSON.stringify(result));
+    else if (loaded.task.name === 'segmentation') console.log(segmentationSummary(result));
     return 0;
   },
 };
+
+/** A segmentation test's per-class table and summary line, in percent as mmseg prints them. */
+function segmentationSummary(m: Record<string, number>): string {
+  const rows = Object.keys(m).filter((k) => k.startsWith('IoU.')).map((k) => {
+    const name = k.slice(4);
+    return { class: name, IoU: m[k], Acc: m[`Acc.${name}`] };
+  });
+  const pct = (v: number) => (Number.isFinite(v) ? (v * 100).toFixed(2) : 'nan');
+  return `${formatPerClassTable(rows)}\naAcc ${pct(m.aAcc)}  mIoU ${pct(m.mIoU)}  mAcc ${pct(m.mAcc)}`;
+}

@@ -1,10 +1,11 @@
 /**
  * Semantic segmentation from an image folder and a label-map PNG folder (MMSegmentation's
- * BaseSegDataset), with the Cityscapes and ADE20K layouts and class lists.
+ * BaseSegDataset), with the Cityscapes, ADE20K and Pascal VOC 2012 layouts and class lists.
  */
 import * as path from 'node:path';
 import { createBackend, type BackendSpec } from '../backends';
 import { readJsonFile } from './coco';
+import { VOC_CLASSES } from './seg-metainfo';
 import { AnnotationError, checkClasses, type DataInfo, type Dataset, type SegMapOptions, ListDataset } from './dataset';
 
 export interface SegmentationOptions extends SegMapOptions {
@@ -15,6 +16,12 @@ export interface SegmentationOptions extends SegMapOptions {
   /** The dataset's class names (index = class id after mapping). */
   classes: string[];
   backend?: BackendSpec;
+  /**
+   * A list file of image names (without folder or suffix), one per line, as mmseg's `ann_file`
+   * (Pascal VOC's ImageSets/Segmentation/train.txt): only those images, in the file's order.
+   * Absent: every image under imgDir.
+   */
+  splitFile?: string;
 }
 
 /** Cityscapes' 19 evaluation classes (train ids 0..18). */
@@ -48,6 +55,26 @@ export async function shapesSegOptions(root: string, split: 'train' | 'val'): Pr
   return { imgDir: path.join(root, 'img_dir', split), annDir: path.join(root, 'ann_dir', split), imgSuffix: '.jpg', segMapSuffix: '.png', classes: classes as string[] };
 }
 
+/** Pascal VOC 2012's 21 classes (MMSegmentation's PascalVOCDataset), background first. */
+export { VOC_CLASSES } from './seg-metainfo';
+
+/**
+ * Pascal VOC 2012 layout (mmseg's PascalVOCDataset): ROOT/JPEGImages/NAME.jpg with
+ * ROOT/SegmentationClass/NAME.png (palette PNGs: the indices are the classes, 255 = border),
+ * or SegmentationClassAug (the SBD-augmented maps), for the names listed in
+ * ROOT/ImageSets/Segmentation/{train,val,aug,trainval}.txt.
+ */
+export function vocOptions(root: string, list: string, annDir: 'SegmentationClass' | 'SegmentationClassAug' = 'SegmentationClass'): SegmentationOptions {
+  return {
+    imgDir: path.join(root, 'JPEGImages'),
+    annDir: path.join(root, annDir),
+    imgSuffix: '.jpg',
+    segMapSuffix: '.png',
+    classes: [...VOC_CLASSES],
+    splitFile: path.join(root, 'ImageSets', 'Segmentation', `${list}.txt`),
+  };
+}
+
 export class SegmentationDataset extends ListDataset {
   readonly name: string;
   private constructor(readonly classes: string[], readonly segMap: SegMapOptions, infos: DataInfo[], imgDir: string) {
@@ -63,18 +90,53 @@ export class SegmentationDataset extends ListDataset {
     checkClasses(opts.annDir, opts.classes, expectedClasses);
     const backend = createBackend(opts.backend);
     try {
-      const imgs = (await backend.list(opts.imgDir)).filter((k) => k.endsWith(opts.imgSuffix));
-      const anns = new Set(await backend.list(opts.annDir));
-      const infos: DataInfo[] = imgs.map((img, i) => {
+      let imgs: string[];
+      let anns: Set<string> | undefined;
+      if (opts.splitFile) {
+        // listed names: check each file (listing a VOC folder of 17k images is not needed)
+        const text = await backend.getText(opts.splitFile);
+        const names = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+        if (names.length === 0) throw new AnnotationError(opts.splitFile, 'top level', 'the list names no image');
+        imgs = names.map((n) => path.join(opts.imgDir, n + opts.imgSuffix));
+        const missing = [];
+        for (let i = 0; i < imgs.length; i++) if (!(await backend.exists(imgs[i]))) missing.push(i);
+        if (missing.length > 0) {
+          const i = missing[0];
+          throw new AnnotationError(opts.splitFile, `line ${i + 1} ('${names[i]}')`, `image ${imgs[i]} not found${missing.length > 1 ? ` (and ${missing.length - 1} more listed images)` : ''}`);
+        }
+      } else {
+        imgs = (await backend.list(opts.imgDir)).filter((k) => k.endsWith(opts.imgSuffix));
+        anns = new Set(await backend.list(opts.annDir));
+      }
+      const infos: DataInfo[] = [];
+      for (const [i, img] of imgs.entries()) {
         const rel = path.relative(opts.imgDir, img);
         const seg = path.join(opts.annDir, rel.slice(0, -opts.imgSuffix.length) + opts.segMapSuffix);
-        if (!anns.has(seg)) throw new AnnotationError(opts.annDir, rel, `no label map ${path.basename(seg)} for image ${img}`);
+        const found = anns ? anns.has(seg) : await backend.exists(seg);
+        if (!found) throw new AnnotationError(opts.splitFile ?? opts.annDir, rel, `no label map ${path.basename(seg)} for image ${img}`);
         // Sizes come from the image header at load time; 0 here means "unknown".
-        return { imgId: i, imgPath: img, width: 0, height: 0, boxes: [], labels: [], segMapPath: seg };
-      });
+        infos.push({ imgId: i, imgPath: img, width: 0, height: 0, boxes: [], labels: [], segMapPath: seg });
+      }
       return new SegmentationDataset(opts.classes, { reduceZeroLabel: opts.reduceZeroLabel, labelMap: opts.labelMap }, infos, opts.imgDir);
     } finally {
       await backend.close();
     }
+  }
+
+  /**
+   * Several datasets as one (mmseg's ConcatDataset: VOC's train list + the SBD aug list), image
+   * ids renumbered; their classes and label decoding must agree.
+   */
+  static concat(parts: SegmentationDataset[]): SegmentationDataset {
+    if (parts.length === 0) throw new Error('SegmentationDataset.concat: no datasets');
+    const [first] = parts;
+    for (const p of parts.slice(1)) {
+      if (p.classes.join('\n') !== first.classes.join('\n')) throw new Error(`SegmentationDataset.concat: ${p.name} has other classes than ${first.name}`);
+      if (JSON.stringify(p.segMap) !== JSON.stringify(first.segMap)) throw new Error(`SegmentationDataset.concat: ${p.name} decodes label maps unlike ${first.name} (reduceZeroLabel / labelMap)`);
+    }
+    const infos = parts.flatMap((p) => p.infos).map((info, i) => ({ ...info, imgId: i }));
+    const ds = new SegmentationDataset(first.classes, first.segMap, infos, first.name.replace(/^segmentation /, ''));
+    (ds as { name: string }).name = parts.map((p) => p.name).join(' + ');
+    return ds;
   }
 }

@@ -40,7 +40,7 @@ export async function generateShapesSeg(opts: GenerateOptions & { shapes?: Parti
       const scene = makeShapesScene(new Rng(imageSeed(opts.seed, split, i)), so);
       const name = String(i + 1).padStart(6, '0');
       await renderSvg(sceneSvg(scene), scene.width, scene.height, path.join(opts.out, 'img_dir', split, `${name}.jpg`));
-      await sharp(sceneLabelMap(scene), { raw: { width: scene.width, height: scene.height, channels: 1 } }).png().toFile(path.join(opts.out, 'ann_dir', split, `${name}.png`));
+      await sharp(sceneLabelMap(scene), { raw: { width: scene.width, height: scene.height, channels: 1 } }).toColourspace('b-w').png().toFile(path.join(opts.out, 'ann_dir', split, `${name}.png`));
       opts.onProgress?.(++done, opts.images);
     });
   }

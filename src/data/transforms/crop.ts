@@ -1,4 +1,8 @@
-/** RandomCrop (MMDetection semantics, absolute crop size): boxes cropped and clipped, empty ones dropped. */
+/**
+ * RandomCrop (MMDetection semantics, absolute crop size): boxes cropped and clipped, empty ones
+ * dropped. With `catMaxRatio` (MMSegmentation's cat_max_ratio), a window whose label map is
+ * dominated by one class is drawn again, up to 10 times, as mmseg's RandomCrop does.
+ */
 import { selectMasks } from '../../structures/masks';
 import { ensureDecoded } from '../image';
 import type { Rng } from '../rng';
@@ -11,12 +15,24 @@ export interface RandomCropOptions {
   cropSize: [number, number];
   /** Keep crops that contain no box (default false: try again, up to 10 times, else no crop). */
   allowNegativeCrop?: boolean;
+  /**
+   * MMSegmentation's cat_max_ratio (e.g. 0.75; default 1: off): redraw the window while one class
+   * covers at least this fraction of its labelled pixels or fewer than two classes are present
+   * (the ignore index not counted), at most 10 redraws; the last window is kept either way.
+   * Needs a label map (targets.segMap).
+   * @exclusiveMinimum 0 @maximum 1
+   */
+  catMaxRatio?: number;
+  /** The label value excluded from catMaxRatio's counts (mmseg's ignore_index, 255). */
+  ignoreIndex?: number;
 }
 
 export class RandomCrop implements Transform {
   readonly name = 'RandomCrop';
   constructor(private readonly opts: RandomCropOptions) {
     if (!(opts.cropSize[0] > 0 && opts.cropSize[1] > 0)) throw new Error(`RandomCrop.cropSize: expected positive [w, h], got [${opts.cropSize}]`);
+    const r = opts.catMaxRatio;
+    if (r !== undefined && !(r > 0 && r <= 1)) throw new Error(`RandomCrop.catMaxRatio: expected a number in (0, 1], got ${r}`);
   }
 
   async apply(sample: Sample, rng: Rng): Promise<Sample> {
@@ -24,6 +40,21 @@ export class RandomCrop implements Transform {
     const cw = Math.min(this.opts.cropSize[0], w);
     const ch = Math.min(this.opts.cropSize[1], h);
     const boxes = sample.targets.boxes;
+    const seg = sample.targets.segMap;
+    const ratio = this.opts.catMaxRatio ?? 1;
+    if (ratio < 1) {
+      if (!seg) throw new Error(`RandomCrop.catMaxRatio: ${sample.meta.imgPath} has no label map (catMaxRatio is for semantic segmentation)`);
+      // mmseg: one window, then up to 10 redraws while it is dominated by one class
+      let x0 = rng.int(0, w - cw);
+      let y0 = rng.int(0, h - ch);
+      for (let attempt = 0; attempt < 10; attempt++) {
+        if (!dominated(seg, w, x0, y0, cw, ch, ratio, this.opts.ignoreIndex ?? 255)) break;
+        x0 = rng.int(0, w - cw);
+        y0 = rng.int(0, h - ch);
+      }
+      await cropSample(sample, x0, y0, cw, ch, boxes ? keptBoxes(boxes, x0, y0, cw, ch) : []);
+      return sample;
+    }
     for (let attempt = 0; attempt < 10; attempt++) {
       const x0 = rng.int(0, w - cw);
       const y0 = rng.int(0, h - ch);
@@ -34,6 +65,24 @@ export class RandomCrop implements Transform {
     }
     return sample;
   }
+}
+
+/**
+ * Whether the window of a label map fails mmseg's cat_max_ratio test: fewer than two classes
+ * (ignore excluded), or the largest class count / all counted pixels >= ratio.
+ */
+export function dominated(seg: Uint8Array, w: number, x0: number, y0: number, cw: number, ch: number, ratio: number, ignore: number): boolean {
+  const counts = new Float64Array(256);
+  for (let y = y0; y < y0 + ch; y++) for (let x = x0, i = y * w + x0; x < x0 + cw; x++, i++) counts[seg[i]]++;
+  counts[ignore] = 0;
+  let n = 0, total = 0, max = 0;
+  for (const c of counts) {
+    if (c === 0) continue;
+    n++;
+    total += c;
+    if (c > max) max = c;
+  }
+  return !(n > 1 && max / total < ratio);
 }
 
 /** Indices of boxes that keep a positive area inside the crop window. */

@@ -21,6 +21,26 @@ export function resizeNearest(src: Uint8Array, h: number, w: number, c: number, 
   return out;
 }
 
+/**
+ * Nearest-neighbour resize of a single-channel uint8 map [h*w] to [nh*nw] as OpenCV's
+ * INTER_NEAREST (mmcv's imresize/imrescale with interpolation 'nearest', which mmseg's Resize
+ * uses for label maps): source index floor(x * w / nw), not centre-aligned.
+ */
+export function resizeNearestCv2(src: Uint8Array, h: number, w: number, nh: number, nw: number): Uint8Array {
+  const out = new Uint8Array(nh * nw);
+  // OpenCV's resizeNN: ifx = 1 / inv_scale_x with inv_scale_x = dst / src, in doubles, so the
+  // floor falls on the same side as OpenCV's at exact multiples
+  const ifx = 1 / (nw / w), ify = 1 / (nh / h);
+  const xs = new Int32Array(nw);
+  for (let x = 0; x < nw; x++) xs[x] = Math.min(w - 1, Math.floor(x * ifx));
+  for (let y = 0; y < nh; y++) {
+    const srow = Math.min(h - 1, Math.floor(y * ify)) * w;
+    const drow = y * nw;
+    for (let x = 0; x < nw; x++) out[drow + x] = src[srow + xs[x]];
+  }
+  return out;
+}
+
 /** Mirrors an interleaved image [h*w*c] left-right in place (rows `rowStride` values apart). */
 export function flipRowsInPlace(data: Uint8Array | Float32Array, h: number, w: number, c: number, rowStride = w * c): void {
   for (let y = 0; y < h; y++) {

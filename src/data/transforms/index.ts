@@ -11,11 +11,12 @@ import { Normalize, NormalizePad, type NormalizeOptions } from './normalize';
 import { Pad, type PadOptions } from './pad';
 import { PhotoMetricDistortion, type PhotoMetricDistortionOptions } from './photometric';
 import { Resize, type ResizeOptions } from './resize';
+import { RandomResize, type RandomResizeOptions } from './random-resize';
 import { GenerateHeatmap, TopdownAffine, type HeatmapOptions, type TopdownAffineOptions } from './topdown';
 import type { Transform } from './transform';
 
 export type { Transform } from './transform';
-export { RandomCrop, RandomFlip, Normalize, NormalizePad, Pad, PhotoMetricDistortion, Resize, TopdownAffine, GenerateHeatmap };
+export { RandomCrop, RandomResize, RandomFlip, Normalize, NormalizePad, Pad, PhotoMetricDistortion, Resize, TopdownAffine, GenerateHeatmap };
 import { NORMALIZE_CAFFE, NORMALIZE_PYTORCH } from './normalize';
 export { NORMALIZE_CAFFE, NORMALIZE_PYTORCH };
 export { rescaleSize } from './resize';
@@ -23,6 +24,7 @@ export { paddedImage } from './pad';
 
 export type TransformSpec =
   | ({ type: 'Resize' } & ResizeOptions)
+  | ({ type: 'RandomResize' } & RandomResizeOptions)
   | ({ type: 'RandomFlip' } & RandomFlipOptions)
   | ({ type: 'Normalize' } & NormalizeOptions)
   | ({ type: 'Pad' } & PadOptions)
@@ -35,6 +37,7 @@ export type TransformSpec =
 export function buildTransform(spec: TransformSpec): Transform {
   switch (spec.type) {
     case 'Resize': return new Resize(spec);
+    case 'RandomResize': return new RandomResize(spec);
     case 'RandomFlip': return new RandomFlip(spec);
     case 'Normalize': return new Normalize(spec);
     case 'Pad': return new Pad(spec);

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { KERNELS, type Interpolation } from '../image';
 import type { Rng } from '../rng';
 import type { Sample } from '../sample';
-import { resizeNearest, scaleTargets } from './geometry';
+import { resizeNearestCv2, scaleTargets } from './geometry';
 import type { Transform } from './transform';
 
 export interface ResizeOptions {
@@ -68,7 +68,8 @@ export class Resize implements Transform {
     await resizeImage(sample, nw, nh, this.opts.interpolation);
     scaleTargets(sample.targets, sx, sy, nw, nh);
     const t = sample.targets;
-    if (t.segMap) t.segMap = resizeNearest(t.segMap, h0, w0, 1, nh, nw);
+    // label maps as mmseg resizes them: OpenCV's INTER_NEAREST
+    if (t.segMap) t.segMap = resizeNearestCv2(t.segMap, h0, w0, nh, nw);
     const m = sample.meta;
     m.imgShape = [nh, nw];
     m.padShape = [nh, nw];

@@ -1823,6 +1823,44 @@ export const detectionConfigSchema: JsonSchema = {
           "type": "object",
           "additionalProperties": false,
           "properties": {
+            "scale": {
+              "type": "array",
+              "items": {
+                "type": "number"
+              },
+              "minItems": 2,
+              "maxItems": 2
+            },
+            "ratioRange": {
+              "type": "array",
+              "items": {
+                "type": "number"
+              },
+              "minItems": 2,
+              "maxItems": 2
+            },
+            "keepRatio": {
+              "type": "boolean"
+            },
+            "interpolation": {
+              "$ref": "#/definitions/Interpolation"
+            },
+            "type": {
+              "type": "string",
+              "const": "RandomResize"
+            }
+          },
+          "required": [
+            "keepRatio",
+            "ratioRange",
+            "scale",
+            "type"
+          ]
+        },
+        {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
             "prob": {
               "type": "number"
             },
@@ -1922,6 +1960,14 @@ export const detectionConfigSchema: JsonSchema = {
             },
             "allowNegativeCrop": {
               "type": "boolean"
+            },
+            "catMaxRatio": {
+              "type": "number",
+              "exclusiveMinimum": 0,
+              "maximum": 1
+            },
+            "ignoreIndex": {
+              "type": "number"
             },
             "type": {
               "type": "string",

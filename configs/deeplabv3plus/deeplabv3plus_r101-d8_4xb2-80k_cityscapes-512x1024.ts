@@ -1,0 +1,18 @@
+/**
+ * MMSegmentation's deeplabv3plus/deeplabv3plus_r101-d8_4xb2-80k_cityscapes-512x1024.py: DeepLabV3+, ResNetV1c-101-D8, Cityscapes, 512x1024 crops, 4 GPUs x 2 images,
+ * 80,000 iterations. SyncBN runs as BN in one process (see configs/_base_/segmentation.ts).
+ */
+import { defineConfig } from '../../src/config';
+import { segmentationTask } from '../../src/tasks/segmentation/task';
+import { forDataset, segmentationConfig, withResNet101 } from '../_base_/segmentation';
+import { deeplabv3plusR50D8 } from '../_base_/models/deeplabv3plus_r50-d8';
+import { cityscapes, cityscapesCropSize } from '../_base_/datasets/cityscapes';
+import { schedule80k } from '../_base_/schedules/seg_schedules';
+
+export const config = segmentationConfig({
+  model: forDataset(withResNet101(deeplabv3plusR50D8), 19, cityscapesCropSize),
+  data: cityscapes,
+  schedule: schedule80k(),
+});
+
+export default defineConfig(segmentationTask, config);
