@@ -1506,6 +1506,16 @@ export const detectionConfigSchema: JsonSchema = {
         "stackedConvs": {
           "type": "number"
         },
+        "normCfg": {
+          "anyOf": [
+            {
+              "$ref": "#/definitions/NormConfig"
+            },
+            {
+              "type": "null"
+            }
+          ]
+        },
         "anchor": {
           "$ref": "#/definitions/AnchorGeneratorOptions"
         },
@@ -1531,6 +1541,97 @@ export const detectionConfigSchema: JsonSchema = {
         "anchor"
       ],
       "additionalProperties": false
+    },
+    "NormConfig": {
+      "anyOf": [
+        {
+          "type": "object",
+          "properties": {
+            "type": {
+              "type": "string",
+              "enum": [
+                "BN",
+                "BN2d",
+                "SyncBN"
+              ]
+            },
+            "requiresGrad": {
+              "type": "boolean"
+            },
+            "eps": {
+              "type": "number"
+            },
+            "momentum": {
+              "type": [
+                "number",
+                "null"
+              ]
+            }
+          },
+          "required": [
+            "type"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "properties": {
+            "type": {
+              "type": "string",
+              "const": "FrozenBN"
+            },
+            "eps": {
+              "type": "number"
+            }
+          },
+          "required": [
+            "type"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "properties": {
+            "type": {
+              "type": "string",
+              "const": "GN"
+            },
+            "numGroups": {
+              "type": "number"
+            },
+            "requiresGrad": {
+              "type": "boolean"
+            },
+            "eps": {
+              "type": "number"
+            }
+          },
+          "required": [
+            "type",
+            "numGroups"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "properties": {
+            "type": {
+              "type": "string",
+              "const": "LN"
+            },
+            "requiresGrad": {
+              "type": "boolean"
+            },
+            "eps": {
+              "type": "number"
+            }
+          },
+          "required": [
+            "type"
+          ],
+          "additionalProperties": false
+        }
+      ]
     },
     "FocalLossConfig": {
       "type": "object",

@@ -887,6 +887,9 @@ export const segmentationConfigSchema: JsonSchema = {
             },
             "stage4": {
               "$ref": "#/definitions/HRNetStageConfig"
+            },
+            "upsample": {
+              "$ref": "#/definitions/HRNetUpsampleConfig"
             }
           },
           "required": [
@@ -908,6 +911,16 @@ export const segmentationConfigSchema: JsonSchema = {
         },
         "zeroInitResidual": {
           "type": "boolean"
+        },
+        "flavor": {
+          "type": "string",
+          "enum": [
+            "mmseg",
+            "mmpose"
+          ]
+        },
+        "inChannels": {
+          "type": "number"
         },
         "initCfg": {
           "anyOf": [
@@ -961,6 +974,28 @@ export const segmentationConfigSchema: JsonSchema = {
         "block",
         "numBlocks",
         "numChannels"
+      ],
+      "additionalProperties": false
+    },
+    "HRNetUpsampleConfig": {
+      "type": "object",
+      "properties": {
+        "mode": {
+          "type": "string",
+          "enum": [
+            "nearest",
+            "bilinear"
+          ]
+        },
+        "alignCorners": {
+          "type": [
+            "boolean",
+            "null"
+          ]
+        }
+      },
+      "required": [
+        "mode"
       ],
       "additionalProperties": false
     },
