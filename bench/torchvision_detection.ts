@@ -6,6 +6,10 @@
  * and optimizer (zero_grad + step), every step listed. The training targets are two boxes per
  * image (with box-filling masks for Mask R-CNN).
  *
+ * The two sides alternate step by step (torchvision runs as a server process,
+ * bench/torchvision_detection_ref.py; which side goes first alternates too), so that load from other
+ * processes on the machine falls on both alike; each side's model stays loaded throughout.
+ *
  *   node dist/bench/torchvision_detection.js [--model fasterrcnn_resnet50_fpn] [--threads 2] [--warmup 2] [--iters 5] [--denormal on|off]
  *
  * --denormal (default on, both sides): flush subnormal floats to zero on every intra-op
@@ -14,7 +18,8 @@
  * sides, where the backward pass slows down step after step as gradients and momentum
  * fill with subnormals.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import * as readline from 'node:readline';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -50,12 +55,13 @@ const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); cons
 const GT_BOXES = [[100, 120, 400, 500], [600, 200, 900, 700]];
 const GT_LABELS = [1, 3];
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsv-bench-tvdet-'));
-const weights = path.join(dir, `${modelName}.pth`);
-const raw = path.join(dir, 'image.raw');
-try {
-  // seeded random weights, saved by torchvision; a smooth random image
-  const gen = spawnSync(python, ['-c', `
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsv-bench-tvdet-'));
+  const weights = path.join(dir, `${modelName}.pth`);
+  const raw = path.join(dir, 'image.raw');
+  try {
+    // seeded random weights, saved by torchvision; a smooth random image
+    const gen = spawnSync(python, ['-c', `
 import torch, torchvision
 torch.manual_seed(0)
 m = torchvision.models.detection.${modelName}(weights=None, weights_backbone=None)
@@ -63,93 +69,119 @@ torch.save(m.state_dict(), '${weights}')
 img = torch.nn.functional.interpolate(torch.rand(1, 3, ${H / 16}, ${W / 16}), size=(${H}, ${W}), mode='bilinear', align_corners=False)[0]
 img.contiguous().numpy().tofile('${raw}')
 `], { encoding: 'utf8' });
-  if (gen.status !== 0) throw new Error(`reference python failed: ${gen.stderr}`);
+    if (gen.status !== 0) throw new Error(`reference python failed: ${gen.stderr}`);
 
-  torch.setNumThreads(threads);
-  const denormalSupported = torch.setFlushDenormal(denormalOn);
-  const denormalThreads = torch.flushDenormalThreads();
-  const model = buildDetector(tvConfig);
-  { const sd = torch.loadStateDict(weights); try { loadTorchvisionWeights(model, sd); } finally { torch.dispose([...sd.values()]); } }
-  const img = torch.fromTypedArray(new Float32Array(fs.readFileSync(raw).buffer.slice(0)), [3, H, W]);
-  model.eval();
-  const infer: number[] = [];
-  for (let i = 0; i < warmup + iters; i++) {
-    const t0 = performance.now();
-    torch.dispose(predictTorchvision(model, tvConfig, [img]));
-    infer.push((performance.now() - t0) / 1000);
+    torch.setNumThreads(threads);
+    const denormalSupported = torch.setFlushDenormal(denormalOn);
+    const denormalThreads = torch.flushDenormalThreads();
+    const ref = await startReference([path.join(__dirname, '..', '..', 'bench', 'torchvision_detection_ref.py'), modelName, weights, raw, String(H), String(W), String(threads), values.denormal!]);
+    const refReady = await ref.next() as { denormal: { supported: boolean; threads: boolean[] } };
+
+    const model = buildDetector(tvConfig);
+    { const sd = torch.loadStateDict(weights); try { loadTorchvisionWeights(model, sd); } finally { torch.dispose([...sd.values()]); } }
+    const img = torch.fromTypedArray(new Float32Array(fs.readFileSync(raw).buffer.slice(0)), [3, H, W]);
+    const params = [...model.parameters()].filter((p) => p.requiresGrad);
+    const opt = new SGD(params, { lr: 0.001, momentum: 0.9 });
+    const oursInfer = (): number => {
+      model.eval();
+      const t0 = performance.now();
+      torch.dispose(predictTorchvision(model, tvConfig, [img]));
+      return (performance.now() - t0) / 1000;
+    };
+    const oursTrain = (): Step => {
+      model.train();
+      (model.backbone as unknown as { normEval(): void }).normEval();
+      const t0 = performance.now();
+      let t1 = 0, tz = 0, t2 = 0;
+      torch.tidy(() => {
+        const batch = preprocessImages([img, img], tvConfig.dataPreprocessor);
+        batch.targets = [trainTarget(), trainTarget()];
+        const losses = model.loss(batch);
+        const total = Object.entries(losses).filter(([k]) => k.includes('loss')).map(([, v]) => v).reduce((a, b) => a.add(b));
+        t1 = performance.now();
+        opt.zeroGrad();
+        tz = performance.now();
+        total.backward();
+        t2 = performance.now();
+        opt.step();
+      });
+      const t3 = performance.now();
+      return { forward: (t1 - t0) / 1000, backward: (t2 - tz) / 1000, optimizer: (tz - t1 + t3 - t2) / 1000, total: (t3 - t0) / 1000 };
+    };
+    // step i: ours first when i is even, torchvision first when odd
+    const infer: number[] = [], refInfer: number[] = [];
+    for (let i = 0; i < warmup + iters; i++) {
+      if (i % 2 === 0) infer.push(oursInfer());
+      refInfer.push(((await ref.ask('infer')) as { t: number }).t);
+      if (i % 2 === 1) infer.push(oursInfer());
+    }
+    const steps: Step[] = [], refSteps: Step[] = [];
+    for (let i = 0; i < warmup + iters; i++) {
+      if (i % 2 === 0) steps.push(oursTrain());
+      refSteps.push((await ref.ask('train')) as Step);
+      if (i % 2 === 1) steps.push(oursTrain());
+    }
+    const refAfter = (await ref.ask('done')) as { threads_after: boolean[] };
+    model.dispose();
+    img.dispose();
+    const r = { infer: refInfer, steps: refSteps, denormal: { ...refReady.denormal, threads_after: refAfter.threads_after } };
+    const denormalAfter = torch.flushDenormalThreads();
+
+    const f3 = (x: number) => x.toFixed(3);
+    const flushing = (ts: boolean[]) => `${ts.filter((x) => x).length}/${ts.length} threads flushing`;
+    console.log(`\n${modelName}, ${threads} threads, --denormal ${values.denormal}: ` +
+      `tsvision ${flushing(denormalThreads)} at start, ${flushing(denormalAfter)} at end${denormalSupported ? '' : ' (CPU: unsupported)'}; ` +
+      `torchvision ${flushing(r.denormal.threads)} at start, ${flushing(r.denormal.threads_after)} at end${r.denormal.supported ? '' : ' (CPU: unsupported)'}`);
+
+    console.log('\nEvery step (s; warm-up steps marked *):\n');
+    console.log('| step | tsvision inference | torchvision inference | tsvision forward / backward / optimizer = train | torchvision forward / backward / optimizer = train | train speed-up (torchvision / tsvision) |');
+    console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
+    const split = (s: Step) => `${f3(s.forward)} / ${f3(s.backward)} / ${f3(s.optimizer)} = ${f3(s.total)}`;
+    for (let i = 0; i < warmup + iters; i++) {
+      console.log(`| ${i + 1}${i < warmup ? '*' : ''} | ${f3(infer[i])} | ${f3(r.infer[i])} | ${split(steps[i])} | ${split(r.steps[i])} | ${(r.steps[i].total / steps[i].total).toFixed(2)} |`);
+    }
+
+    const timed = <T>(xs: T[]) => xs.slice(warmup);
+    const med = (xs: Step[], k: keyof Step) => median(timed(xs).map((s) => s[k]));
+    const rows: Array<[string, number, number]> = [
+      ['inference (s/img, 800×1216)', median(timed(infer)), median(timed(r.infer))],
+      ['training step (s/iter, 2 images)', med(steps, 'total'), med(r.steps, 'total')],
+      ['· forward (losses)', med(steps, 'forward'), med(r.steps, 'forward')],
+      ['· backward', med(steps, 'backward'), med(r.steps, 'backward')],
+      ['· optimizer (zero_grad + step)', med(steps, 'optimizer'), med(r.steps, 'optimizer')],
+    ];
+    console.log(`\nMedians of ${iters} after ${warmup} warm-up:\n`);
+    console.log('| measure | tsvision | torchvision | speed-up (torchvision / tsvision) |');
+    console.log('| --- | ---: | ---: | ---: |');
+    for (const [name, ours, theirs] of rows) console.log(`| ${name} | ${f3(ours)} | ${f3(theirs)} | ${(theirs / ours).toFixed(2)} |`);
+    // the slowdown this flag is about grows step after step: last timed step against the first
+    const last = warmup + iters - 1;
+    if (last > 0) {
+      console.log(`\nLast step / first step (train): tsvision ${(steps[last].total / steps[0].total).toFixed(2)}, torchvision ${(r.steps[last].total / r.steps[0].total).toFixed(2)}; ` +
+        `backward: tsvision ${(steps[last].backward / steps[0].backward).toFixed(2)}, torchvision ${(r.steps[last].backward / r.steps[0].backward).toFixed(2)}`);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  model.train();
-  (model.backbone as unknown as { normEval(): void }).normEval();
-  const params = [...model.parameters()].filter((p) => p.requiresGrad);
-  const opt = new SGD(params, { lr: 0.001, momentum: 0.9 });
-  const steps: Step[] = [];
-  for (let i = 0; i < warmup + iters; i++) {
-    const t0 = performance.now();
-    let t1 = 0, tz = 0, t2 = 0;
-    torch.tidy(() => {
-      const batch = preprocessImages([img, img], tvConfig.dataPreprocessor);
-      batch.targets = [trainTarget(), trainTarget()];
-      const losses = model.loss(batch);
-      const total = Object.entries(losses).filter(([k]) => k.includes('loss')).map(([, v]) => v).reduce((a, b) => a.add(b));
-      t1 = performance.now();
-      opt.zeroGrad();
-      tz = performance.now();
-      total.backward();
-      t2 = performance.now();
-      opt.step();
-    });
-    const t3 = performance.now();
-    steps.push({ forward: (t1 - t0) / 1000, backward: (t2 - tz) / 1000, optimizer: (tz - t1 + t3 - t2) / 1000, total: (t3 - t0) / 1000 });
-  }
-  model.dispose();
-  img.dispose();
-
-  const outFile = path.join(dir, 'ref.json');
-  const ref = spawnSync(python, [path.join(__dirname, '..', '..', 'bench', 'torchvision_detection_ref.py'), modelName, weights, raw, String(H), String(W), String(threads), String(warmup), String(iters), outFile, values.denormal], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'] });
-  if (ref.status !== 0) throw new Error('reference benchmark failed');
-  const r = JSON.parse(fs.readFileSync(outFile, 'utf8')) as {
-    infer: number[];
-    steps: Step[];
-    denormal: { supported: boolean; threads: boolean[]; threads_after: boolean[] };
-  };
-  const denormalAfter = torch.flushDenormalThreads();
-
-  const f3 = (x: number) => x.toFixed(3);
-  const flushing = (ts: boolean[]) => `${ts.filter((x) => x).length}/${ts.length} threads flushing`;
-  console.log(`\n${modelName}, ${threads} threads, --denormal ${values.denormal}: ` +
-    `tsvision ${flushing(denormalThreads)} at start, ${flushing(denormalAfter)} at end${denormalSupported ? '' : ' (CPU: unsupported)'}; ` +
-    `torchvision ${flushing(r.denormal.threads)} at start, ${flushing(r.denormal.threads_after)} at end${r.denormal.supported ? '' : ' (CPU: unsupported)'}`);
-
-  console.log('\nEvery step (s; warm-up steps marked *):\n');
-  console.log('| step | tsvision inference | torchvision inference | tsvision forward / backward / optimizer = train | torchvision forward / backward / optimizer = train | train speed-up (torchvision / tsvision) |');
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
-  const split = (s: Step) => `${f3(s.forward)} / ${f3(s.backward)} / ${f3(s.optimizer)} = ${f3(s.total)}`;
-  for (let i = 0; i < warmup + iters; i++) {
-    console.log(`| ${i + 1}${i < warmup ? '*' : ''} | ${f3(infer[i])} | ${f3(r.infer[i])} | ${split(steps[i])} | ${split(r.steps[i])} | ${(r.steps[i].total / steps[i].total).toFixed(2)} |`);
-  }
-
-  const timed = <T>(xs: T[]) => xs.slice(warmup);
-  const med = (xs: Step[], k: keyof Step) => median(timed(xs).map((s) => s[k]));
-  const rows: Array<[string, number, number]> = [
-    ['inference (s/img, 800×1216)', median(timed(infer)), median(timed(r.infer))],
-    ['training step (s/iter, 2 images)', med(steps, 'total'), med(r.steps, 'total')],
-    ['· forward (losses)', med(steps, 'forward'), med(r.steps, 'forward')],
-    ['· backward', med(steps, 'backward'), med(r.steps, 'backward')],
-    ['· optimizer (zero_grad + step)', med(steps, 'optimizer'), med(r.steps, 'optimizer')],
-  ];
-  console.log(`\nMedians of ${iters} after ${warmup} warm-up:\n`);
-  console.log('| measure | tsvision | torchvision | speed-up (torchvision / tsvision) |');
-  console.log('| --- | ---: | ---: | ---: |');
-  for (const [name, ours, theirs] of rows) console.log(`| ${name} | ${f3(ours)} | ${f3(theirs)} | ${(theirs / ours).toFixed(2)} |`);
-  // the slowdown this flag is about grows step after step: last timed step against the first
-  const last = warmup + iters - 1;
-  if (last > 0) {
-    console.log(`\nLast step / first step (train): tsvision ${(steps[last].total / steps[0].total).toFixed(2)}, torchvision ${(r.steps[last].total / r.steps[0].total).toFixed(2)}; ` +
-      `backward: tsvision ${(steps[last].backward / steps[0].backward).toFixed(2)}, torchvision ${(r.steps[last].backward / r.steps[0].backward).toFixed(2)}`);
-  }
-} finally {
-  fs.rmSync(dir, { recursive: true, force: true });
 }
+
+/** The reference server: next() reads its next JSON line, ask(cmd) sends a command and reads the reply. */
+async function startReference(args: string[]): Promise<{ next(): Promise<unknown>; ask(cmd: string): Promise<unknown> }> {
+  const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  let exited: string | null = null;
+  child.on('exit', (code, signal) => { exited = `reference exited (${code ?? signal})`; });
+  const next = async (): Promise<unknown> => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error(exited ?? 'reference closed its output');
+    const msg = JSON.parse(value as string) as { error?: string };
+    if (msg.error) throw new Error(`reference: ${msg.error}`);
+    return msg;
+  };
+  return { next, ask: async (cmd: string) => { child.stdin.write(`${cmd}\n`); return next(); } };
+}
+
+main().catch((e: unknown) => { console.error(e); process.exit(1); });
 
 /**
  * One image's targets as torchvision's model gets them (bench/torchvision_detection_ref.py): two-stage
