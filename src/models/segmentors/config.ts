@@ -91,11 +91,13 @@ export interface SegLossConfig {
   avgNonIgnore?: boolean;
 }
 
-/** mmseg's OHEMPixelSampler. */
+/** mmseg's OHEMPixelSampler (src/models/decode_heads/ohem_pixel_sampler.ts). */
 export interface OhemSamplerConfig {
   type: 'OHEMPixelSampler';
-  thresh: number;
-  minKept: number;
+  /** Keep pixels whose softmax probability of the true class is below this; null/absent (mmseg's default): the minKept pixels of highest loss. */
+  thresh?: number | null;
+  /** Pixels kept per image, at least (mmseg's min_kept, default 100000). */
+  minKept?: number;
 }
 
 /** Fields every decode head has (mmseg's BaseDecodeHead). */

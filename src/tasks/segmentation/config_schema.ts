@@ -1187,16 +1187,17 @@ export const segmentationConfigSchema: JsonSchema = {
           "const": "OHEMPixelSampler"
         },
         "thresh": {
-          "type": "number"
+          "type": [
+            "number",
+            "null"
+          ]
         },
         "minKept": {
           "type": "number"
         }
       },
       "required": [
-        "type",
-        "thresh",
-        "minKept"
+        "type"
       ],
       "additionalProperties": false
     },
