@@ -24,18 +24,21 @@ function buildSegResNet(cfg: SegResNetConfig): ResNet {
   return new ResNet({ ...opts, ...fixed });
 }
 
+/** A factory stored in the table: it is only called with a config whose type it was registered under. */
+const erased = <C extends { type: string }>(f: SegBackboneFactory<C>) => f as unknown as SegBackboneFactory;
+
 /** The backbones segmentation configs can name (model.backbone.type); registerSegBackbone adds more. */
 const BACKBONES = new Map<string, SegBackboneFactory>([
-  ['ResNet', buildSegResNet as SegBackboneFactory],
-  ['ResNetV1c', buildSegResNet as SegBackboneFactory],
-  ['ResNetV1d', buildSegResNet as SegBackboneFactory],
-  ['HRNet', ((cfg: HRNetConfig) => buildHRNet(cfg)) as SegBackboneFactory],
+  ['ResNet', erased(buildSegResNet)],
+  ['ResNetV1c', erased(buildSegResNet)],
+  ['ResNetV1d', erased(buildSegResNet)],
+  ['HRNet', erased((cfg: HRNetConfig) => buildHRNet(cfg))],
 ]);
 
 /** Adds a backbone type to the table (a type already there throws). */
 export function registerSegBackbone<C extends { type: string }>(type: C['type'], factory: SegBackboneFactory<C>): void {
   if (BACKBONES.has(type)) throw new Error(`registerSegBackbone: backbone type '${type}' is already registered`);
-  BACKBONES.set(type, factory as SegBackboneFactory);
+  BACKBONES.set(type, erased(factory));
 }
 
 /** The backbone of model.backbone; its errors are prefixed with the config path. */
