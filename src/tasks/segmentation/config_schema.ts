@@ -769,13 +769,14 @@ export const segmentationConfigSchema: JsonSchema = {
         "zeroInitResidual": {
           "type": "boolean"
         },
-        "type": {
-          "type": "string",
-          "enum": [
-            "ResNetV1c",
-            "ResNetV1d",
-            "ResNet"
-          ]
+        "deepStem": {
+          "type": "boolean"
+        },
+        "avgDown": {
+          "type": "boolean"
+        },
+        "stemChannels": {
+          "type": "number"
         },
         "strides": {
           "type": "array",
@@ -809,8 +810,13 @@ export const segmentationConfigSchema: JsonSchema = {
             }
           ]
         },
-        "stemChannels": {
-          "type": "number"
+        "type": {
+          "type": "string",
+          "enum": [
+            "ResNetV1c",
+            "ResNetV1d",
+            "ResNet"
+          ]
         },
         "initCfg": {
           "anyOf": [
