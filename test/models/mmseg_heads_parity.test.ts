@@ -20,6 +20,7 @@ import type { Tensor } from '../../src/torch';
 import { buildDecodeHead } from '../../src/models/decode_heads';
 import type { DecodeHeadConfig, OhemSamplerConfig, SegLossConfig } from '../../src/models/segmentors/config';
 import { repoRoot } from '../helpers/paths';
+import { assertMaxRelErr } from '../helpers/close';
 
 const DIR = process.env.TSVISION_MMSEG_HEADS_FIXTURES ?? path.join(repoRoot, 'test/fixtures/mmseg-heads');
 const TOL = 1e-4;
@@ -30,24 +31,7 @@ interface Manifest { versions: Record<string, string>; cases: Record<string, Cas
 
 const man = JSON.parse(fs.readFileSync(path.join(DIR, 'manifest.json'), 'utf8')) as Manifest;
 
-/** max |a − b| / max |b|. */
-function relErr(a: Tensor, b: Tensor, what: string): number {
-  assert.deepEqual(a.shape, b.shape, `${what}: shape`);
-  const x = a.toTypedArray() as Float32Array, y = b.toTypedArray() as Float32Array;
-  let d = 0, m = 0;
-  for (let i = 0; i < y.length; i++) {
-    d = Math.max(d, Math.abs(x[i] - y[i]));
-    m = Math.max(m, Math.abs(y[i]));
-  }
-  assert.ok(m > 0, `${what}: the reference is all zeros`);
-  return d / m;
-}
-
-function assertClose(a: Tensor, b: Tensor, what: string): number {
-  const e = relErr(a, b, what);
-  assert.ok(e <= TOL, `${what}: max|Δ|/max|ref| = ${e.toExponential(3)} > ${TOL}`);
-  return e;
-}
+const assertClose = (a: Tensor, b: Tensor, what: string): number => assertMaxRelErr(a, b, TOL, what);
 
 function assertScalar(ours: number, ref: number, what: string, tol = TOL): number {
   const e = Math.abs(ours - ref) / Math.abs(ref);
@@ -81,7 +65,9 @@ for (const [name, c] of Object.entries(man.cases)) {
       assert.deepEqual([res.missingKeys, res.unexpectedKeys], [[], []]);
       assert.equal(head.stateDict().size, sd.size, 'as many keys as mmseg');
       head.eval();
+      const live = torch.liveTensors();
       const logits = torch.noGrad(() => head.forward(inputsOf(io, c)));
+      assert.equal(torch.liveTensors(), live + 1, 'forward keeps only its output alive');
       assert.deepEqual(logits.shape, c.eval_logits_shape);
       const e = assertClose(logits, get(io, 'eval.logits'), 'eval logits');
       console.log(`${name}: eval logits max|Δ|/max|ref| ${e.toExponential(2)}`);
