@@ -15,6 +15,7 @@ import type { Tensor } from '../../src/torch';
 import { SegCrossEntropyLoss, segAccuracy, segCrossEntropy, segCrossEntropyPerPixel } from '../../src/models/losses/seg_cross_entropy';
 import { OhemPixelSampler } from '../../src/models/decode_heads/ohem_pixel_sampler';
 import { BaseDecodeHead, FCNHead, buildDecodeHead } from '../../src/models/decode_heads';
+import { Dropout2d } from '../../src/nn';
 import type { DecodeHeadConfig, FCNHeadConfig, SegLossConfig } from '../../src/models/segmentors/config';
 import { close } from '../helpers/close';
 
@@ -161,4 +162,54 @@ test('decode heads: config errors name the field', () => {
   bad(fcnCfg({ lossDecode: { type: 'DiceLoss' } as never }), /decodeHead.lossDecode.type: expected 'CrossEntropyLoss'/);
   bad({ ...fcnCfg(), type: 'NoSuchHead' } as never, /decodeHead.type: unknown decode head 'NoSuchHead'/);
   assert.throws(() => buildDecodeHead(fcnCfg({ inChannels: 4 }), 'auxiliaryHead[0]').forward([]), /auxiliaryHead\[0\].inIndex: index -1 is out of range for 0/);
+});
+
+test('Dropout2d: whole channels zeroed, the rest scaled by 1/(1 − p), in training only', () => {
+  torch.manualSeed(2);
+  torch.tidy(() => {
+    const d = new Dropout2d(0.5);
+    const x = torch.rand([4, 16, 3, 5]).add(1); // all ≥ 1: a zero is a dropped element
+    const y = d.forward(x);
+    const ratio = y.div(x).view(64, 15); // per (image, channel): every element 0 or every element 2
+    const lo = ratio.amin({ dim: 1 }), hi = ratio.amax({ dim: 1 });
+    assert.equal(lo.sub(hi).abs().max().item(), 0, 'a channel is dropped or kept whole');
+    const kept = hi.eq(2).sum().item(), dropped = hi.eq(0).sum().item();
+    assert.equal(kept + dropped, 64);
+    assert.ok(kept > 10 && dropped > 10, `about half the channels dropped (kept ${kept})`);
+    d.eval();
+    assert.equal(d.forward(x).sub(x).abs().max().item(), 0, 'identity in eval mode');
+  });
+});
+
+function cfgOf(type: DecodeHeadConfig['type'], extra: Record<string, unknown>): DecodeHeadConfig {
+  return { type, inChannels: 6, inIndex: -1, channels: 4, numClasses: 3, alignCorners: false, lossDecode: ce(), normCfg: { type: 'BN' }, ...extra } as DecodeHeadConfig;
+}
+
+test('PSP / ASPP / DSASPP / UPer heads: output sizes and config errors that name the field', () => {
+  torch.manualSeed(3);
+  torch.tidy(() => {
+    const feats = [torch.randn([2, 5, 16, 20]), torch.randn([2, 6, 8, 10])];
+    const shapeOf = (cfg: DecodeHeadConfig) => {
+      const head = buildDecodeHead(cfg).eval();
+      try {
+        return torch.noGrad(() => head.forward(feats)).shape;
+      } finally {
+        head.dispose();
+      }
+    };
+    assert.deepEqual(shapeOf(cfgOf('PSPHead', { poolScales: [1, 2, 3, 6] })), [2, 3, 8, 10]);
+    assert.deepEqual(shapeOf(cfgOf('ASPPHead', { dilations: [1, 2, 3] })), [2, 3, 8, 10]);
+    assert.deepEqual(shapeOf(cfgOf('DepthwiseSeparableASPPHead', { dilations: [1, 2], c1InChannels: 5, c1Channels: 2 })), [2, 3, 16, 20], 'at inputs[0]\'s size');
+    assert.deepEqual(shapeOf(cfgOf('DepthwiseSeparableASPPHead', { dilations: [1, 2], c1InChannels: 0, c1Channels: 0 })), [2, 3, 8, 10], 'without c1');
+    assert.deepEqual(shapeOf(cfgOf('UPerHead', { inChannels: [5, 6], inIndex: [0, 1], poolScales: [1, 2] })), [2, 3, 16, 20]);
+    assert.deepEqual(shapeOf(cfgOf('FCNHead', { inChannels: [5, 6], inIndex: [0, 1], inputTransform: 'resize_concat', numConvs: 1, kernelSize: 1, concatInput: false })), [2, 3, 16, 20]);
+  });
+  const bad = (cfg: DecodeHeadConfig, re: RegExp) => assert.throws(() => buildDecodeHead(cfg, 'auxiliaryHead[1]'), re);
+  bad(cfgOf('PSPHead', { poolScales: [] }), /auxiliaryHead\[1\].poolScales: expected a non-empty list of positive integers/);
+  bad(cfgOf('ASPPHead', { dilations: [1, 0] }), /auxiliaryHead\[1\].dilations/);
+  bad(cfgOf('DepthwiseSeparableASPPHead', { dilations: [1], c1InChannels: -1, c1Channels: 2 }), /auxiliaryHead\[1\].c1InChannels/);
+  bad(cfgOf('UPerHead', { inChannels: [5, 6], inIndex: [0, 1], poolScales: [1], inputTransform: 'resize_concat' }), /auxiliaryHead\[1\].inputTransform: UPerHead always selects several levels/);
+  bad(cfgOf('UPerHead', { poolScales: [1] }), /auxiliaryHead\[1\].inChannels: expected a list of positive integers with inputTransform 'multiple_select'/);
+  bad(cfgOf('PSPHead', { inChannels: [5, 6], inIndex: [0, 1], poolScales: [1], inputTransform: 'multiple_select' }), /auxiliaryHead\[1\].inputTransform: this head takes one input tensor/);
+  bad(cfgOf('FCNHead', { sampler: { type: 'OHEMPixelSampler', thresh: 0.7, minKept: 0 } }), /auxiliaryHead\[1\].sampler.minKept/);
 });

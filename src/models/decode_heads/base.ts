@@ -45,7 +45,7 @@ export abstract class BaseDecodeHead extends Module {
   /** The norm of the head's ConvModules (null: none, convs with bias). */
   readonly normCfg: NormConfig | null;
   readonly convSeg: Conv2d;
-  /** Channel dropout before conv_seg (null when dropoutRatio is 0). */
+  /** Channel dropout before conv_seg (null when dropoutRatio ≤ 0). */
   readonly dropout: Dropout2d | null;
   /** The lossDecode terms in config order. */
   readonly losses: SegCrossEntropyLoss[];
@@ -60,7 +60,8 @@ export abstract class BaseDecodeHead extends Module {
     if (!isPosInt(opts.channels)) throw new Error(`${what}.channels: expected a positive integer, got ${opts.channels}`);
     if (typeof opts.alignCorners !== 'boolean') throw new Error(`${what}.alignCorners: expected true or false, got ${opts.alignCorners}`);
     const dropoutRatio = opts.dropoutRatio ?? 0.1;
-    if (!(dropoutRatio >= 0 && dropoutRatio < 1)) throw new Error(`${what}.dropoutRatio: expected a number in [0, 1), got ${dropoutRatio}`);
+    // as mmseg, a ratio ≤ 0 means no dropout (HRNet's configs write -1)
+    if (!(typeof dropoutRatio === 'number' && dropoutRatio < 1)) throw new Error(`${what}.dropoutRatio: expected a number below 1 (≤ 0: none), got ${dropoutRatio}`);
     if (transform === null) {
       if (!isPosInt(inChannels)) throw new Error(`${what}.inChannels: expected a positive integer without inputTransform, got ${JSON.stringify(inChannels)}`);
       if (!Number.isInteger(inIndex)) throw new Error(`${what}.inIndex: expected an integer without inputTransform, got ${JSON.stringify(inIndex)}`);

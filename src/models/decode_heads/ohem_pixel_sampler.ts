@@ -9,7 +9,8 @@
  *    (0-based; the largest when fewer than K+1 pixels are valid), keep pixels with p_y < max(p_(K), thresh):
  *    every pixel below thresh, and at least K pixels when the batch is easy.
  *  - thresh null (mmseg's default): keep the K non-ignored pixels of highest loss, the loss being the
- *    sum of the head's lossDecode terms per pixel (loss and class weights applied).
+ *    sum of the head's lossDecode terms per pixel (loss and class weights applied); ties go to the pixel
+ *    first in memory order (mmseg's sort on CPU).
  * Ignored pixels get weight 0. No gradient flows through the weights.
  */
 import * as torch from '../../torch';
@@ -58,10 +59,13 @@ export class OhemPixelSampler {
         loss = loss === null ? term : loss.add(term);
       }
       if (loss === null) throw new Error('OhemPixelSampler.sample: no loss to rank pixels by (thresh is null)');
-      const k = Math.min(batchKept, valid.sum().item());
-      const flat = loss.maskedFill(valid.logicalNot(), -Infinity).flatten();
-      const top = flat.topk(k).indices;
-      return torch.zeros([flat.numel()], { dtype: logits.dtype, device: logits.device }).scatter(0, top, 1).view(n, h, w);
+      // a stable descending sort, as mmseg's on CPU: among equal losses (bilinear upsampling repeats values
+      // near the borders) the first pixels in memory order are kept
+      const validFlat = valid.flatten();
+      const validIdx = validFlat.nonzero().squeeze(1);
+      const k = Math.min(batchKept, validIdx.numel());
+      const order = loss.flatten().maskedSelect(validFlat).sort({ descending: true, stable: true }).indices.narrow(0, 0, k);
+      return torch.zeros([n * h * w], { dtype: logits.dtype, device: logits.device }).scatter(0, validIdx.index([order]), 1).view(n, h, w);
     }));
   }
 }
