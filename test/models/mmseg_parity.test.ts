@@ -10,6 +10,9 @@
  *    the gradients of the parameters the script recorded;
  *  - the state-dict keys and shapes of our full-width configs equal those of mmseg's configs, exactly.
  * Closeness: max |ours − ref| / max |ref| ≤ 1e-4 per tensor; losses within 1e-4 relative; labels ≥ 99.9% equal.
+ * Gradients: ≤ 3e-4 — float32's own noise on them: mmseg in float32 differs from mmseg in float64 by up to
+ * 2.2e-4 on the recorded gradients of sepaspp_r18v1c and uper_r18v1c (BN biases and shortcut convs, sums over
+ * every pixel with cancellation), and ours differ from mmseg's float32 by up to 1.6e-4.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,9 +35,11 @@ import { deeplabv3plusR50D8 } from '../../configs/_base_/models/deeplabv3plus_r5
 import { upernetR50 } from '../../configs/_base_/models/upernet_r50';
 import { fcnHr18 } from '../../configs/_base_/models/fcn_hr18';
 import { repoRoot } from '../helpers/paths';
+import { assertMaxRelErr } from '../helpers/close';
 
 const DIR = process.env.TSVISION_MMSEG_FIXTURES ?? path.join(repoRoot, 'test/fixtures/mmseg');
 const TOL = 1e-4;
+const GRAD_TOL = 3e-4;
 
 interface PyMeta { ori_shape: [number, number]; img_shape: [number, number]; pad_shape: [number, number]; flip: boolean; flip_direction?: 'horizontal' | 'vertical' }
 interface PyStage { num_modules: number; num_branches: number; block: 'BASIC' | 'BOTTLENECK'; num_blocks: number[]; num_channels: number[] }
@@ -85,24 +90,8 @@ const CASES: Record<string, () => SegmentorModelConfig> = {
   uper_r18v1c: () => tiny(upernetR50, { depth: 18 }, { inChannels: [4, 8, 16, 32], channels: 16 }, 16),
 };
 
-/** max |a − b| / max |b|. */
-function relErr(a: Tensor, b: Tensor, what: string): number {
-  assert.deepEqual(a.shape, b.shape, `${what}: shape`);
-  const x = a.contiguous().toTypedArray() as Float32Array, y = b.contiguous().toTypedArray() as Float32Array;
-  let d = 0, m = 0;
-  for (let i = 0; i < y.length; i++) {
-    d = Math.max(d, Math.abs(x[i] - y[i]));
-    m = Math.max(m, Math.abs(y[i]));
-  }
-  assert.ok(m > 0, `${what}: the reference is all zeros`);
-  return d / m;
-}
-
-function assertClose(a: Tensor, b: Tensor, what: string): number {
-  const e = relErr(a, b, what);
-  assert.ok(e <= TOL, `${what}: max|Δ|/max|ref| = ${e.toExponential(3)} > ${TOL}`);
-  return e;
-}
+/** max |ours − ref| / max |ref| ≤ TOL (ours may be a strided view: a crop or a flip). */
+const assertClose = (a: Tensor, b: Tensor, what: string): number => assertMaxRelErr(a.contiguous(), b, TOL, what);
 
 /** Fraction of equal labels; asserts ≥ 99.9%. */
 function assertLabels(a: Tensor, b: Tensor, what: string): number {
@@ -199,7 +188,7 @@ for (const name of Object.keys(CASES)) {
         assert.ok(p, `no parameter ${name}`);
         const grad = p.grad;
         assert.ok(grad, `${name}: no gradient`);
-        const e = assertClose(grad, io.get(`grad.${name}`)!, `grad ${name}`);
+        const e = assertMaxRelErr(grad, io.get(`grad.${name}`)!, GRAD_TOL, `grad ${name}`);
         grad.dispose();
         if (e > worst) [worst, worstName] = [e, name];
       }
