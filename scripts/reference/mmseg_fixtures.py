@@ -59,6 +59,8 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
 
+from mmseg_hrnet_fixtures import randomize_bn  # noqa: E402 (beside this script)
+
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 SEG_CFG = osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs')
 
@@ -150,30 +152,19 @@ def heads(model):
 
 
 def randomize(model, gen):
-    """Every BN: weight U(0.5, 1.5), bias N(0, 0.1²), running statistics calibrated on 3 random batches then perturbed
-    (mean += N(0, 0.05²), var *= U(0.8, 1.25)); conv_seg weight N(0, 0.1²), bias N(0, 0.3²)."""
-    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    """conv_seg weight N(0, 0.1²), bias N(0, 0.3²); then every BN as mmseg_hrnet_fixtures.randomize_bn: weight
+    U(0.5, 1.5), bias N(0, 0.1²), running statistics calibrated on 3 random batches (backbone and every head, train
+    mode) then perturbed (mean += N(0, 0.05²), var *= U(0.8, 1.25))."""
+    def forward(x):
+        feats = model.extract_feat(x)
+        for h in heads(model):
+            h.forward(feats)
+
     with torch.no_grad():
         for h in heads(model):
             h.conv_seg.weight.copy_(torch.randn(h.conv_seg.weight.shape, generator=gen) * 0.1)
             h.conv_seg.bias.copy_(torch.randn(h.conv_seg.bias.shape, generator=gen) * 0.3)
-        for m in bns:
-            c = m.num_features
-            m.weight.copy_(torch.rand(c, generator=gen) + 0.5)
-            m.bias.copy_(torch.randn(c, generator=gen) * 0.1)
-            m.reset_running_stats()
-            m.momentum = None
-        model.train()
-        for _ in range(3):
-            feats = model.extract_feat(torch.randn(*EVAL_SIZE, generator=gen))
-            for h in heads(model):
-                h.forward(feats)
-        for m in bns:
-            c = m.num_features
-            m.momentum = 0.1
-            m.num_batches_tracked.zero_()
-            m.running_mean.add_(torch.randn(c, generator=gen) * 0.05)
-            m.running_var.mul_(torch.rand(c, generator=gen) * 0.45 + 0.8)
+    randomize_bn(model, gen, forward, size=EVAL_SIZE)
 
 
 GRAD_PATTERNS = [
