@@ -31,7 +31,7 @@ export interface EncoderDecoderOptions {
 }
 
 /** mmseg's default threshold of one-channel (sigmoid) heads (BaseDecodeHead: threshold None → 0.3). */
-const SIGMOID_THRESHOLD = 0.3;
+export const SIGMOID_THRESHOLD = 0.3;
 
 export class EncoderDecoder extends Module implements Segmentor {
   readonly backbone: SegBackbone;

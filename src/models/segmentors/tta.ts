@@ -5,10 +5,8 @@
  * sigmoid probability of one-channel heads — and takes the argmax (one channel: probability > 0.3).
  */
 import * as torch from '../../torch';
+import { SIGMOID_THRESHOLD } from './encoder_decoder';
 import type { SegPrediction } from './types';
-
-/** mmseg's default threshold of one-channel heads. */
-const SIGMOID_THRESHOLD = 0.3;
 
 /**
  * The merged prediction of one image's views. `logits` of the result holds the mean probabilities [K, h, w]
