@@ -89,8 +89,11 @@ test('EncoderDecoder: whole and slide predictions are at the original size; loss
     slide.eval();
     const metas = [{ oriShape: [30, 20] as [number, number], imgShape: [40, 40] as [number, number] }, { oriShape: [40, 48] as [number, number], imgShape: [40, 48] as [number, number], flip: 'vertical' as const }];
     for (const m of [whole, slide]) {
+      const live = torch.liveTensors();
       const preds = torch.noGrad(() => m.predict({ images, metas }));
       assert.deepEqual(preds.map((p) => [p.logits.shape, p.labels.shape]), [[[3, 30, 20], [30, 20]], [[3, 40, 48], [40, 48]]]);
+      torch.dispose(preds.flatMap((p) => [p.logits, p.labels]));
+      assert.equal(torch.liveTensors(), live, 'predict leaves nothing but its predictions');
     }
   });
   whole.dispose();

@@ -101,7 +101,7 @@ export class EncoderDecoder extends Module implements Segmentor {
     const hGrids = Math.floor(Math.max(hImg - hCrop + hStride - 1, 0) / hStride) + 1;
     const wGrids = Math.floor(Math.max(wImg - wCrop + wStride - 1, 0) / wStride) + 1;
     return torch.tidy(() => {
-      let preds = torch.zeros([n, this.numClasses, hImg, wImg], { device: images.device });
+      const preds = torch.zeros([n, this.numClasses, hImg, wImg], { device: images.device });
       const count = new Float32Array(hImg * wImg);
       for (let hi = 0; hi < hGrids; hi++) {
         for (let wi = 0; wi < wGrids; wi++) {
@@ -110,8 +110,11 @@ export class EncoderDecoder extends Module implements Segmentor {
           const y1 = Math.max(y2 - hCrop, 0);
           const x1 = Math.max(x2 - wCrop, 0);
           const crop = images.narrow(2, y1, y2 - y1).narrow(3, x1, x2 - x1);
-          const padded = torch.F.pad(this.encodeDecode(crop), [x1, wImg - x2, y1, hImg - y2]);
-          preds = preds.add(padded);
+          const logits = this.encodeDecode(crop);
+          const padded = torch.F.pad(logits, [x1, wImg - x2, y1, hImg - y2]);
+          // in place and freed window by window: a full-size [N, K, H, W] buffer per window would add up
+          preds.add_(padded);
+          torch.dispose([crop, logits, padded]);
           for (let y = y1; y < y2; y++) for (let x = x1; x < x2; x++) count[y * wImg + x] += 1;
         }
       }
