@@ -10,7 +10,7 @@ export {
   ReLU, LeakyReLU, ReLU6, GELU, SiLU, Sigmoid, Tanh, Hardsigmoid, Hardswish, HSigmoid, ELU, Identity,
   buildActivationLayer, type ActivationConfig, type Activation,
 } from './activation';
-export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample, Dropout } from './pooling';
+export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample, Dropout, Dropout2d } from './pooling';
 export { Sequential, ModuleList, ModuleDict } from './container';
 export { ConvModule, buildNormLayer, type ConvModuleOptions, type ConvModuleOrder, type NormConfig, type NormLayer } from './conv_module';
 export * as init from './init';

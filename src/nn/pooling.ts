@@ -56,3 +56,14 @@ export class Dropout extends Module {
     return torch.F.dropout(x, { p: this.p, training: this.training });
   }
 }
+
+/** Zeroes whole channels with probability p in training mode (scaling the rest by 1/(1-p)); identity in eval mode. */
+export class Dropout2d extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new RangeError(`Dropout2d: p must be in [0, 1], got ${p}`);
+  }
+  forward(x: Tensor): Tensor {
+    return this.training ? torch.F.dropout2d(x, { p: this.p, training: true }) : x;
+  }
+}

@@ -19,7 +19,7 @@ const O = {
   nearest: op('aten::upsample_nearest2d', 'vec'), bilinear: op('aten::upsample_bilinear2d', 'vec'),
   gridSampler: op('aten::grid_sampler'), constantPad: op('aten::constant_pad_nd'),
   reflectionPad: op('aten::reflection_pad2d'), replicationPad: op('aten::replication_pad2d'),
-  dropout: op('aten::dropout'), oneHot: op('aten::one_hot'),
+  dropout: op('aten::dropout'), featureDropout: op('aten::feature_dropout'), oneHot: op('aten::one_hot'),
   crossEntropy: op('aten::cross_entropy_loss'), nllLoss: op('aten::nll_loss_nd'),
   bce: op('aten::binary_cross_entropy'), bceLogits: op('aten::binary_cross_entropy_with_logits'),
   smoothL1: op('aten::smooth_l1_loss'), l1: op('aten::l1_loss'), mse: op('aten::mse_loss'),
@@ -251,6 +251,16 @@ export function dropout(input: Tensor, opts: { p?: number; training?: boolean } 
   const p = o.p ?? 0.5;
   if (p < 0 || p > 1) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
   return wrap(callH(O.dropout, ten('dropout', 'input', input), p, o.training ?? true));
+}
+
+/** Zeroes whole channels of [N, C, H, W] with probability p in training (the rest scaled by 1/(1-p)), as F.dropout2d. */
+export function dropout2d(input: Tensor, opts: { p?: number; training?: boolean } = {}): Tensor {
+  const o = options('dropout2d', opts, { p: C.num, training: C.bool });
+  const p = o.p ?? 0.5;
+  if (p < 0 || p > 1) throw new RangeError(`dropout2d: p must be in [0, 1], got ${p}`);
+  const x = ten('dropout2d', 'input', input);
+  if (input.dim() !== 4) throw new TypeError(`dropout2d: expected a 4-d input [N, C, H, W], got ${input.dim()}-d`);
+  return wrap(callH(O.featureDropout, x, p, o.training ?? true));
 }
 
 /** One-hot encoding of int64 class indices; numClasses -1 infers it. */

@@ -19,6 +19,7 @@ import type { Tensor } from '../../src/torch';
 import { HRNet, buildHRNet } from '../../src/models/backbones/hrnet';
 import type { HRNetConfig, HRNetStageConfig } from '../../src/models/segmentors/config';
 import { repoRoot } from '../helpers/paths';
+import { assertMaxRelErr } from '../helpers/close';
 
 const DIR = process.env.TSVISION_MMSEG_HRNET_FIXTURES ?? path.join(repoRoot, 'test/fixtures/mmseg-hrnet');
 const TOL = 1e-4;
@@ -39,24 +40,7 @@ function extraOf(py: PyExtra): HRNetConfig['extra'] {
   return { stage1: st(py.stage1), stage2: st(py.stage2), stage3: st(py.stage3), stage4: st(py.stage4) };
 }
 
-/** max |a − b| / max |b|. */
-function relErr(a: Tensor, b: Tensor, what: string): number {
-  assert.deepEqual(a.shape, b.shape, `${what}: shape`);
-  const x = a.toTypedArray() as Float32Array, y = b.toTypedArray() as Float32Array;
-  let d = 0, m = 0;
-  for (let i = 0; i < y.length; i++) {
-    d = Math.max(d, Math.abs(x[i] - y[i]));
-    m = Math.max(m, Math.abs(y[i]));
-  }
-  assert.ok(m > 0, `${what}: the reference is all zeros`);
-  return d / m;
-}
-
-function assertClose(a: Tensor, b: Tensor, what: string): number {
-  const e = relErr(a, b, what);
-  assert.ok(e <= TOL, `${what}: max|Δ|/max|ref| = ${e.toExponential(3)} > ${TOL}`);
-  return e;
-}
+const assertClose = (a: Tensor, b: Tensor, what: string): number => assertMaxRelErr(a, b, TOL, what);
 
 function loadTiny(file: string, cfg: Partial<HRNetConfig> = {}): HRNet {
   const model = buildHRNet({ type: 'HRNet', extra: extraOf(man.tiny_extra), ...cfg });

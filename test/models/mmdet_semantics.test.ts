@@ -97,7 +97,7 @@ test('ResNet and FPN initialisation as MMDetection: Kaiming fan_out convs, zero-
   const block = [...layer1.modules()].find((m) => (m as { bn3?: unknown }).bn3) as { bn3: { getParameter(n: string): torch.Tensor }; bn1: { getParameter(n: string): torch.Tensor } };
   assert.equal(block.bn3.getParameter('weight').abs().sum().item(), 0);
   assert.equal(block.bn1.getParameter('weight').min().item(), 1);
-  const w = r.conv1.getParameter('weight')!; // [16, 3, 7, 7]: std √(2 / (16·49))
+  const w = r.conv1!.getParameter('weight')!; // [16, 3, 7, 7]: std √(2 / (16·49))
   const std = w.std().item() as number;
   assert.ok(Math.abs(std / Math.sqrt(2 / (16 * 49)) - 1) < 0.1, `conv1 std ${std}`);
   const fpn = new FPN({ inChannels: [64, 128, 256, 512], outChannels: 32, numOuts: 5 });

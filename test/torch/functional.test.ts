@@ -100,6 +100,8 @@ const cases: RefCase[] = [
   { name: 'pad', py: '[F.pad(small, (1, 2)), F.pad(small, (1, 2, 3, 0), value=-1.5), F.pad(small, (2, 1, 1, 2), mode="reflect"), F.pad(small, (2, 1, 1, 2), mode="replicate"), F.pad(small, (0, 0, 0, 0, 1, 1))]', ts: (p) => [F.pad(p.small, [1, 2]), F.pad(p.small, [1, 2, 3, 0], { value: -1.5 }), F.pad(p.small, [2, 1, 1, 2], { mode: 'reflect' }), F.pad(p.small, [2, 1, 1, 2], { mode: 'replicate' }), F.pad(p.small, [0, 0, 0, 0, 1, 1])] },
   { name: 'dropout', py: '[F.dropout(img, 0.5, training=False), F.dropout(img, 0.0), F.dropout(img, 1.0)]', ts: (p) => [F.dropout(p.img, { p: 0.5, training: false }), F.dropout(p.img, { p: 0 }), F.dropout(p.img, { p: 1 })] },
   { name: 'dropout seeded', py: 'F.dropout(img, 0.3)', ts: (p) => F.dropout(p.img, { p: 0.3 }) },
+  { name: 'dropout2d', py: '[F.dropout2d(img, 0.5, training=False), F.dropout2d(img, 0.0), F.dropout2d(img, 1.0)]', ts: (p) => [F.dropout2d(p.img, { p: 0.5, training: false }), F.dropout2d(p.img, { p: 0 }), F.dropout2d(p.img, { p: 1 })] },
+  { name: 'dropout2d seeded', py: 'F.dropout2d(img, 0.3)', ts: (p) => F.dropout2d(p.img, { p: 0.3 }) },
   { name: 'one_hot', py: '[F.one_hot(cls), F.one_hot(cls, 6)]', ts: (p) => [F.oneHot(p.cls), F.oneHot(p.cls, 6)] },
   { name: 'pixel_shuffle', py: 'F.pixel_shuffle(img, 2)', ts: (p) => F.pixelShuffle(p.img, 2) },
   // losses

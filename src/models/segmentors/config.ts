@@ -21,19 +21,13 @@ export interface SegDataPreprocessorConfig {
   segPadVal: number;
 }
 
-/** ResNetV1c / ResNetV1d / ResNet as mmseg's backbone (ResNetOptions plus the dilated-network options). */
+/**
+ * ResNetV1c / ResNetV1d / ResNet as mmseg's backbone: ResNetOptions (strides, dilations, contractDilation,
+ * multiGrid, stemChannels, ...), with deepStem and avgDown set by the type as mmseg's classes do
+ * (ResNetV1c: deep stem; ResNetV1d: deep stem and average-pool downsampling; ResNet: as given, default off).
+ */
 export interface SegResNetConfig extends ResNetOptions {
   type: 'ResNetV1c' | 'ResNetV1d' | 'ResNet';
-  /** Per-stage strides (mmseg: [1, 2, 1, 1] for -D8, [1, 2, 2, 1] for -D16). */
-  strides?: [number, number, number, number];
-  /** Per-stage dilations (mmseg: [1, 1, 2, 4] for -D8). */
-  dilations?: [number, number, number, number];
-  /** The first block of a dilated stage uses dilation/2 (mmseg's contract_dilation). */
-  contractDilation?: boolean;
-  /** Multi-grid dilation rates of the last stage's blocks (mmseg's multi_grid), or null. */
-  multiGrid?: number[] | null;
-  /** Stem channels (64). */
-  stemChannels?: number;
   initCfg?: PretrainedInitCfg | null;
 }
 
@@ -97,11 +91,13 @@ export interface SegLossConfig {
   avgNonIgnore?: boolean;
 }
 
-/** mmseg's OHEMPixelSampler. */
+/** mmseg's OHEMPixelSampler (src/models/decode_heads/ohem_pixel_sampler.ts). */
 export interface OhemSamplerConfig {
   type: 'OHEMPixelSampler';
-  thresh: number;
-  minKept: number;
+  /** Keep pixels whose softmax probability of the true class is below this; null/absent (mmseg's default): the minKept pixels of highest loss. */
+  thresh?: number | null;
+  /** Pixels kept per image, at least (mmseg's min_kept, default 100000). */
+  minKept?: number;
 }
 
 /** Fields every decode head has (mmseg's BaseDecodeHead). */

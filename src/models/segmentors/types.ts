@@ -28,9 +28,12 @@ export interface SegBatch {
 
 /** The prediction for one image, in original-image pixels. */
 export interface SegPrediction {
-  /** [C, h, w] float32 logits resized to oriShape (mmseg's seg_logits), before softmax. */
+  /**
+   * [C, h, w] float32 logits resized to oriShape (mmseg's seg_logits), before softmax; a one-channel head's
+   * are sigmoid probabilities (as mmseg's postprocess_result).
+   */
   logits: Tensor;
-  /** [h, w] int64 class indices (argmax of logits; for one-class sigmoid heads, logits > threshold). */
+  /** [h, w] int64 class indices (argmax of logits; for one-channel sigmoid heads, probability > 0.3). */
   labels: Tensor;
 }
 

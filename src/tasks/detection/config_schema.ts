@@ -691,6 +691,47 @@ export const detectionConfigSchema: JsonSchema = {
             },
             "zeroInitResidual": {
               "type": "boolean"
+            },
+            "deepStem": {
+              "type": "boolean"
+            },
+            "avgDown": {
+              "type": "boolean"
+            },
+            "stemChannels": {
+              "type": "number"
+            },
+            "strides": {
+              "type": "array",
+              "items": {
+                "type": "number"
+              },
+              "minItems": 4,
+              "maxItems": 4
+            },
+            "dilations": {
+              "type": "array",
+              "items": {
+                "type": "number"
+              },
+              "minItems": 4,
+              "maxItems": 4
+            },
+            "contractDilation": {
+              "type": "boolean"
+            },
+            "multiGrid": {
+              "anyOf": [
+                {
+                  "type": "array",
+                  "items": {
+                    "type": "number"
+                  }
+                },
+                {
+                  "type": "null"
+                }
+              ]
             }
           },
           "required": [
@@ -1461,6 +1502,47 @@ export const detectionConfigSchema: JsonSchema = {
             },
             "zeroInitResidual": {
               "type": "boolean"
+            },
+            "deepStem": {
+              "type": "boolean"
+            },
+            "avgDown": {
+              "type": "boolean"
+            },
+            "stemChannels": {
+              "type": "number"
+            },
+            "strides": {
+              "type": "array",
+              "items": {
+                "type": "number"
+              },
+              "minItems": 4,
+              "maxItems": 4
+            },
+            "dilations": {
+              "type": "array",
+              "items": {
+                "type": "number"
+              },
+              "minItems": 4,
+              "maxItems": 4
+            },
+            "contractDilation": {
+              "type": "boolean"
+            },
+            "multiGrid": {
+              "anyOf": [
+                {
+                  "type": "array",
+                  "items": {
+                    "type": "number"
+                  }
+                },
+                {
+                  "type": "null"
+                }
+              ]
             }
           },
           "required": [

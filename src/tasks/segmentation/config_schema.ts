@@ -769,13 +769,14 @@ export const segmentationConfigSchema: JsonSchema = {
         "zeroInitResidual": {
           "type": "boolean"
         },
-        "type": {
-          "type": "string",
-          "enum": [
-            "ResNetV1c",
-            "ResNetV1d",
-            "ResNet"
-          ]
+        "deepStem": {
+          "type": "boolean"
+        },
+        "avgDown": {
+          "type": "boolean"
+        },
+        "stemChannels": {
+          "type": "number"
         },
         "strides": {
           "type": "array",
@@ -809,8 +810,13 @@ export const segmentationConfigSchema: JsonSchema = {
             }
           ]
         },
-        "stemChannels": {
-          "type": "number"
+        "type": {
+          "type": "string",
+          "enum": [
+            "ResNetV1c",
+            "ResNetV1d",
+            "ResNet"
+          ]
         },
         "initCfg": {
           "anyOf": [
@@ -1187,16 +1193,17 @@ export const segmentationConfigSchema: JsonSchema = {
           "const": "OHEMPixelSampler"
         },
         "thresh": {
-          "type": "number"
+          "type": [
+            "number",
+            "null"
+          ]
         },
         "minKept": {
           "type": "number"
         }
       },
       "required": [
-        "type",
-        "thresh",
-        "minKept"
+        "type"
       ],
       "additionalProperties": false
     },
