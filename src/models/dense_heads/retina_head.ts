@@ -82,6 +82,17 @@ export interface DenseHeadOutputs {
   bboxPreds: Tensor[]; // [N, 4A, Hl, Wl] per level
 }
 
+/**
+ * A float32 logit strictly below logit(p), so that x > it for every x whose sigmoid exceeds p
+ * (the margin covers float32 rounding of the sigmoid near p); -Infinity for p <= 0.
+ */
+function logitBelow(p: number): number {
+  if (!(p > 0)) return -Infinity;
+  if (p >= 1) return Infinity;
+  const l = Math.log(p / (1 - p));
+  return l - 1e-3 * Math.max(1, Math.abs(l));
+}
+
 export class RetinaHead extends Module {
   readonly numClasses: number;
   readonly clsConvs: ModuleList<ConvModule>;
@@ -216,15 +227,23 @@ export class RetinaHead extends Module {
         const deltas: Tensor[] = [];
         const priors: Tensor[] = [];
         outs.clsScores.forEach((cls, level) => {
-          const s = cls.select(0, i).permute(1, 2, 0).reshape(-1, c).sigmoid();
-          const valid = s.gt(cfg.scoreThr);
-          const idx = valid.nonzero(); // [K, 2] (anchor, class), row-major as MMDetection's scores[valid_mask]
-          const ranked = s.index([valid]).sort({ descending: true });
-          const k = cfg.nmsPre >= 0 ? Math.min(cfg.nmsPre, idx.size(0)) : idx.size(0);
-          const top = idx.index([ranked.indices.slice(0, 0, k)]);
-          const keep = top.select(1, 0);
+          // [H, W, A·C] view, row-major over (anchor, class) as MMDetection's scores[valid_mask]. The
+          // level's logits are screened in logit space (one pass, no copy, no sigmoid of every score):
+          // candidates are a superset of sigmoid(x) > scoreThr, which is then applied exactly to them.
+          const v = cls.select(0, i).permute(1, 2, 0);
+          const [fh, fw, ac] = v.shape;
+          const cand = v.gt(logitBelow(cfg.scoreThr));
+          const pos = cand.nonzero(); // [K, 3] (y, x, anchor·C + class)
+          let s = v.index([cand]).sigmoid();
+          const exact = s.gt(cfg.scoreThr);
+          const flat = pos.select(1, 0).mul(fw).add(pos.select(1, 1)).mul(ac).add(pos.select(1, 2)).index([exact]); // (anchor, class) flat
+          s = s.index([exact]);
+          const ranked = s.sort({ descending: true });
+          const k = cfg.nmsPre >= 0 ? Math.min(cfg.nmsPre, flat.size(0)) : flat.size(0);
+          const top = flat.index([ranked.indices.slice(0, 0, k)]);
+          const keep = top.div(c, { roundingMode: 'floor' });
           scores.push(ranked.values.slice(0, 0, k));
-          labels.push(top.select(1, 1));
+          labels.push(top.remainder(c));
           deltas.push(outs.bboxPreds[level].select(0, i).permute(1, 2, 0).reshape(-1, 4).index([keep]));
           priors.push(anchors[level].index([keep]));
         });

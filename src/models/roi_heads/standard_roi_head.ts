@@ -59,7 +59,7 @@ export class SingleRoIExtractor {
     return torch.tidy(() => {
       const n = this.opts.featmapStrides.length;
       const s = this.opts.outputSize;
-      let out = torch.zeros([rois.size(0), feats[0].size(1), s, s], { device: rois.device });
+      const out = torch.zeros([rois.size(0), feats[0].size(1), s, s], { device: rois.device });
       if (rois.size(0) === 0) return out;
       const levels = this.mapRoiLevels(rois, n);
       for (let l = 0; l < n; l++) {
@@ -68,7 +68,7 @@ export class SingleRoIExtractor {
         const pooled = torch.ops.roiAlign(feats[l], rois.index([inds]), {
           outputSize: s, spatialScale: 1 / this.opts.featmapStrides[l], samplingRatio: this.opts.samplingRatio, aligned: this.opts.aligned,
         });
-        out = out.indexPut([inds], pooled);
+        out.indexPut_([inds], pooled); // in place: no copy of the whole output per level
       }
       return out;
     });
