@@ -48,6 +48,8 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
 
+from mmseg_hrnet_fixtures import randomize_bn  # noqa: E402 (beside this script)
+
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 SEED = 20261216
 N = 2
@@ -144,27 +146,11 @@ def samples(labels):
 
 
 def randomize(model, gen, inputs_fn):
-    """conv_seg N(0, 0.2²) / N(0, 0.1²); every BN: weight U(0.5, 1.5), bias N(0, 0.1²), running statistics calibrated
-    on 3 random batches (train mode, cumulative average), then mean + N(0, 0.05²), var × U(0.8, 1.25)."""
-    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    """conv_seg N(0, 0.2²) / N(0, 0.1²); every BN as mmseg_hrnet_fixtures.randomize_bn, calibrated on inputs_fn()."""
     with torch.no_grad():
         model.conv_seg.weight.copy_(torch.randn(model.conv_seg.weight.shape, generator=gen) * 0.2)
         model.conv_seg.bias.copy_(torch.randn(model.conv_seg.bias.shape, generator=gen) * 0.1)
-        for m in bns:
-            c = m.num_features
-            m.weight.copy_(torch.rand(c, generator=gen) + 0.5)
-            m.bias.copy_(torch.randn(c, generator=gen) * 0.1)
-            m.reset_running_stats()
-            m.momentum = None
-        model.train()
-        for _ in range(3):
-            model(inputs_fn())
-        for m in bns:
-            c = m.num_features
-            m.momentum = 0.1
-            m.num_batches_tracked.zero_()
-            m.running_mean.add_(torch.randn(c, generator=gen) * 0.05)
-            m.running_var.mul_(torch.rand(c, generator=gen) * 0.45 + 0.8)
+    randomize_bn(model, gen, batch=inputs_fn)
 
 
 def loss_sum(losses):

@@ -64,10 +64,11 @@ def size_name(s):
     return 'x'.join(str(v) for v in s)
 
 
-def randomize_bn(model, gen, forward=None, size=TRAIN_SIZE):
-    """Every BN: weight U(0.5, 1.5), bias N(0, 0.1^2); running stats calibrated on 3 random batches of `size` (train-
-    mode forward(x), default model(x), with a cumulative average), then running_mean += N(0, 0.05^2), running_var *=
-    U(0.8, 1.25), so that eval-mode BN is neither the identity nor the batch statistics, and outputs stay O(1)-O(10)."""
+def randomize_bn(model, gen, forward=None, size=TRAIN_SIZE, batch=None):
+    """Every BN: weight U(0.5, 1.5), bias N(0, 0.1^2); running stats calibrated on 3 random batches of `size` (or
+    batch(), when given; train-mode forward(x), default model(x), with a cumulative average), then running_mean +=
+    N(0, 0.05^2), running_var *= U(0.8, 1.25), so that eval-mode BN is neither the identity nor the batch statistics,
+    and outputs stay O(1)-O(10)."""
     bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     with torch.no_grad():
         for m in bns:
@@ -78,7 +79,7 @@ def randomize_bn(model, gen, forward=None, size=TRAIN_SIZE):
             m.momentum = None
         model.train()
         for _ in range(3):
-            (forward or model)(torch.randn(*size, generator=gen))
+            (forward or model)(batch() if batch else torch.randn(*size, generator=gen))
         for m in bns:
             c = m.num_features
             m.momentum = 0.1
