@@ -16,7 +16,7 @@ import { processSample } from '../data/process';
 import { buildPipeline } from '../data/transforms';
 import { ADE20K_PALETTE, CITYSCAPES_PALETTE, VOC_PALETTE } from '../data/datasets/seg-metainfo';
 import { buildSegmentor } from '../models/segmentors/build';
-import type { Segmentor } from '../models/segmentors/types';
+import type { SegPrediction, Segmentor } from '../models/segmentors/types';
 import { toSegBatch, withSegPreprocessing } from '../tasks/segmentation/data';
 import type { SegmentationConfig, SegSplitConfig } from '../tasks/segmentation/task';
 
@@ -126,21 +126,39 @@ export async function prepareSegImage(cfg: SegmentationConfig, imgPath: string):
 }
 
 /**
+ * One image file through the test pipeline, the model's preprocessing and predict(): mmseg's
+ * inference_model. Logits [C, H, W] and labels [H, W] at the image's own size (its seg_logits and
+ * pred_sem_seg); the caller disposes them.
+ */
+export async function predictSegImage(seg: LoadedSegmentor, imgPath: string): Promise<SegPrediction> {
+  const batch = await prepareSegImage(seg.config, imgPath);
+  const [height, width] = batch.items[0].meta.oriShape;
+  return torch.noGrad(() => {
+    const [pred] = torch.tidy(() => seg.model.predict(toSegBatch(batch)));
+    const [h, w] = pred.labels.shape;
+    if (h !== height || w !== width) {
+      torch.dispose([pred.logits, pred.labels]);
+      throw new Error(`predictSegImage: the model predicted ${h}x${w} for an image of ${height}x${width}`);
+    }
+    return pred;
+  });
+}
+
+/**
  * The label map of one image at its own size. `model` is a loaded segmentor, or a config (built
  * with random weights: for shapes and smoke tests).
  */
 export async function inferSegmentation(model: LoadedSegmentor | SegmentationConfig, imgPath: string): Promise<SegmentationResult> {
   const seg = 'model' in model && 'palette' in model ? model : loadSegmentor(model);
-  const batch = await prepareSegImage(seg.config, imgPath);
-  const [height, width] = batch.items[0].meta.oriShape;
-  const labels = torch.noGrad(() => torch.tidy(() => {
-    const [pred] = seg.model.predict(toSegBatch(batch));
-    const [h, w] = pred.labels.shape;
-    if (h !== height || w !== width) throw new Error(`inferSegmentation: the model predicted ${h}x${w} for an image of ${height}x${width}`);
-    return pred.labels.clamp({ min: 0, max: 255 }).to('uint8').contiguous().toTypedArray() as Uint8Array;
-  }));
-  if (seg !== model) seg.model.dispose();
-  return { labels, height, width };
+  try {
+    const pred = await predictSegImage(seg, imgPath);
+    const [height, width] = pred.labels.shape;
+    const labels = torch.tidy(() => pred.labels.clamp({ min: 0, max: 255 }).to('uint8').contiguous().toTypedArray() as Uint8Array);
+    torch.dispose([pred.logits, pred.labels]);
+    return { labels, height, width };
+  } finally {
+    if (seg !== model) seg.model.dispose();
+  }
 }
 
 /**

@@ -23,32 +23,24 @@ import type { Tensor } from '../../src/torch';
 import { loadConfig } from '../../src/config';
 import { buildSegmentor } from '../../src/models/segmentors/build';
 import type { EncoderDecoder } from '../../src/models/segmentors/encoder_decoder';
-import type {
-  DecodeHeadConfig, HRNetConfig, HRNetStageConfig, SegResNetConfig, SegTestConfig, SegmentorModelConfig,
-} from '../../src/models/segmentors/config';
+import type { SegTestConfig } from '../../src/models/segmentors/config';
 import type { SegImageMeta } from '../../src/models/segmentors/types';
 import type { SegmentationConfig } from '../../src/tasks/segmentation/task';
-import { fcnR50D8 } from '../../configs/_base_/models/fcn_r50-d8';
-import { pspnetR50D8 } from '../../configs/_base_/models/pspnet_r50-d8';
-import { deeplabv3R50D8 } from '../../configs/_base_/models/deeplabv3_r50-d8';
-import { deeplabv3plusR50D8 } from '../../configs/_base_/models/deeplabv3plus_r50-d8';
-import { upernetR50 } from '../../configs/_base_/models/upernet_r50';
-import { fcnHr18 } from '../../configs/_base_/models/fcn_hr18';
 import { repoRoot } from '../helpers/paths';
 import { assertMaxRelErr } from '../helpers/close';
+import { assertLabels as assertLabelsAtLeast, tinySegmentors, type PyTinyModel } from '../helpers/mmseg_seg';
 
 const DIR = process.env.TSVISION_MMSEG_FIXTURES ?? path.join(repoRoot, 'test/fixtures/mmseg');
 const TOL = 1e-4;
 const GRAD_TOL = 3e-4;
 
 interface PyMeta { ori_shape: [number, number]; img_shape: [number, number]; pad_shape: [number, number]; flip: boolean; flip_direction?: 'horizontal' | 'vertical' }
-interface PyStage { num_modules: number; num_branches: number; block: 'BASIC' | 'BOTTLENECK'; num_blocks: number[]; num_channels: number[] }
 interface Manifest {
   num_classes: number;
   slide_cfg: { crop_size: [number, number]; stride: [number, number] };
   meta_whole: PyMeta[];
   meta_slide: PyMeta[];
-  models: Record<string, { losses: Record<string, number>; grads: string[]; model: { backbone: { extra?: Record<string, PyStage> } } }>;
+  models: Record<string, PyTinyModel & { losses: Record<string, number>; grads: string[] }>;
 }
 type KeyFile = Record<string, { config: string; keys: Record<string, number[]> }>;
 
@@ -56,53 +48,12 @@ const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8'
 const man = readJson<Manifest>(path.join(DIR, 'manifest.json'));
 const K = man.num_classes;
 
-/** A model base at the script's tiny widths: 5 classes, no dropout, no pretrained weights. */
-function tiny(base: SegmentorModelConfig, backbone: Partial<SegResNetConfig>, decode: Partial<DecodeHeadConfig>, auxInChannels: number | null): SegmentorModelConfig {
-  const aux = base.auxiliaryHead;
-  assert.ok(aux && !Array.isArray(aux) || auxInChannels === null);
-  return {
-    ...base,
-    backbone: { ...base.backbone as SegResNetConfig, stemChannels: 8, baseChannels: 4, initCfg: null, ...backbone },
-    decodeHead: { ...base.decodeHead, ...decode, numClasses: K, dropoutRatio: 0 } as DecodeHeadConfig,
-    auxiliaryHead: auxInChannels === null ? null : { ...aux as DecodeHeadConfig, inChannels: auxInChannels, channels: 8, numClasses: K, dropoutRatio: 0 },
-  };
-}
-
-function tinyHrnet(): SegmentorModelConfig {
-  const py = man.models.fcn_hr.model.backbone.extra!;
-  const st = (s: PyStage): HRNetStageConfig => ({
-    numModules: s.num_modules, numBranches: s.num_branches, block: s.block, numBlocks: [...s.num_blocks], numChannels: [...s.num_channels],
-  });
-  const backbone: HRNetConfig = {
-    ...fcnHr18.backbone as HRNetConfig, initCfg: null,
-    extra: { stage1: st(py.stage1), stage2: st(py.stage2), stage3: st(py.stage3), stage4: st(py.stage4) },
-  };
-  return { ...fcnHr18, backbone, decodeHead: { ...fcnHr18.decodeHead, inChannels: [4, 8, 16, 32], channels: 60, numClasses: K, dropoutRatio: 0 } };
-}
-
-/** The script's tiny models (scripts/reference/mmseg_fixtures.py, tiny_models()). */
-const CASES: Record<string, () => SegmentorModelConfig> = {
-  fcn_r50v1c: () => tiny(fcnR50D8, {}, { inChannels: 128, channels: 16 }, 64),
-  psp_r18v1d: () => tiny(pspnetR50D8, { type: 'ResNetV1d', depth: 18, multiGrid: [1, 2] }, { inChannels: 32, channels: 16 }, 16),
-  fcn_hr: tinyHrnet,
-  aspp_r18v1c: () => tiny(deeplabv3R50D8, { depth: 18 }, { inChannels: 32, channels: 16 }, 16),
-  sepaspp_r18v1c: () => tiny(deeplabv3plusR50D8, { depth: 18 }, { inChannels: 32, channels: 16, c1InChannels: 4, c1Channels: 4 } as Partial<DecodeHeadConfig>, 16),
-  uper_r18v1c: () => tiny(upernetR50, { depth: 18 }, { inChannels: [4, 8, 16, 32], channels: 16 }, 16),
-};
+const CASES = tinySegmentors(man.models, K);
 
 /** max |ours − ref| / max |ref| ≤ TOL (ours may be a strided view: a crop or a flip). */
 const assertClose = (a: Tensor, b: Tensor, what: string): number => assertMaxRelErr(a.contiguous(), b, TOL, what);
 
-/** Fraction of equal labels; asserts ≥ 99.9%. */
-function assertLabels(a: Tensor, b: Tensor, what: string): number {
-  assert.deepEqual(a.shape, b.shape, `${what}: shape`);
-  const x = a.to('int64').contiguous().toTypedArray() as BigInt64Array, y = b.contiguous().toTypedArray() as BigInt64Array;
-  let same = 0;
-  for (let i = 0; i < y.length; i++) if (x[i] === y[i]) same++;
-  const f = same / y.length;
-  assert.ok(f >= 0.999, `${what}: ${(100 * f).toFixed(3)}% of labels equal mmseg's`);
-  return f;
-}
+const assertLabels = (a: Tensor, b: Tensor, what: string): number => assertLabelsAtLeast(a, b, 0.999, what);
 
 const metaOf = (m: PyMeta): SegImageMeta => ({
   oriShape: [...m.ori_shape], imgShape: [...m.img_shape], padShape: [...m.pad_shape], flip: m.flip ? m.flip_direction ?? 'horizontal' : null,
