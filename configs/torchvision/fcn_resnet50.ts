@@ -24,21 +24,16 @@
 import type { EncoderDecoderConfig, FCNHeadConfig, SegResNetConfig } from '../../src/models/segmentors/config';
 import { defineConfig } from '../../src/config';
 import { segmentationTask } from '../../src/tasks/segmentation/task';
-import { forDataset, segDataPreprocessor, segmentationConfig } from '../_base_/segmentation';
+import { forDataset, resnet50V1cD8, segDataPreprocessor, segmentationConfig } from '../_base_/segmentation';
 import { pascalVoc12Aug, vocCropSize } from '../_base_/datasets/pascal_voc12_aug';
 import { schedule40k } from '../_base_/schedules/seg_schedules';
 
 /** torchvision's resnet50(replace_stride_with_dilation=[False, True, True]) as the segmentation backbone. */
 export const torchvisionResNet50D8: SegResNetConfig = {
+  // mmseg's -D8 layout (strides [1, 2, 1, 1], dilations [1, 1, 2, 4], contractDilation) on the plain 7×7 stem
+  ...resnet50V1cD8,
   type: 'ResNet',
-  depth: 50,
-  outIndices: [0, 1, 2, 3],
-  strides: [1, 2, 1, 1],
-  dilations: [1, 1, 2, 4],
-  contractDilation: true,
-  style: 'pytorch',
   bnEps: 1e-5,
-  normEval: false,
   zeroInitResidual: false,
   initCfg: { type: 'Pretrained', checkpoint: 'torchvision://resnet50' },
 };

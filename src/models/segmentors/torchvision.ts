@@ -74,6 +74,12 @@ export function torchvisionSegKeyMap(model: Segmentor): (key: string) => string 
   return ruleKeyMap(rules, m.auxiliaryHead ? [] : ['aux_classifier.']);
 }
 
+/** Whether a state dict is a torchvision segmentation model's (classifier.*, no decode_head.*). */
+export function isTorchvisionSegStateDict(sd: Map<string, Tensor>): boolean {
+  const keys = [...sd.keys()];
+  return keys.some((k) => k.startsWith('classifier.')) && !keys.some((k) => k.startsWith('decode_head.'));
+}
+
 /**
  * Loads a torchvision segmentation state dict (torch.save(model.state_dict())) into a segmentor built
  * from configs/torchvision/{fcn,deeplabv3}_resnet50*.ts, strictly: a key of the file that maps to no
