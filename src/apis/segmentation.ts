@@ -17,6 +17,7 @@ import { buildPipeline } from '../data/transforms';
 import { ADE20K_PALETTE, CITYSCAPES_PALETTE, VOC_PALETTE } from '../data/datasets/seg-metainfo';
 import { buildSegmentor } from '../models/segmentors/build';
 import type { SegPrediction, Segmentor } from '../models/segmentors/types';
+import { isTorchvisionSegStateDict, loadTorchvisionSegWeights } from '../models/segmentors/torchvision';
 import { toSegBatch, withSegPreprocessing } from '../tasks/segmentation/data';
 import type { SegmentationConfig, SegSplitConfig } from '../tasks/segmentation/task';
 
@@ -102,7 +103,9 @@ export function loadSegmentor(cfg: SegmentationConfig, checkpoint?: string, opts
     if (!fs.existsSync(checkpoint)) throw new Error(`checkpoint not found: ${checkpoint}`);
     const sd = loadWeights(checkpoint);
     try {
-      loadModelWeights(model, sd, { strict: opts.strict ?? true, file: checkpoint, log: opts.strict === false ? opts.log ?? ((line) => console.error(line)) : undefined });
+      // a torchvision fcn_* / deeplabv3_* .pth: through its key map, always strictly
+      if (checkpoint.endsWith('.pth') && isTorchvisionSegStateDict(sd)) loadTorchvisionSegWeights(model, sd);
+      else loadModelWeights(model, sd, { strict: opts.strict ?? true, file: checkpoint, log: opts.strict === false ? opts.log ?? ((line) => console.error(line)) : undefined });
     } finally {
       torch.dispose([...sd.values()]);
     }

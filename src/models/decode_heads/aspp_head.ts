@@ -32,7 +32,12 @@ export class ASPPHead extends BaseDecodeHead {
     const normCfg = this.normCfg;
     this.imagePool = this.registerModule('image_pool', new Sequential(new AdaptiveAvgPool2d(1), new ConvModule(inChannels, this.channels, 1, { normCfg })));
     this.asppModules = this.registerModule('aspp_modules', new ModuleList(this.dilations.map((d) => this.asppBranch(d, inChannels))));
-    this.bottleneck = this.registerModule('bottleneck', new ConvModule((ds.length + 1) * this.channels, this.channels, 3, { padding: 1, normCfg }));
+    this.bottleneck = this.registerModule('bottleneck', new ConvModule(this.bottleneckInChannels(), this.channels, 3, { padding: 1, normCfg }));
+  }
+
+  /** Input channels of the 3×3 bottleneck: the concatenated branches (called by the constructor). */
+  protected bottleneckInChannels(): number {
+    return (this.dilations.length + 1) * this.channels;
   }
 
   /** The branch of one dilation (mmseg's ASPPModule: 1×1 for dilation 1, else 3×3 dilated); called by the constructor. */

@@ -11,8 +11,9 @@ import type { DetectorModelConfig } from './build';
 import { TwoStageDetector } from './two_stage';
 import type { DetInstances, Detector } from './types';
 import { preprocessImages } from './preprocess';
+import { ruleKeyMap, type KeyRules } from '../torchvision_keys';
 
-const RULES: [RegExp, string][] = [
+const RULES: KeyRules = [
   [/^backbone\.body\./, 'backbone.'],
   [/^backbone\.fpn\.inner_blocks\.(\d+)\.0\./, 'neck.lateral_convs.$1.conv.'],
   [/^backbone\.fpn\.layer_blocks\.(\d+)\.0\./, 'neck.fpn_convs.$1.conv.'],
@@ -42,11 +43,7 @@ const RULES: [RegExp, string][] = [
  * through unchanged (strict loading then names them).
  */
 export function torchvisionKeyMap(drop: string[] = []): (key: string) => string | null {
-  return (key) => {
-    if (drop.some((p) => key.startsWith(p))) return null;
-    for (const [re, to] of RULES) if (re.test(key)) return key.replace(re, to);
-    return key;
-  };
+  return ruleKeyMap(RULES, drop);
 }
 
 /**

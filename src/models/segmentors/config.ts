@@ -131,6 +131,17 @@ export interface ASPPHeadConfig extends BaseDecodeHeadConfig {
   type: 'ASPPHead';
   dilations: number[];
 }
+/**
+ * torchvision's DeepLabHead (src/models/decode_heads/torchvision_deeplab_head.ts): ASPP branches then the
+ * pooling branch, a 1×1 projection with dropout, the 3×3 bottleneck, conv_seg. Added: not an mmseg head.
+ */
+export interface TorchvisionDeepLabHeadConfig extends BaseDecodeHeadConfig {
+  type: 'TorchvisionDeepLabHead';
+  /** One branch per dilation (torchvision: [1, 12, 24, 36], the 1×1 branch first). */
+  dilations: number[];
+  /** Elementwise dropout after the projection in training (torchvision's ASPP: 0.5; ≤ 0: none). */
+  projectDropout?: number;
+}
 export interface DepthwiseSeparableASPPHeadConfig extends BaseDecodeHeadConfig {
   type: 'DepthwiseSeparableASPPHead';
   dilations: number[];
@@ -142,7 +153,7 @@ export interface UPerHeadConfig extends BaseDecodeHeadConfig {
   poolScales: number[];
 }
 
-export type DecodeHeadConfig = FCNHeadConfig | PSPHeadConfig | ASPPHeadConfig | DepthwiseSeparableASPPHeadConfig | UPerHeadConfig;
+export type DecodeHeadConfig = FCNHeadConfig | PSPHeadConfig | ASPPHeadConfig | TorchvisionDeepLabHeadConfig | DepthwiseSeparableASPPHeadConfig | UPerHeadConfig;
 
 /** mmseg's test_cfg: whole-image or sliding-window inference. */
 export interface SegTestConfig {

@@ -1017,6 +1017,9 @@ export const segmentationConfigSchema: JsonSchema = {
           "$ref": "#/definitions/ASPPHeadConfig"
         },
         {
+          "$ref": "#/definitions/TorchvisionDeepLabHeadConfig"
+        },
+        {
           "$ref": "#/definitions/DepthwiseSeparableASPPHeadConfig"
         },
         {
@@ -1427,6 +1430,126 @@ export const segmentationConfigSchema: JsonSchema = {
           "items": {
             "type": "number"
           }
+        }
+      },
+      "required": [
+        "alignCorners",
+        "channels",
+        "dilations",
+        "inChannels",
+        "inIndex",
+        "lossDecode",
+        "numClasses",
+        "type"
+      ],
+      "additionalProperties": false
+    },
+    "TorchvisionDeepLabHeadConfig": {
+      "type": "object",
+      "properties": {
+        "inChannels": {
+          "anyOf": [
+            {
+              "type": "number"
+            },
+            {
+              "type": "array",
+              "items": {
+                "type": "number"
+              }
+            }
+          ]
+        },
+        "inIndex": {
+          "anyOf": [
+            {
+              "type": "number"
+            },
+            {
+              "type": "array",
+              "items": {
+                "type": "number"
+              }
+            }
+          ]
+        },
+        "channels": {
+          "type": "number"
+        },
+        "numClasses": {
+          "type": "number"
+        },
+        "dropoutRatio": {
+          "type": "number"
+        },
+        "inputTransform": {
+          "type": [
+            "string",
+            "null"
+          ],
+          "enum": [
+            "resize_concat",
+            "multiple_select",
+            null
+          ]
+        },
+        "alignCorners": {
+          "type": "boolean"
+        },
+        "lossDecode": {
+          "anyOf": [
+            {
+              "$ref": "#/definitions/SegLossConfig"
+            },
+            {
+              "type": "array",
+              "items": {
+                "$ref": "#/definitions/SegLossConfig"
+              }
+            }
+          ]
+        },
+        "sampler": {
+          "anyOf": [
+            {
+              "$ref": "#/definitions/OhemSamplerConfig"
+            },
+            {
+              "type": "null"
+            }
+          ]
+        },
+        "normCfg": {
+          "type": "object",
+          "properties": {
+            "type": {
+              "type": "string",
+              "enum": [
+                "BN",
+                "SyncBN"
+              ]
+            },
+            "requiresGrad": {
+              "type": "boolean"
+            }
+          },
+          "required": [
+            "type"
+          ],
+          "additionalProperties": false
+        },
+        "type": {
+          "type": "string",
+          "const": "TorchvisionDeepLabHead"
+        },
+        "dilations": {
+          "type": "array",
+          "items": {
+            "type": "number"
+          }
+        },
+        "projectDropout": {
+          "type": "number"
         }
       },
       "required": [
