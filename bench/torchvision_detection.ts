@@ -18,13 +18,13 @@
  * sides, where the backward pass slows down step after step as gradients and momentum
  * fill with subnormals.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import * as readline from 'node:readline';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as torch from '../src/torch';
+import { median, startReference } from './ref_server';
 import { buildDetector, type DetectorModelConfig } from '../src/models/detectors/build';
 import { loadTorchvisionWeights, predictTorchvision } from '../src/models/detectors/torchvision';
 import { preprocessImages } from '../src/models/detectors/preprocess';
@@ -49,7 +49,6 @@ const denormalOn = values.denormal === 'on';
 const H = 800, W = 1216;
 const python = process.env.TSVISION_REF_PYTHON ?? '/usr/bin/python3';
 interface Step { forward: number; backward: number; optimizer: number; total: number }
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 // the training targets, in image pixels (800×1216 needs no resize and no padding); torchvision's labels
 const GT_BOXES = [[100, 120, 400, 500], [600, 200, 900, 700]];
@@ -74,7 +73,7 @@ img.contiguous().numpy().tofile('${raw}')
     torch.setNumThreads(threads);
     const denormalSupported = torch.setFlushDenormal(denormalOn);
     const denormalThreads = torch.flushDenormalThreads();
-    const ref = await startReference([path.join(__dirname, '..', '..', 'bench', 'torchvision_detection_ref.py'), modelName, weights, raw, String(H), String(W), String(threads), values.denormal!]);
+    const ref = startReference(python, [path.join(__dirname, '..', '..', 'bench', 'torchvision_detection_ref.py'), modelName, weights, raw, String(H), String(W), String(threads), values.denormal!]);
     const refReady = await ref.next() as { denormal: { supported: boolean; threads: boolean[] } };
 
     const model = buildDetector(tvConfig);
@@ -163,22 +162,6 @@ img.contiguous().numpy().tofile('${raw}')
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The reference server: next() reads its next JSON line, ask(cmd) sends a command and reads the reply. */
-async function startReference(args: string[]): Promise<{ next(): Promise<unknown>; ask(cmd: string): Promise<unknown> }> {
-  const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  let exited: string | null = null;
-  child.on('exit', (code, signal) => { exited = `reference exited (${code ?? signal})`; });
-  const next = async (): Promise<unknown> => {
-    const { value, done } = await lines.next();
-    if (done) throw new Error(exited ?? 'reference closed its output');
-    const msg = JSON.parse(value as string) as { error?: string };
-    if (msg.error) throw new Error(`reference: ${msg.error}`);
-    return msg;
-  };
-  return { next, ask: async (cmd: string) => { child.stdin.write(`${cmd}\n`); return next(); } };
 }
 
 main().catch((e: unknown) => { console.error(e); process.exit(1); });
