@@ -77,13 +77,14 @@ export function segCrossEntropy(logits: Tensor, labels: Tensor, opts: SegCrossEn
     const weight = classWeightTensor(logits, opts.classWeight);
     let loss = torch.F.crossEntropy(logits, labels, { weight, ignoreIndex, reduction: 'none' });
     if (opts.pixelWeight) loss = loss.mul(opts.pixelWeight.to({ dtype: loss.dtype }));
-    const valid = labels.ne(ignoreIndex);
     let denom: Tensor | number;
     if (weight === null) {
-      denom = opts.avgNonIgnore ? valid.sum().item() : labels.numel();
+      // mmseg's default (all pixels) needs no pass over the labels
+      denom = opts.avgNonIgnore ? labels.ne(ignoreIndex).sum().item() : labels.numel();
     } else {
-      const perPixel = weight.index([labels.maskedFill(valid.logicalNot(), 0)]);
-      denom = perPixel.maskedFill(valid.logicalNot(), opts.avgNonIgnore ? 0 : 1).sum();
+      const ignored = labels.eq(ignoreIndex);
+      const perPixel = weight.index([labels.maskedFill(ignored, 0)]);
+      denom = perPixel.maskedFill(ignored, opts.avgNonIgnore ? 0 : 1).sum();
     }
     return loss.sum().div(typeof denom === 'number' ? denom + FLOAT32_EPS : denom.add(FLOAT32_EPS)).mul(opts.lossWeight ?? 1);
   });

@@ -111,10 +111,10 @@ export class EncoderDecoder extends Module implements Segmentor {
           const x1 = Math.max(x2 - wCrop, 0);
           const crop = images.narrow(2, y1, y2 - y1).narrow(3, x1, x2 - x1);
           const logits = this.encodeDecode(crop);
-          const padded = torch.F.pad(logits, [x1, wImg - x2, y1, hImg - y2]);
-          // in place and freed window by window: a full-size [N, K, H, W] buffer per window would add up
-          preds.add_(padded);
-          torch.dispose([crop, logits, padded]);
+          // added in place into the window's region (mmseg pads each window to the full size and adds that;
+          // the zeros elsewhere change nothing), freed window by window
+          preds.narrow(2, y1, y2 - y1).narrow(3, x1, x2 - x1).add_(logits);
+          torch.dispose([crop, logits]);
           for (let y = y1; y < y2; y++) for (let x = x1; x < x2; x++) count[y * wImg + x] += 1;
         }
       }
