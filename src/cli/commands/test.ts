@@ -22,8 +22,9 @@ Options:
   --out RESULTS.json   write the raw results (e.g. COCO results) as JSON
   --no-strict          load only the checkpoint's tensors that fit the model and log the rest;
                        a checkpoint that fits nothing is still an error
-  --tta                test-time augmentation as the config's \`tta\` section says (scales, flip,
-                       merge NMS), e.g. for rpn/rpn_r18_fpn_shapes
+  --tta                test-time augmentation as the config's \`tta\` section says: detection
+                       (scales, flip, merge NMS; e.g. rpn/rpn_r18_fpn_shapes), segmentation (image
+                       ratios, flip, mean of the softmax; default mmseg's 0.5-1.75 with flip)
   --work-dir DIR       where the run's folder goes (default: the config's workDir, else work_dirs/<config name>)
   --cfg-options K=V    override config keys (as for train)
   --json               print the metrics as one JSON object

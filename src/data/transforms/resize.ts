@@ -10,8 +10,13 @@ import { resizeNearestCv2, scaleTargets } from './geometry';
 import type { Transform } from './transform';
 
 export interface ResizeOptions {
-  /** Target scale(s) as [w, h] (MMDetection writes (1333, 800)); one entry = fixed scale. */
+  /** Target scale(s) as [w, h] (MMDetection writes (1333, 800)); one entry = fixed scale. Empty with `scaleFactor`. */
   scales: Array<[number, number]>;
+  /**
+   * Rescale the image itself by this factor instead of fitting a given scale (mmcv's Resize(scale_factor=f),
+   * as mmseg's test-time augmentation uses): the scale is round(w f) x round(h f), fitted as any scale.
+   */
+  scaleFactor?: number;
   /**
    * With several scales: 'value' picks one of them, 'range' draws the long edge between the
    * largest and smallest long edges and the short edge likewise (mmdet 2.x multiscale_mode).
@@ -35,13 +40,17 @@ export function rescaleSize(w: number, h: number, scale: [number, number]): { wi
 
 export class Resize implements Transform {
   readonly name = 'Resize';
-  private readonly opts: Required<Omit<ResizeOptions, 'ratioRange'>> & Pick<ResizeOptions, 'ratioRange'>;
+  private readonly opts: Required<Omit<ResizeOptions, 'ratioRange' | 'scaleFactor'>> & Pick<ResizeOptions, 'ratioRange' | 'scaleFactor'>;
 
   constructor(opts: ResizeOptions) {
-    if (opts.scales.length === 0 || opts.scales.some((s) => s.length !== 2 || !(s[0] > 0 && s[1] > 0))) {
+    if (opts.scaleFactor !== undefined) {
+      if (!(Number.isFinite(opts.scaleFactor) && opts.scaleFactor > 0)) throw new Error(`Resize.scaleFactor: expected a positive number, got ${opts.scaleFactor}`);
+      if (opts.scales.length > 0 || opts.ratioRange) throw new Error('Resize: give either scaleFactor or scales (and ratioRange), not both');
+    } else if (opts.scales.length === 0 || opts.scales.some((s) => s.length !== 2 || !(s[0] > 0 && s[1] > 0))) {
       throw new Error(`Resize.scales: expected positive [w, h] pairs, got ${JSON.stringify(opts.scales)}`);
     }
-    this.opts = { multiscaleMode: 'value', keepRatio: true, interpolation: 'bilinear', ...opts };
+    // a key given as undefined takes its default too
+    this.opts = { ...opts, multiscaleMode: opts.multiscaleMode ?? 'value', keepRatio: opts.keepRatio ?? true, interpolation: opts.interpolation ?? 'bilinear' };
   }
 
   /** The [w, h] scale for this sample. */
@@ -60,7 +69,9 @@ export class Resize implements Transform {
 
   async apply(sample: Sample, rng: Rng): Promise<Sample> {
     const { img } = sample;
-    const scale = this.chooseScale(rng);
+    const f = this.opts.scaleFactor;
+    // mmcv: the scale of a factor is round(w f) x round(h f), then fitted keeping the ratio like any scale
+    const scale: [number, number] = f !== undefined ? [Math.floor(img.width * f + 0.5), Math.floor(img.height * f + 0.5)] : this.chooseScale(rng);
     const { width: nw, height: nh } = this.opts.keepRatio ? rescaleSize(img.width, img.height, scale) : { width: scale[0], height: scale[1] };
     const [h0, w0] = [img.height, img.width];
     const sx = nw / w0;

@@ -5,6 +5,7 @@
  * sigmoid probability of one-channel heads — and takes the argmax (one channel: probability > 0.3).
  */
 import * as torch from '../../torch';
+import type { Tensor } from '../../torch';
 import { SIGMOID_THRESHOLD } from './encoder_decoder';
 import type { SegPrediction } from './types';
 
@@ -24,11 +25,22 @@ export function mergeSegTTA(views: readonly SegPrediction[]): SegPrediction {
     }
   }
   return torch.tidy(() => {
-    const oneChannel = shape[0] === 1;
-    let sum = oneChannel ? views[0].logits : views[0].logits.softmax(0);
-    for (const v of views.slice(1)) sum = sum.add(oneChannel ? v.logits : v.logits.softmax(0));
-    const mean = sum.div(views.length);
-    const labels = oneChannel ? mean.gt(SIGMOID_THRESHOLD).squeeze(0).to('int64') : mean.argmax({ dim: 0 });
+    let sum = viewProbabilities(views[0].logits);
+    for (const v of views.slice(1)) sum = sum.add(viewProbabilities(v.logits));
+    return mergedPrediction(sum, views.length);
+  });
+}
+
+/** What a view adds to the merge: softmax over classes, or a one-channel head's probabilities as they are. */
+export function viewProbabilities(logits: Tensor): Tensor {
+  return logits.shape[0] === 1 ? logits : logits.softmax(0);
+}
+
+/** The merged prediction from the sum of `count` views' probabilities [K, h, w]. */
+export function mergedPrediction(sum: Tensor, count: number): SegPrediction {
+  return torch.tidy(() => {
+    const mean = sum.div(count);
+    const labels = mean.shape[0] === 1 ? mean.gt(SIGMOID_THRESHOLD).squeeze(0).to('int64') : mean.argmax({ dim: 0 });
     return { logits: mean, labels };
   });
 }

@@ -1971,6 +1971,9 @@ export const detectionConfigSchema: JsonSchema = {
                 "maxItems": 2
               }
             },
+            "scaleFactor": {
+              "type": "number"
+            },
             "multiscaleMode": {
               "type": "string",
               "enum": [

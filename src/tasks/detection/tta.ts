@@ -10,7 +10,9 @@ import type { Tensor } from '../../torch';
 import type { Batch } from '../../data/collate';
 import type { ImageMeta } from '../../data/sample';
 import type { TransformSpec } from '../../data/transforms';
-import { iteratorOf, type BatchSource, type TrainableModel } from '../../engine/types';
+import type { TrainableModel } from '../../engine/types';
+import { isAugBatch, testResize, ttaPipelines } from '../tta';
+export { zipViewSources, type AugBatch } from '../tta';
 import { ModelWrapper } from '../../engine/model_wrapper';
 import type { DetInstances } from '../../models/detectors/types';
 
@@ -25,7 +27,7 @@ export interface DetectionTtaConfig {
   maxPerImg: number;
 }
 
-/** One test-time view: its pipeline and whether it flips. */
+/** One test-time view of a detection config: the scale it resizes to and whether it flips. */
 export interface TtaView {
   scale: [number, number];
   flip: boolean;
@@ -37,68 +39,17 @@ export interface TtaView {
  * set to that one scale, followed by a certain RandomFlip when flipped.
  */
 export function ttaViews(testPipeline: TransformSpec[], tta: DetectionTtaConfig, where = 'tta'): TtaView[] {
-  const at = testPipeline.findIndex((s) => s.type === 'Resize');
-  if (at < 0) throw new Error(`${where}: test-time augmentation needs a Resize in data.testPipeline (found ${testPipeline.map((s) => s.type).join(', ') || 'nothing'})`);
-  if (testPipeline.some((s) => s.type === 'RandomFlip')) throw new Error(`${where}: data.testPipeline already has a RandomFlip; the tta settings add the flipped views`);
-  const resize = testPipeline[at] as Extract<TransformSpec, { type: 'Resize' }>;
-  const scales = tta.scales ?? resize.scales;
-  if (!Array.isArray(scales) || scales.length === 0) throw new Error(`${where}.scales: expected at least one [w, h] scale`);
-  scales.forEach((s, i) => {
-    if (!Array.isArray(s) || s.length !== 2 || !s.every((v) => Number.isFinite(v) && v > 0)) throw new Error(`${where}.scales[${i}]: expected [w, h] with positive numbers, got ${JSON.stringify(s)}`);
-  });
+  const scales = tta.scales ?? testResize(testPipeline)?.scales;
+  if (scales !== undefined) {
+    if (!Array.isArray(scales) || scales.length === 0) throw new Error(`${where}.scales: expected at least one [w, h] scale`);
+    scales.forEach((s, i) => {
+      if (!Array.isArray(s) || s.length !== 2 || !s.every((v) => Number.isFinite(v) && v > 0)) throw new Error(`${where}.scales[${i}]: expected [w, h] with positive numbers, got ${JSON.stringify(s)}`);
+    });
+  }
   if (!(tta.nms?.iouThreshold > 0 && tta.nms.iouThreshold <= 1)) throw new Error(`${where}.nms.iouThreshold: expected a number in (0, 1], got ${tta.nms?.iouThreshold}`);
   if (!(Number.isInteger(tta.maxPerImg) && tta.maxPerImg > 0)) throw new Error(`${where}.maxPerImg: expected a positive integer, got ${tta.maxPerImg}`);
-  const views: TtaView[] = [];
-  for (const scale of scales) {
-    for (const flip of tta.flip ? [false, true] : [false]) {
-      const pipeline: TransformSpec[] = [...testPipeline.slice(0, at), { ...resize, scales: [scale] }];
-      if (flip) pipeline.push({ type: 'RandomFlip', prob: 1 });
-      pipeline.push(...testPipeline.slice(at + 1));
-      views.push({ scale, flip, pipeline });
-    }
-  }
-  return views;
-}
-
-/** A test batch seen through every view; its own fields are the first view's. */
-export interface AugBatch extends Batch {
-  views: Batch[];
-}
-
-function isAugBatch(batch: Batch): batch is AugBatch {
-  return Array.isArray((batch as Partial<AugBatch>).views);
-}
-
-/**
- * Zips one batch source per view (same dataset, same order, no shuffling) into batches
- * carrying all views of the same images.
- */
-export function zipViewSources(sources: BatchSource<Batch>[]): BatchSource<Batch> {
-  if (sources.length === 0) throw new Error('zipViewSources: no views');
-  return {
-    length: sources[0].length,
-    async *epoch(e: number) {
-      const its = sources.map((s) => iteratorOf(s.epoch(e)));
-      try {
-        for (;;) {
-          const next = await Promise.all(its.map((it) => it.next()));
-          const done = next.filter((n) => n.done).length;
-          if (done === next.length) return;
-          if (done > 0) throw new Error('test-time augmentation: the views ran out of batches at different points');
-          const views = next.map((n) => n.value as Batch);
-          const ids = views[0].items.map((it) => it.meta.imgId).join();
-          if (views.some((v) => v.items.map((it) => it.meta.imgId).join() !== ids)) throw new Error('test-time augmentation: the views disagree on the images of a batch');
-          const aug: AugBatch = { ...views[0], views };
-          yield aug;
-        }
-      } finally {
-        await Promise.all(its.map((it) => it.return?.()));
-      }
-    },
-    async close() {
-      await Promise.all(sources.map((s) => s.close?.()));
-    },
-  };
+  const resizes = (scales ?? []).map((scale) => ({ key: scale, resize: (r: Extract<TransformSpec, { type: 'Resize' }>) => ({ ...r, scales: [scale] }) }));
+  return ttaPipelines(testPipeline, resizes, tta.flip, where).map((v) => ({ scale: v.key, flip: v.flip, pipeline: v.pipeline }));
 }
 
 /** Boxes [K, 4] in original-image pixels of a horizontally flipped view → the unflipped image. */

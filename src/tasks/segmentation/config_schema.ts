@@ -77,6 +77,9 @@ export const segmentationConfigSchema: JsonSchema = {
             "metrics"
           ],
           "additionalProperties": false
+        },
+        "tta": {
+          "$ref": "#/definitions/SegmentationTtaConfig"
         }
       },
       "required": [
@@ -2133,6 +2136,9 @@ export const segmentationConfigSchema: JsonSchema = {
                 "maxItems": 2
               }
             },
+            "scaleFactor": {
+              "type": "number"
+            },
             "multiscaleMode": {
               "type": "string",
               "enum": [
@@ -2452,6 +2458,26 @@ export const segmentationConfigSchema: JsonSchema = {
         "mDice",
         "mFscore"
       ]
+    },
+    "SegmentationTtaConfig": {
+      "type": "object",
+      "properties": {
+        "imgRatios": {
+          "type": "array",
+          "items": {
+            "type": "number"
+          },
+          "minItems": 1
+        },
+        "flip": {
+          "type": "boolean"
+        }
+      },
+      "required": [
+        "imgRatios",
+        "flip"
+      ],
+      "additionalProperties": false
     }
   }
 };

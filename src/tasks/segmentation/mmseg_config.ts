@@ -75,7 +75,7 @@ export function mmsegTransforms(pipeline: readonly TransformSpec[]): Dict[] {
       case 'RandomResize': return { type: 'RandomResize', scale: s.scale, ratio_range: s.ratioRange, keep_ratio: s.keepRatio };
       case 'RandomCrop': return { type: 'RandomCrop', crop_size: [s.cropSize[1], s.cropSize[0]], ...(s.catMaxRatio !== undefined ? { cat_max_ratio: s.catMaxRatio } : {}) };
       case 'RandomFlip': return { type: 'RandomFlip', prob: s.prob };
-      case 'Resize': return { type: 'Resize', scale: s.scales.length === 1 ? s.scales[0] : s.scales, keep_ratio: s.keepRatio ?? true };
+      case 'Resize': return s.scaleFactor !== undefined ? { type: 'Resize', scale_factor: s.scaleFactor, keep_ratio: true } : { type: 'Resize', scale: s.scales.length === 1 ? s.scales[0] : s.scales, keep_ratio: s.keepRatio ?? true };
       case 'PhotoMetricDistortion': {
         const o: Dict = { type: 'PhotoMetricDistortion' };
         if (s.brightnessDelta !== undefined) o.brightness_delta = s.brightnessDelta;

@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import * as torch from '../../torch';
 import type { Tensor } from '../../torch';
 import type { RunConfig, Task } from '../../config/types';
-import type { BatchSource, Evaluator } from '../../engine/types';
+import type { BatchSource, Evaluator, TrainableModel } from '../../engine/types';
+import { isAugBatch, ttaPipelines, zipViewSources, type TtaView } from '../tta';
+import { mergedPrediction, viewProbabilities } from '../../models/segmentors/tta';
 import { ModelWrapper } from '../../engine/model_wrapper';
 import type { Batch } from '../../data/collate';
 import { DataLoader } from '../../data/loader';
@@ -108,10 +110,27 @@ export interface SegmentationDataConfig {
 export type SegmentationMetric = 'mIoU' | 'mDice' | 'mFscore';
 export const SEGMENTATION_METRICS: readonly SegmentationMetric[] = ['mIoU', 'mDice', 'mFscore'];
 
+/**
+ * Test-time augmentation for `tsvision test --tta` (mmseg's tta_model + tta_pipeline): every test image
+ * rescaled by each ratio of the original size (mmcv's Resize(scale_factor=r, keep_ratio=True)), and flipped
+ * too when asked; the views' softmax probabilities are averaged at the original size (SegTTAModel).
+ */
+export interface SegmentationTtaConfig {
+  /** mmseg's img_ratios, e.g. [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]. @minItems 1 */
+  imgRatios: number[];
+  /** Also run every ratio horizontally flipped. */
+  flip: boolean;
+}
+
+/** mmseg's tta settings of its dataset bases: six ratios, with flip. */
+export const MMSEG_TTA: SegmentationTtaConfig = { imgRatios: [0.5, 0.75, 1.0, 1.25, 1.5, 1.75], flip: true };
+
 export interface SegmentationConfig extends RunConfig {
   model: SegmentorModelConfig;
   data: SegmentationDataConfig;
   evaluation: { metrics: SegmentationMetric[] };
+  /** Test-time augmentation for `tsvision test --tta` (default: mmseg's MMSEG_TTA). */
+  tta?: SegmentationTtaConfig;
 }
 
 /** The dataset options of a split. */
@@ -205,6 +224,46 @@ export class SegmentationModel extends ModelWrapper<Batch, SegPrediction[], Segm
   }
 }
 
+/** The test-time views of a segmentation test pipeline: each ratio of the original size, and flipped. */
+export function segTtaViews(testPipeline: TransformSpec[], tta: SegmentationTtaConfig, where = 'tta'): TtaView<number>[] {
+  if (!Array.isArray(tta.imgRatios) || tta.imgRatios.length === 0) throw new Error(`${where}.imgRatios: expected at least one ratio`);
+  tta.imgRatios.forEach((r, i) => {
+    if (!(Number.isFinite(r) && r > 0)) throw new Error(`${where}.imgRatios[${i}]: expected a positive number, got ${JSON.stringify(r)}`);
+  });
+  const resizes = tta.imgRatios.map((r) => ({ key: r, resize: (s: Extract<TransformSpec, { type: 'Resize' }>) => ({ type: 'Resize' as const, scales: [], scaleFactor: r, keepRatio: true, ...(s.interpolation ? { interpolation: s.interpolation } : {}) }) }));
+  return ttaPipelines(testPipeline, resizes, tta.flip, where);
+}
+
+/**
+ * Wraps a segmentation model for test-time augmentation: predicts each view of an AugBatch (each at the
+ * original size, flips undone by the segmentor) and averages their probabilities per image as the views
+ * come, so one view's logits are held at a time beside the running sums.
+ */
+export class SegmentationTtaModel extends ModelWrapper<Batch, SegPrediction[], TrainableModel<Batch, SegPrediction[]>> {
+  loss(): Record<string, Tensor> {
+    throw new Error('SegmentationTtaModel: test-time augmentation is for testing; train the model itself');
+  }
+  predict(batch: Batch): SegPrediction[] {
+    if (!isAugBatch(batch)) throw new Error('SegmentationTtaModel.predict: expected a batch from the test-time augmentation loader (with its views)');
+    let sums: Tensor[] | undefined;
+    try {
+      for (const view of batch.views) {
+        const next = torch.tidy(() => this.wrapped.predict(view).map((p, i) => {
+          const probs = viewProbabilities(p.logits);
+          if (sums && sums[i].shape.join() !== probs.shape.join()) throw new Error(`SegmentationTtaModel: a view of ${batch.items[i].meta.imgPath} predicted [${probs.shape.join(', ')}], another [${sums[i].shape.join(', ')}]`);
+          return sums ? sums[i].add(probs) : probs;
+        }));
+        torch.dispose(sums);
+        sums = next;
+      }
+      const total = sums!;
+      return torch.tidy(() => total.map((s) => mergedPrediction(s, batch.views.length)));
+    } finally {
+      torch.dispose(sums);
+    }
+  }
+}
+
 /** The validation (or training) dataset of a config, loaded once per config object. */
 const datasets = new WeakMap<SegmentationDataConfig, Map<string, Promise<SegmentationDataset>>>();
 function datasetOf(cfg: SegmentationConfig, which: 'train' | 'val'): Promise<SegmentationDataset> {
@@ -216,7 +275,7 @@ function datasetOf(cfg: SegmentationConfig, which: 'train' | 'val'): Promise<Seg
 }
 
 /** A BatchSource that loads its dataset on first use (loading is asynchronous). */
-function segSource(cfg: SegmentationConfig, split: 'train' | 'val'): BatchSource<Batch> {
+function segSource(cfg: SegmentationConfig, split: 'train' | 'val', testPipeline?: TransformSpec[]): BatchSource<Batch> {
   const d = cfg.data;
   let loader: DataLoader | undefined;
   const open = async (): Promise<DataLoader> => {
@@ -225,7 +284,7 @@ function segSource(cfg: SegmentationConfig, split: 'train' | 'val'): BatchSource
     const key = split === 'train' ? 'trainPipeline' : 'testPipeline';
     loader = new DataLoader({
       dataset,
-      pipeline: withSegPreprocessing(d[key], cfg.model.dataPreprocessor, `data.${key}`, split === 'train'),
+      pipeline: withSegPreprocessing(testPipeline ?? d[key], cfg.model.dataPreprocessor, `data.${key}`, split === 'train'),
       batchSize: split === 'train' ? d.batchSize : d.valBatchSize,
       workers: d.workers,
       seed: cfg.seed,
@@ -347,6 +406,10 @@ export const segmentationTask: Task<SegmentationConfig, Batch, SegPrediction[]> 
   trainBatchSize: (cfg) => cfg.data.batchSize,
   buildTrainData: (cfg) => segSource(cfg, 'train'),
   buildValData: (cfg) => segSource(cfg, 'val'),
+  buildTta(cfg, model) {
+    const views = segTtaViews(cfg.data.testPipeline, cfg.tta ?? MMSEG_TTA);
+    return { model: new SegmentationTtaModel(model), valData: zipViewSources(views.map((v) => segSource(cfg, 'val', v.pipeline))) };
+  },
   buildEvaluator(cfg, opts) {
     const metrics = (opts?.metrics ?? cfg.evaluation.metrics) as SegmentationMetric[];
     for (const m of metrics) {
