@@ -19,8 +19,9 @@ export function segPipelines(scale: [number, number], crop: [number, number]): {
       { type: 'RandomResize', scale, ratioRange: [0.5, 2.0], keepRatio: true },
       { type: 'RandomCrop', cropSize: [crop[1], crop[0]], catMaxRatio: 0.75 },
       { type: 'RandomFlip', prob: 0.5 },
-      // mmseg's defaults: brightness 32, contrast and saturation 0.5-1.5, hue 18 on OpenCV's 0-180 scale (36 degrees)
-      { type: 'PhotoMetricDistortion' },
+      // mmseg's: uint8 steps and OpenCV's 8-bit HSV (test/data/mmseg_photometric.test.ts); defaults brightness 32,
+      // contrast and saturation 0.5-1.5, hue 18 on OpenCV's 0-180 scale (36 degrees)
+      { type: 'PhotoMetricDistortion', flavor: 'mmseg' },
     ],
     testPipeline: [{ type: 'Resize', scales: [scale], keepRatio: true }],
   };

@@ -2191,6 +2191,13 @@ export const detectionConfigSchema: JsonSchema = {
             "hueDelta": {
               "type": "number"
             },
+            "flavor": {
+              "type": "string",
+              "enum": [
+                "mmdet",
+                "mmseg"
+              ]
+            },
             "type": {
               "type": "string",
               "const": "PhotoMetricDistortion"

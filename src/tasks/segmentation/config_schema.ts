@@ -2356,6 +2356,13 @@ export const segmentationConfigSchema: JsonSchema = {
             "hueDelta": {
               "type": "number"
             },
+            "flavor": {
+              "type": "string",
+              "enum": [
+                "mmdet",
+                "mmseg"
+              ]
+            },
             "type": {
               "type": "string",
               "const": "PhotoMetricDistortion"
