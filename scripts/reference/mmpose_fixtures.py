@@ -16,6 +16,7 @@ What it writes (under OUT, default test/fixtures/mmpose/):
                                                   udp: shift False), in image coordinates (center/scale below)
                        train.heatmaps/.weights    targets (MSRAHeatmap.encode of random keypoints, some invisible)
                        train.loss_kpt/.acc_pose   model.loss() in train mode (BN batch statistics)
+                       acc.moved, acc.value       pose_pck_accuracy of the targets moved 1 px in x / 2 px in y
                        grad.<param>               gradients of loss_kpt for a few parameters
   codec.pth          codec cases on hand-made keypoints (input space 96x128, K=6): codec.<name>.heatmaps/.weights
                      (encode), codec.<name>.keypoints/.scores (decode of those heatmaps), and
@@ -169,6 +170,14 @@ def model_fixtures(kind, out):
         targets.append((enc['heatmaps'], enc['keypoint_weights'].astype(np.float32)))
     io['train.heatmaps'] = torch.from_numpy(np.stack([t[0] for t in targets]))
     io['train.weights'] = torch.from_numpy(np.concatenate([t[1] for t in targets]))
+    # pose_pck_accuracy on a non-trivial case: the targets moved 1 px in x (even channels) or 2 px in y (odd)
+    from mmpose.evaluation.functional import pose_pck_accuracy
+    moved = io['train.heatmaps'].clone()
+    moved[:, 0::2] = moved[:, 0::2].roll(1, dims=3)
+    moved[:, 1::2] = moved[:, 1::2].roll(2, dims=2)
+    io['acc.moved'] = moved
+    io['acc.value'] = torch.tensor([float(pose_pck_accuracy(moved.numpy(), io['train.heatmaps'].numpy(),
+                                                            io['train.weights'].numpy() > 0)[1])])
     model.train()
     model.zero_grad()
     losses = model.loss(x, samples(targets))

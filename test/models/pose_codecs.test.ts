@@ -17,7 +17,7 @@ interface PyCodec { type: 'MSRAHeatmap' | 'UDPHeatmap'; input_size: [number, num
 const man = JSON.parse(fs.readFileSync(path.join(DIR, 'manifest.json'), 'utf8')) as { codecs: Record<string, PyCodec> };
 
 /** mmpose's codec dict (snake_case) as our CodecConfig. */
-export function codecOf(c: PyCodec): CodecConfig {
+function codecOf(c: PyCodec): CodecConfig {
   if (c.type === 'MSRAHeatmap') return { type: 'MSRAHeatmap', inputSize: c.input_size, heatmapSize: c.heatmap_size, sigma: c.sigma, unbiased: c.unbiased ?? false };
   return { type: 'UDPHeatmap', inputSize: c.input_size, heatmapSize: c.heatmap_size, sigma: c.sigma };
 }

@@ -69,9 +69,7 @@ export class TopdownPoseEstimator extends Module implements PoseEstimator {
     const heatmaps = torch.noGrad(() => this.forwardHeatmaps(batch.images, batch.metas[0]?.flipIndices));
     try {
       const [n, K, H, W] = heatmaps.shape;
-      const all = heatmaps.to('cpu').contiguous();
-      const data = all.toTypedArray() as Float32Array;
-      if (all !== heatmaps) all.dispose();
+      const data = torch.tidy(() => heatmaps.to('cpu').contiguous().toTypedArray() as Float32Array);
       const [iw, ih] = this.codec.inputSize;
       return batch.metas.map((meta, i) => {
         const { keypoints, scores } = this.codec.decode({ data: data.slice(i * K * H * W, (i + 1) * K * H * W), K, H, W });

@@ -132,9 +132,8 @@ export class HeatmapHead extends Module {
  */
 export function posePckAccuracy(pred: Tensor, target: Tensor, weights: Tensor, thr = 0.05): number {
   const [n, k, h, w] = pred.shape;
-  const p = pred.detach().to('cpu').contiguous().toTypedArray() as Float32Array;
-  const t = target.detach().to('cpu').contiguous().toTypedArray() as Float32Array;
-  const m = weights.detach().to('cpu').to('float32').contiguous().toTypedArray() as Float32Array;
+  const host = (x: Tensor) => torch.tidy(() => x.detach().to('cpu').to('float32').contiguous().toTypedArray() as Float32Array);
+  const p = host(pred), t = host(target), m = host(weights);
   const hm = (data: Float32Array) => getHeatmapMaximum({ data, K: n * k, H: h, W: w }).keypoints;
   const pk = hm(p), tk = hm(t);
   let sum = 0, cnt = 0;
