@@ -20,7 +20,8 @@ What it writes (under OUT, default test/fixtures/mmpose/):
                        grad.<param>               gradients of loss_kpt for a few parameters
   codec.pth          codec cases on hand-made keypoints (input space 96x128, K=6): codec.<name>.heatmaps/.weights
                      (encode), codec.<name>.keypoints/.scores (decode of those heatmaps), and
-                     codec.<name>.decode_random.* (decode of smooth random heatmaps), names msra, dark, udp
+                     codec.<name>.decode_random.* (decode of smooth random heatmaps), names msra, dark, udp (the
+                     model codecs) and msra_384, dark_384, udp_384 (288x384 / 72x96, sigma 3, keypoints x3)
   keys.json          {row: {state-dict key: shape}} of the full-width estimators of mmpose's configs (no weights)
   manifest.json      versions, seed, sizes, sample metainfo (input_center, input_scale, input_size, flip_indices)
 
@@ -69,6 +70,12 @@ CODECS = dict(
     udp=dict(type='UDPHeatmap', input_size=INPUT_SIZE, heatmap_size=HEATMAP_SIZE, sigma=2),
 )
 SHIFT = dict(msra=True, dark=True, udp=False)
+# codec-only cases at the seed's 384x288 rows (sigma 3: non-integer-free radius 9, a 19x19 patch); keypoints x3
+CODECS_384 = dict(
+    msra_384=dict(type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3),
+    dark_384=dict(type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3, unbiased=True),
+    udp_384=dict(type='UDPHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3),
+)
 
 
 def build_codec(cfg):
@@ -209,9 +216,9 @@ def codec_fixtures(out):
             rnd[k] += (a + 0.2) * np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * (s + 1.0) ** 2))
     rnd += (torch.rand(rnd.shape, generator=gen).numpy() * 0.01).astype(np.float32)
     io['random_heatmaps'] = torch.from_numpy(rnd)
-    for name, cfg in CODECS.items():
+    for name, cfg in list(CODECS.items()) + list(CODECS_384.items()):
         codec = build_codec(cfg)
-        enc = codec.encode(kp.copy(), vis.copy())
+        enc = codec.encode(kp * 3 if name.endswith('_384') else kp.copy(), vis.copy())
         io[f'codec.{name}.heatmaps'] = torch.from_numpy(enc['heatmaps'])
         io[f'codec.{name}.weights'] = torch.from_numpy(enc['keypoint_weights'].astype(np.float32))
         k, s = codec.decode(enc['heatmaps'].copy())
@@ -252,6 +259,7 @@ def main():
                       python=sys.version.split()[0]),
         seed=SEED, num_keypoints=K, batch=BATCH, input_size=list(INPUT_SIZE), heatmap_size=list(HEATMAP_SIZE),
         input_center=CENTERS, input_scale=SCALES, flip_indices=FLIP_INDICES, tiny_extra=TINY_EXTRA, codecs=CODECS,
+        codecs_384=CODECS_384,
         shift_heatmap=SHIFT)
     man['sb_tiny'] = model_fixtures('sb_tiny', args.out)
     man['hrnet_tiny'] = model_fixtures('hrnet_tiny', args.out)

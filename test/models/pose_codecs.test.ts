@@ -14,7 +14,7 @@ import { repoRoot } from '../helpers/paths';
 const DIR = process.env.TSVISION_MMPOSE_FIXTURES ?? path.join(repoRoot, 'test/fixtures/mmpose');
 
 interface PyCodec { type: 'MSRAHeatmap' | 'UDPHeatmap'; input_size: [number, number]; heatmap_size: [number, number]; sigma: number; unbiased?: boolean }
-const man = JSON.parse(fs.readFileSync(path.join(DIR, 'manifest.json'), 'utf8')) as { codecs: Record<string, PyCodec> };
+const man = JSON.parse(fs.readFileSync(path.join(DIR, 'manifest.json'), 'utf8')) as { codecs: Record<string, PyCodec>; codecs_384: Record<string, PyCodec> };
 
 /** mmpose's codec dict (snake_case) as our CodecConfig. */
 function codecOf(c: PyCodec): CodecConfig {
@@ -34,7 +34,7 @@ const maxAbs = (a: Float32Array, b: Float32Array) => {
   return d;
 };
 
-test('codecs: encode and decode equal mmpose 1.3 (MSRA, DARK, UDP)', () => {
+test('codecs: encode and decode equal mmpose 1.3 (MSRA, DARK, UDP; σ 2 at 96×128, σ 3 at 288×384)', () => {
   const io = torch.loadStateDict(path.join(DIR, 'codec.pth'));
   try {
     const kp = f32(io.get('keypoints')!);
@@ -42,9 +42,11 @@ test('codecs: encode and decode equal mmpose 1.3 (MSRA, DARK, UDP)', () => {
     const rnd = io.get('random_heatmaps')!;
     const [K, H, W] = rnd.shape;
     const random: Heatmaps = { data: f32(rnd), K, H, W };
-    for (const [name, py] of Object.entries(man.codecs)) {
+    const cases = Object.entries({ ...man.codecs, ...man.codecs_384 });
+    assert.equal(cases.length, 6);
+    for (const [name, py] of cases) {
       const codec = buildCodec(codecOf(py), `codecs.${name}`);
-      const enc = codec.encode(kp, vis);
+      const enc = codec.encode(name.endsWith('_384') ? kp.map((v) => v * 3) : kp, vis);
       const refHm = io.get(`codec.${name}.heatmaps`)!;
       assert.deepEqual([enc.heatmaps.K, enc.heatmaps.H, enc.heatmaps.W], refHm.shape, `${name}: heatmap shape`);
       const dHm = maxAbs(enc.heatmaps.data, f32(refHm));
