@@ -75,3 +75,29 @@ test('buildPoseEstimator: errors name the config key', () => {
   x.dispose();
   m.dispose();
 });
+
+test('TopdownPoseEstimator.predict: outputHeatmaps returns each crop\'s heatmaps; keypoints map through centre / scale; nothing else stays alive', () => {
+  torch.manualSeed(1);
+  const m = buildPoseEstimator({
+    type: 'TopdownPoseEstimator',
+    backbone: { type: 'ResNet', depth: 18, baseChannels: 8, stemChannels: 8 },
+    head: { type: 'HeatmapHead', inChannels: 64, outChannels: 3, deconvOutChannels: [8, 8, 8], deconvKernelSizes: [4, 4, 4], decoder: { type: 'MSRAHeatmap', inputSize: [32, 64], heatmapSize: [8, 16], sigma: 2 } },
+    testCfg: { outputHeatmaps: true },
+  }).eval();
+  const x = torch.randn([2, 3, 64, 32]);
+  const live = torch.liveTensors();
+  const metas = [{ inputCenter: [0, 0] as [number, number], inputScale: [32, 64] as [number, number] }, { inputCenter: [100, 50] as [number, number], inputScale: [64, 128] as [number, number] }];
+  const preds = m.predict({ images: x, metas });
+  assert.equal(torch.liveTensors(), live + 2, 'only the two returned heatmaps');
+  assert.deepEqual(preds[0].heatmaps!.shape, [3, 16, 8]);
+  // image keypoints = input-space keypoints / inputSize · inputScale + inputCenter − inputScale / 2:
+  // crop 0 (scale = input size, centre 0): kp − [16, 32]; crop 1: kp · 2 + [100 − 32, 50 − 64]
+  const decode = (i: number) => m.codec.decode({ data: Float32Array.from(preds[i].heatmaps!.toTypedArray() as Float32Array), K: 3, H: 16, W: 8 }).keypoints;
+  const d0 = decode(0), d1 = decode(1);
+  for (let k = 0; k < 3; k++) {
+    close([preds[0].keypoints[2 * k], preds[0].keypoints[2 * k + 1]], [d0[2 * k] - 16, d0[2 * k + 1] - 32], 1e-5, `crop 0 kp ${k}`);
+    close([preds[1].keypoints[2 * k], preds[1].keypoints[2 * k + 1]], [d1[2 * k] * 2 + 68, d1[2 * k + 1] * 2 - 14], 1e-5, `crop 1 kp ${k}`);
+  }
+  torch.dispose([x, ...preds.map((p) => p.heatmaps!)]);
+  m.dispose();
+});

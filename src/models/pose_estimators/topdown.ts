@@ -81,7 +81,7 @@ export class TopdownPoseEstimator extends Module implements PoseEstimator {
           keypoints[2 * k + 1] = (keypoints[2 * k + 1] / ih) * sh + cy - 0.5 * sh;
         }
         const pred: PosePrediction = { keypoints, scores };
-        if (this.testCfg.outputHeatmaps) pred.heatmaps = heatmaps.select(0, i).clone();
+        if (this.testCfg.outputHeatmaps) pred.heatmaps = torch.tidy(() => heatmaps.select(0, i).clone());
         return pred;
       }).slice(0, n);
     } finally {
