@@ -18,6 +18,8 @@ test/fixtures/mmpose-pipeline/; every number in them comes from mmpose's own cod
   datasets.json           mmpose CocoDataset (top-down) records: from ground truth (training filters) and
                           from detections.json (bbox_score_thr 0.3), as img_id / id / bbox / bbox_score /
                           keypoints / keypoints_visible
+  trig.json               np.sin / np.cos of float32 angles (numpy's own float32 polynomials, which get_warp_matrix
+                          uses on MMPose's float32 bbox_rotation), to check our reproduction of them
   metric.json             CocoMetric (score_mode bbox_keypoint, keypoint_score_thr 0.2, oks_nms 0.9): the
                           per-sample predictions fed to process() (perturbations of the ground truth with
                           near-duplicates and a repeated sample id), the results it kept (the
@@ -382,6 +384,12 @@ def main():
         json.dump(make_detections(rng, gt), f, indent=1, sort_keys=True)
     with open(osp.join(OUT, 'datasets.json'), 'w') as f:
         json.dump(dataset_fixtures(gt_file, det_file), f, indent=1, sort_keys=True)
+
+    angles = np.concatenate([np.deg2rad(rng.uniform(-80, 80, 1500).astype(np.float32)),
+                             rng.uniform(-200, 200, 500).astype(np.float32)])
+    with open(osp.join(OUT, 'trig.json'), 'w') as f:
+        json.dump({'x': f32list(angles), 'sin': f32list(np.sin(angles)), 'cos': f32list(np.cos(angles)),
+                   'numpy': np.__version__}, f, sort_keys=True)
 
     metric_meta = dict(meta)
     metric_meta['CLASSES'] = gt['categories']

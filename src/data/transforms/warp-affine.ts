@@ -55,6 +55,50 @@ export function getAffineTransform(src: ArrayLike<number>, dst: ArrayLike<number
   return Array.from(b);
 }
 
+/** A float32 constant written as a C hex float, e.g. '0x1.45f306p-1'. */
+function hexf(str: string): number {
+  const m = /^(-?)0x([0-9a-f]+)\.([0-9a-f]*)p([+-]?\d+)$/i.exec(str)!;
+  return Math.fround((m[1] ? -1 : 1) * (parseInt(m[2] + m[3], 16) / 16 ** m[3].length) * 2 ** parseInt(m[4], 10));
+}
+
+const SC = {
+  twoOverPi: hexf('0x1.45f306p-1'), pio2Hi: hexf('-0x1.921fb0p+00'), pio2Med: hexf('-0x1.5110b4p-22'), pio2Lo: hexf('-0x1.846988p-48'),
+  magic: hexf('0x1.800000p+23'),
+  cos: [hexf('0x1.98e616p-16'), hexf('-0x1.6c06dcp-10'), hexf('0x1.55553cp-05'), hexf('-0x1.000000p-01'), 1],
+  sin: [hexf('0x1.7d3bbcp-19'), hexf('-0x1.a06bbap-13'), hexf('0x1.11119ap-07'), hexf('-0x1.555556p-03')],
+};
+
+/**
+ * np.sin / np.cos of a float32 as numpy (1.22+) computes them on x86 with FMA3 / AVX-512
+ * (loops_trigonometric.dispatch.c.src): Cody-Waite reduction by pi/2 in three fused
+ * multiply-adds, minimax polynomials on [-pi/4, pi/4], quadrant selection. They are not
+ * correctly rounded (1-2 ulp), and one ulp of a cosine moves a warp's source points, hence
+ * cv2's output, so MMPose's rotated warps need these exact values. A float32 fused
+ * multiply-add is fround(a * b + c) (the product of two float32 is exact in double).
+ * Outside numpy's range for the vector path (|x| > 71476), numpy calls libm: correctly rounded here.
+ */
+export function numpySinCosF32(x: number, cos: boolean): number {
+  const f = Math.fround;
+  x = f(x);
+  if (!(Math.abs(x) <= (cos ? 71476.0625 : 117435.992))) return f(cos ? Math.cos(x) : Math.sin(x));
+  const fma = (a: number, b: number, c: number) => f(a * b + c);
+  const q = f(f(f(x * SC.twoOverPi) + SC.magic) - SC.magic);
+  let r = fma(q, SC.pio2Hi, x);
+  r = fma(q, SC.pio2Med, r);
+  r = fma(q, SC.pio2Lo, r);
+  const r2 = f(r * r);
+  let c = fma(SC.cos[0], r2, SC.cos[1]);
+  for (let i = 2; i < 5; i++) c = fma(c, r2, SC.cos[i]);
+  let s = fma(SC.sin[0], r2, SC.sin[1]);
+  s = fma(s, r2, SC.sin[2]);
+  s = fma(s, r2, SC.sin[3]);
+  s = fma(s, r2, 0);
+  s = fma(s, r, r);
+  const iq = Math.round(q) + (cos ? 1 : 0);
+  const v = (iq & 1) === 0 ? s : c;
+  return (iq & 2) === 2 ? f(0 - v) : v;
+}
+
 /** np.deg2rad of a float32: x * float32(pi / 180), in float32. */
 function deg2radF32(deg: number): number {
   return Math.fround(Math.fround(deg) * Math.fround(Math.PI / 180));
@@ -66,10 +110,9 @@ function deg2radF32(deg: number): number {
  */
 export function getWarpMatrix(center: ArrayLike<number>, scale: ArrayLike<number>, rotDeg: number, outputSize: readonly [number, number]): number[] {
   // MMPose's rotation is a float32 (bbox_rotation): np.deg2rad, np.sin and np.cos run in
-  // float32. numpy's float32 sin/cos are its own SIMD polynomials, which can differ from the
-  // correctly rounded values used here by one unit in the last place (~6e-8).
+  // float32, and numpy's float32 sin/cos are its own polynomials (see numpySinCosF32).
   const rot = deg2radF32(rotDeg);
-  const sn = Math.fround(Math.sin(rot)), cs = Math.fround(Math.cos(rot));
+  const sn = numpySinCosF32(rot, false), cs = numpySinCosF32(rot, true);
   const hw = scale[0] * -0.5;
   const srcDir = [cs * hw - sn * 0, sn * hw + cs * 0];
   const [dw, dh] = outputSize;
