@@ -43,6 +43,8 @@ export interface ImageMeta {
   flipDirection: 'horizontal' | null;
   /** Value the image is padded with (Pad records it; collate applies it). */
   padValue?: number;
+  /** Top-down: MMPose's sample id (DataInfo.instanceId), which the keypoint metric keys predictions by. */
+  instanceId?: number;
 }
 
 /** Ground truth of one sample. Every field is optional; transforms update what is present. */
