@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { LocalBackend } from '../../src/data/backends';
+import { DataLoader } from '../../src/data/loader';
 import { CocoKeypoints } from '../../src/data/datasets/coco-keypoints';
 import { loadSample } from '../../src/data/load';
 import { Rng } from '../../src/data/rng';
@@ -58,4 +59,34 @@ test('topdownTrainPipeline is MMPose train_pipeline; GenerateTarget needs the co
   const built = buildPipeline(specs, { buildKeypointEncoder: () => ({ encode: (_xy, vis, k) => ({ heatmaps: new Float32Array(k), heatmapSize: [1, 1], keypointWeights: vis }) }) });
   assert.equal(built.transforms.length, 6);
   assert.throws(() => topdownPrediction({ meta: { imgPath: 'x.jpg' } as never, targets: {}, pose: undefined }, [], []), /x\.jpg: the sample has no instanceId/);
+});
+
+test('DataLoader runs the train pipeline with GenerateTarget in worker threads and inline (pipelineContextModule)', async () => {
+  const annFile = path.join(dir, 'people', 'annotations', 'person_keypoints_train.json');
+  const ds = await CocoKeypoints.load({ annFile, imgDir: path.join(dir, 'people', 'train'), mode: 'topdown' });
+  const pipeline = topdownTrainPipeline({ inputSize: [48, 64], encoder: { type: 'StandIn', inputSize: [48, 64], heatmapSize: [12, 16] } });
+  const contextModule = path.join(__dirname, '..', 'helpers', 'pose_stand_in_context.js');
+  assert.throws(() => new DataLoader({ dataset: ds, pipeline, batchSize: 2 }), /needs a keypoint encoder builder/);
+  const runs: number[][] = [];
+  for (const workers of [0, 1]) {
+    const loader = new DataLoader({ dataset: ds, pipeline, batchSize: 2, workers, seed: 3, shuffle: false, pipelineContextModule: contextModule });
+    const sums: number[] = [];
+    try {
+      for await (const b of loader.epoch(0)) {
+        assert.deepEqual(b.shape.slice(1), [3, 64, 48]);
+        for (const it of b.items) {
+          assert.deepEqual(it.pose!.heatmapSize, [12, 16]);
+          const k = it.targets.keypoints!;
+          assert.deepEqual([...it.pose!.targetWeights], Array.from({ length: 17 }, (_, j) => Math.min(1, k[3 * j + 2])));
+          sums.push(it.pose!.heatmaps.reduce((a, v) => a + v, 0), it.pose!.center[0], it.pose!.rotation);
+        }
+      }
+    } finally {
+      await loader.close();
+    }
+    runs.push(sums);
+  }
+  assert.equal(runs[0].length, 3 * ds.length);
+  assert.deepEqual(runs[1], runs[0], 'the same draws in a worker thread as inline');
+  assert.throws(() => new DataLoader({ dataset: ds, pipeline, batchSize: 2, pipelineContextModule: __filename }), /does not export a pipelineContext object/);
 });

@@ -54,6 +54,18 @@ export interface PipelineContext {
   buildKeypointEncoder?: (spec: KeypointEncoderSpec) => KeypointEncoder;
 }
 
+/**
+ * The PipelineContext exported (as `pipelineContext`) by the module at `modulePath`, or an empty
+ * one without a path. The module is named at run time, so src/data imports nothing above it.
+ */
+export function loadPipelineContext(modulePath: string | undefined): PipelineContext {
+  if (!modulePath) return {};
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(modulePath) as { pipelineContext?: PipelineContext };
+  if (!mod || typeof mod.pipelineContext !== 'object') throw new Error(`pipeline: ${modulePath} does not export a pipelineContext object`);
+  return mod.pipelineContext;
+}
+
 /** Builds one transform from its spec. */
 export function buildTransform(spec: TransformSpec, ctx: PipelineContext = {}): Transform {
   switch (spec.type) {
