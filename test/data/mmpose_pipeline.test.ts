@@ -184,6 +184,17 @@ test('random draws: truncated normal within [-1, 1]; probabilities 0 and 1 gate;
   assert.ok(v.every((x) => x >= -1 && x <= 1));
   const mean = v.reduce((a, b) => a + b, 0) / v.length;
   assert.ok(Math.abs(mean) < 0.05, `mean ${mean}`);
+  // scipy's truncnorm(-1, 1) has standard deviation 0.5377.
+  const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
+  assert.ok(Math.abs(sd - 0.5377) < 0.03, `sd ${sd}`);
+  // The gates fire at their probabilities (MMPose's defaults: shift 0.3, rotation 0.6).
+  const t = new RandomBBoxTransform({});
+  const draws = Array.from({ length: 4000 }, () => t.draw(rng));
+  const shifted = draws.filter((d) => d.offset[0] !== 0).length / draws.length;
+  const rotated = draws.filter((d) => d.rotate !== 0).length / draws.length;
+  assert.ok(Math.abs(shifted - 0.3) < 0.03 && Math.abs(rotated - 0.6) < 0.03, `shift ${shifted}, rotate ${rotated}`);
+  const flips = Array.from({ length: 4000 }, () => new TopdownRandomFlip({ prob: 0.5 }).draw(rng).flip).filter(Boolean).length / 4000;
+  assert.ok(Math.abs(flips - 0.5) < 0.03, `flip ${flips}`);
   const none = new RandomBBoxTransform({ shiftProb: 0, scaleProb: 0, rotateProb: 0 }).draw(rng);
   assert.deepEqual(none, { offset: [0, 0], scale: 1, rotate: 0 });
   const all = new RandomBBoxTransform({ shiftProb: 1, scaleProb: 1, rotateProb: 1, scaleFactor: [0.5, 1.5], rotateFactor: 80, shiftFactor: 0.16 }).draw(rng);
