@@ -42,6 +42,8 @@ export async function loadSample(info: DataInfo, backend: FileBackend, opts: Loa
     },
   };
   const t = sample.targets;
+  if (info.boxScore !== undefined) t.boxScores = Float32Array.of(info.boxScore);
+  if (info.instanceId !== undefined) sample.meta.instanceId = info.instanceId;
   if (info.ignoreBoxes) t.ignoreBoxes = Float32Array.from(info.ignoreBoxes);
   if (info.masks) t.masks = loadMasks(info.masks, height, width);
   if (info.keypoints) {

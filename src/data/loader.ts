@@ -20,7 +20,7 @@ import { processSample, type SampleTask } from './process';
 import { sampleSeed } from './rng';
 import type { Sample } from './sample';
 import { aspectRatioBatches, batchIndices, shardIndices } from './samplers';
-import { buildPipeline, type Compose, type TransformSpec } from './transforms';
+import { buildPipeline, loadPipelineContext, type Compose, type TransformSpec } from './transforms';
 import type { WorkerInit, WorkerReply } from './worker';
 
 export interface DataLoaderOptions {
@@ -44,6 +44,12 @@ export interface DataLoaderOptions {
   load?: LoadOptions;
   /** Drop samples whose image cannot be decoded (counted in `skipped`) instead of failing. */
   skipCorrupt?: boolean;
+  /**
+   * Absolute path of a module exporting `pipelineContext: PipelineContext`, for specs that name
+   * objects (GenerateTarget's codec). A path, not the object, because worker threads build their
+   * own pipelines and functions cannot be posted to them; every thread requires the module.
+   */
+  pipelineContextModule?: string;
 }
 
 interface Job {
@@ -65,12 +71,12 @@ export class DataLoader {
   private nextJob = 0;
   private inFlight: number[] = [];
   private inline: { backend: FileBackend; pipeline: Compose } | undefined;
-  private readonly o: Required<Omit<DataLoaderOptions, 'load' | 'backend'>> & Pick<DataLoaderOptions, 'load' | 'backend'>;
+  private readonly o: Required<Omit<DataLoaderOptions, 'load' | 'backend' | 'pipelineContextModule'>> & Pick<DataLoaderOptions, 'load' | 'backend' | 'pipelineContextModule'>;
 
   constructor(opts: DataLoaderOptions) {
     if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new Error(`DataLoader.batchSize: expected a positive integer, got ${opts.batchSize}`);
     this.o = { workers: 0, prefetch: 2, shuffle: true, seed: 0, groupByAspectRatio: false, dropLast: false, rank: 0, worldSize: 1, skipCorrupt: false, ...opts };
-    buildPipeline(opts.pipeline); // fail here, not in a worker, on a bad spec
+    buildPipeline(opts.pipeline, loadPipelineContext(opts.pipelineContextModule)); // fail here, not in a worker, on a bad spec
   }
 
   private loadOptions(): LoadOptions {
@@ -87,7 +93,7 @@ export class DataLoader {
   }
 
   private spawn(w: number): Worker {
-    const init: WorkerInit = { backend: this.o.backend ?? { kind: 'local' }, pipeline: this.o.pipeline, load: this.loadOptions() };
+    const init: WorkerInit = { backend: this.o.backend ?? { kind: 'local' }, pipeline: this.o.pipeline, load: this.loadOptions(), pipelineContextModule: this.o.pipelineContextModule };
     const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init });
     let error: Error | undefined;
     worker.on('message', (r: WorkerReply) => this.onReply(w, r));
@@ -154,7 +160,7 @@ export class DataLoader {
           // per epoch, so libvips' operation cache (50 MB / 100 operations by default) only holds
           // memory, which shows as RSS growth over a long run.
           sharp.cache(false);
-          this.inline = { backend: createBackend(this.o.backend), pipeline: buildPipeline(this.o.pipeline) };
+          this.inline = { backend: createBackend(this.o.backend), pipeline: buildPipeline(this.o.pipeline, loadPipelineContext(this.o.pipelineContextModule)) };
         }
         processSample(task, this.inline.backend, this.inline.pipeline, this.loadOptions()).then(resolve, (err: Error) => this.settleError(job, err.message, err instanceof ImageDecodeError));
         return;

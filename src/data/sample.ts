@@ -43,6 +43,8 @@ export interface ImageMeta {
   flipDirection: 'horizontal' | null;
   /** Value the image is padded with (Pad records it; collate applies it). */
   padValue?: number;
+  /** Top-down: MMPose's sample id (DataInfo.instanceId), which the keypoint metric keys predictions by. */
+  instanceId?: number;
 }
 
 /** Ground truth of one sample. Every field is optional; transforms update what is present. */
@@ -51,6 +53,8 @@ export interface SampleTargets {
   boxes?: Float32Array;
   /** [N] 0-based class indices (position in the dataset's class list). */
   labels?: Int32Array;
+  /** [N] detector's score of each box (top-down samples from detection results; absent for ground truth). */
+  boxScores?: Float32Array;
   /** [M*4] xyxy crowd regions, to be ignored by assigners. */
   ignoreBoxes?: Float32Array;
   /** N instance masks aligned with `boxes`. */
@@ -63,16 +67,27 @@ export interface SampleTargets {
   segMap?: Uint8Array;
 }
 
-/** Top-down pose targets (after TopdownAffine + heatmap generation). */
+/**
+ * Top-down pose state of one person (MMPose's bbox_center / bbox_scale / bbox_rotation), set
+ * by GetBBoxCenterScale, changed by the random box transforms, fixed to the input's aspect
+ * ratio by TopdownAffine; then the targets GenerateTarget writes. Values are float32 as in
+ * MMPose. Coordinates follow MMPose's pixel-index convention: a horizontal flip maps x to
+ * width - 1 - x.
+ */
 export interface PoseTargets {
-  /** [K*Hh*Wh] Gaussian heatmaps. */
+  /** Box centre [x, y] in original-image pixels. */
+  center: [number, number];
+  /** Box size [w, h] in original-image pixels (padded; after TopdownAffine, at the input's aspect ratio). */
+  scale: [number, number];
+  /** Rotation of the box in degrees (RandomBBoxTransform), 0 if none. */
+  rotation: number;
+  /** Network input [w, h], once TopdownAffine has run. */
+  inputSize?: [number, number];
+  /** [K*Hh*Wh] target heatmaps (empty until GenerateTarget). */
   heatmaps: Float32Array;
   heatmapSize: [number, number]; // [w, h]
-  /** [K] 1 for keypoints that count in the loss. */
+  /** [K] keypoint weights for the loss (empty until GenerateTarget). */
   targetWeights: Float32Array;
-  /** Box centre [x, y] and scale [w, h] in original-image pixels (for mapping back). */
-  center: [number, number];
-  scale: [number, number];
 }
 
 export interface Sample {
@@ -96,7 +111,7 @@ export function transferables(s: Sample): ArrayBuffer[] {
   };
   add(s.img.data);
   const t = s.targets;
-  add(t.boxes); add(t.labels); add(t.ignoreBoxes); add(t.keypoints); add(t.segMap);
+  add(t.boxes); add(t.boxScores); add(t.labels); add(t.ignoreBoxes); add(t.keypoints); add(t.segMap);
   if (t.masks?.kind === 'bitmaps') add(t.masks.data);
   if (t.masks?.kind === 'polygons') for (const ps of t.masks.polygons) for (const p of ps) add(p);
   if (s.pose) { add(s.pose.heatmaps); add(s.pose.targetWeights); }

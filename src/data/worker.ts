@@ -10,12 +10,14 @@ import { ImageDecodeError } from './image';
 import type { LoadOptions } from './load';
 import { processSample, type SampleTask } from './process';
 import { transferables } from './sample';
-import { buildPipeline, type TransformSpec } from './transforms';
+import { buildPipeline, loadPipelineContext, type TransformSpec } from './transforms';
 
 export interface WorkerInit {
   backend: BackendSpec;
   pipeline: TransformSpec[];
   load: LoadOptions;
+  /** DataLoaderOptions.pipelineContextModule. */
+  pipelineContextModule?: string;
 }
 
 export type WorkerReply =
@@ -26,7 +28,7 @@ sharp.concurrency(1);
 sharp.cache(false);
 const init = workerData as WorkerInit;
 const backend = createBackend(init.backend);
-const pipeline = buildPipeline(init.pipeline);
+const pipeline = buildPipeline(init.pipeline, loadPipelineContext(init.pipelineContextModule));
 const queue: Array<{ id: number; task: SampleTask }> = [];
 let busy = false;
 

@@ -10,7 +10,7 @@ import { loadSample } from '../../src/data/load';
 import { Rng } from '../../src/data/rng';
 import { generatePeople } from '../../src/data/synthetic/people';
 import { generateShapesSeg } from '../../src/data/synthetic/shapes-seg';
-import { buildPipeline } from '../../src/data/transforms';
+import { buildPipeline, flipIndicesFromPairs } from '../../src/data/transforms';
 import { boxToCenterScale, gaussianHeatmaps, warpMatrix } from '../../src/data/transforms/topdown';
 import { decodeRle, encodeRle } from '../../src/structures/masks';
 import { rleFromString, rleToString } from '../../src/evaluation/coco/mask';
@@ -53,7 +53,7 @@ test('CocoKeypoints: top-down gives one sample per person, bottom-up one per ima
     { image_id: 1, category_id: 1, bbox: [1, 2, 30, 60], score: 0.9 },
     { image_id: 1, category_id: 1, bbox: [5, 5, 30, 60], score: 0.2 },
   ];
-  const fromDet = CocoKeypoints.fromJson({ ...opts, mode: 'topdown', detections: 'dets.json', detScoreThreshold: 0.5 }, coco, dets);
+  const fromDet = CocoKeypoints.fromJson({ ...opts, mode: 'topdown', detections: 'dets.json', bboxScoreThr: 0.5 }, coco, dets);
   assert.equal(fromDet.length, 1);
   assert.deepEqual(fromDet.info(0).boxes, [1, 2, 31, 62]);
   assert.throws(() => CocoKeypoints.fromJson({ ...opts, mode: 'topdown', detections: 'dets.json' }, coco, [{ image_id: 999, bbox: [0, 0, 1, 1], score: 1 }]), /dets\.json: detection #0: image_id 999/);
@@ -83,7 +83,8 @@ test('top-down pipeline on a real sample: keypoints land inside the 192x256 crop
   const coco: CocoFile = JSON.parse(await fs.readFile(annFile(), 'utf8'));
   const ds = CocoKeypoints.fromJson({ annFile: annFile(), imgDir: path.join(dir, 'people', 'train'), mode: 'topdown' }, coco);
   const pipeline = buildPipeline([
-    { type: 'RandomFlip', prob: 1, flipPairs: ds.keypointInfo.flipPairs },
+    { type: 'GetBBoxCenterScale' },
+    { type: 'TopdownRandomFlip', prob: 1, flipIndices: flipIndicesFromPairs(ds.keypointInfo.flipPairs, 17) },
     { type: 'TopdownAffine', inputSize: [192, 256] },
     { type: 'GenerateHeatmap', heatmapSize: [48, 64], sigma: 2 },
   ]);

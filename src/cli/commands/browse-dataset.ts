@@ -8,7 +8,7 @@ import type { Dataset } from '../../data/datasets/dataset';
 import { SegmentationDataset, shapesSegOptions } from '../../data/datasets/segmentation';
 import { loadSample } from '../../data/load';
 import { Rng, sampleSeed } from '../../data/rng';
-import { buildPipeline, type TransformSpec } from '../../data/transforms';
+import { buildPipeline, flipIndicesFromPairs, type TransformSpec } from '../../data/transforms';
 import { drawSample } from '../../data/visualize';
 import { numberOption, parseCommandArgs, UsageError, type Command } from '../command';
 
@@ -23,7 +23,7 @@ with skeleton, heatmaps, label maps) to PNG files, to check by eye that targets 
 KIND:
   coco             COCO detection / instance segmentation (e.g. make-dataset shapes):
                    Resize keep-ratio, RandomFlip, Pad 32
-  people-topdown   COCO keypoints, one crop per person: RandomFlip, TopdownAffine 192x256, heatmaps
+  people-topdown   COCO keypoints, one crop per person: MMPose's top-down training pipeline 192x256, heatmaps
   people-bottomup  COCO keypoints, whole images: Resize, RandomFlip
   shapes-seg       label-map segmentation (make-dataset shapes-seg): Resize, RandomFlip, RandomCrop, Pad
 
@@ -53,7 +53,14 @@ function pipelineFor(kind: Kind, ds: Dataset, scale: [number, number]): Transfor
   const flipPairs = ds.keypointInfo?.flipPairs;
   switch (kind) {
     case 'coco': return [{ type: 'Resize', scales: [scale] }, { type: 'RandomFlip', prob: 0.5 }, { type: 'Pad', sizeDivisor: 32 }];
-    case 'people-topdown': return [{ type: 'RandomFlip', prob: 0.5, flipPairs }, { type: 'TopdownAffine', inputSize: [192, 256], rotateFactor: 30, scaleRange: [0.75, 1.25] }, { type: 'GenerateHeatmap', heatmapSize: [48, 64], sigma: 2 }];
+    case 'people-topdown': return [
+      { type: 'GetBBoxCenterScale', padding: 1.25 },
+      { type: 'TopdownRandomFlip', prob: 0.5, flipIndices: flipIndicesFromPairs(flipPairs ?? [], ds.keypointInfo?.names.length ?? 17) },
+      { type: 'RandomHalfBody' },
+      { type: 'RandomBBoxTransform' },
+      { type: 'TopdownAffine', inputSize: [192, 256] },
+      { type: 'GenerateHeatmap', heatmapSize: [48, 64], sigma: 2 },
+    ];
     case 'people-bottomup': return [{ type: 'Resize', scales: [scale] }, { type: 'RandomFlip', prob: 0.5, flipPairs }];
     case 'shapes-seg': return [{ type: 'Resize', scales: [scale] }, { type: 'RandomFlip', prob: 0.5 }, { type: 'RandomCrop', cropSize: [Math.round(scale[0] * 0.75), Math.round(scale[1] * 0.75)], allowNegativeCrop: true }, { type: 'Pad', sizeDivisor: 32 }];
   }

@@ -30,6 +30,11 @@ export interface DataInfo {
   annIds?: number[];
   /** Detection score of the person box (top-down from detection results). */
   boxScore?: number;
+  /**
+   * Top-down: MMPose's sample id, the annotation id (ground truth) or the index among the
+   * person detections (detection results); CocoMetric keeps one prediction per id.
+   */
+  instanceId?: number;
 }
 
 /** How label-map PNG values become class indices. */

@@ -12,11 +12,21 @@ import { Pad, type PadOptions } from './pad';
 import { PhotoMetricDistortion, type PhotoMetricDistortionOptions } from './photometric';
 import { Resize, type ResizeOptions } from './resize';
 import { RandomResize, type RandomResizeOptions } from './random-resize';
-import { GenerateHeatmap, TopdownAffine, type HeatmapOptions, type TopdownAffineOptions } from './topdown';
+import {
+  GenerateHeatmap, GenerateTarget, GetBBoxCenterScale, TopdownAffine,
+  type GenerateTargetOptions, type GetBBoxCenterScaleOptions, type HeatmapOptions, type KeypointEncoder, type KeypointEncoderSpec, type TopdownAffineOptions,
+} from './topdown';
+import {
+  RandomBBoxTransform, RandomHalfBody, TopdownRandomFlip,
+  type RandomBBoxTransformOptions, type RandomHalfBodyOptions, type TopdownRandomFlipOptions,
+} from './topdown-random';
 import type { Transform } from './transform';
 
 export type { Transform } from './transform';
 export { RandomCrop, RandomResize, RandomFlip, Normalize, NormalizePad, Pad, PhotoMetricDistortion, Resize, TopdownAffine, GenerateHeatmap };
+export { GetBBoxCenterScale, TopdownRandomFlip, RandomHalfBody, RandomBBoxTransform, GenerateTarget };
+export type { KeypointEncoder, KeypointEncoderSpec, EncodedKeypoints } from './topdown';
+export { COCO_FLIP_INDICES, COCO_LOWER_BODY_IDS, COCO_UPPER_BODY_IDS, flipIndicesFromPairs } from './topdown-random';
 import { NORMALIZE_CAFFE, NORMALIZE_PYTORCH } from './normalize';
 export { NORMALIZE_CAFFE, NORMALIZE_PYTORCH };
 export { rescaleSize } from './resize';
@@ -30,11 +40,34 @@ export type TransformSpec =
   | ({ type: 'Pad' } & PadOptions)
   | ({ type: 'RandomCrop' } & RandomCropOptions)
   | ({ type: 'PhotoMetricDistortion' } & PhotoMetricDistortionOptions)
+  | ({ type: 'GetBBoxCenterScale' } & GetBBoxCenterScaleOptions)
+  | ({ type: 'TopdownRandomFlip' } & TopdownRandomFlipOptions)
+  | ({ type: 'RandomHalfBody' } & RandomHalfBodyOptions)
+  | ({ type: 'RandomBBoxTransform' } & RandomBBoxTransformOptions)
   | ({ type: 'TopdownAffine' } & TopdownAffineOptions)
+  | ({ type: 'GenerateTarget'; encoder: KeypointEncoderSpec } & Omit<GenerateTargetOptions, 'encoder'>)
   | ({ type: 'GenerateHeatmap' } & HeatmapOptions);
 
+/** What building a pipeline may need beyond its specs: objects that specs can only name. */
+export interface PipelineContext {
+  /** Builds a keypoint codec's encoder from its spec (GenerateTarget); the pose task passes src/models/codecs' builder. */
+  buildKeypointEncoder?: (spec: KeypointEncoderSpec) => KeypointEncoder;
+}
+
+/**
+ * The PipelineContext exported (as `pipelineContext`) by the module at `modulePath`, or an empty
+ * one without a path. The module is named at run time, so src/data imports nothing above it.
+ */
+export function loadPipelineContext(modulePath: string | undefined): PipelineContext {
+  if (!modulePath) return {};
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(modulePath) as { pipelineContext?: PipelineContext };
+  if (!mod || typeof mod.pipelineContext !== 'object') throw new Error(`pipeline: ${modulePath} does not export a pipelineContext object`);
+  return mod.pipelineContext;
+}
+
 /** Builds one transform from its spec. */
-export function buildTransform(spec: TransformSpec): Transform {
+export function buildTransform(spec: TransformSpec, ctx: PipelineContext = {}): Transform {
   switch (spec.type) {
     case 'Resize': return new Resize(spec);
     case 'RandomResize': return new RandomResize(spec);
@@ -43,7 +76,15 @@ export function buildTransform(spec: TransformSpec): Transform {
     case 'Pad': return new Pad(spec);
     case 'RandomCrop': return new RandomCrop(spec);
     case 'PhotoMetricDistortion': return new PhotoMetricDistortion(spec);
+    case 'GetBBoxCenterScale': return new GetBBoxCenterScale(spec);
+    case 'TopdownRandomFlip': return new TopdownRandomFlip(spec);
+    case 'RandomHalfBody': return new RandomHalfBody(spec);
+    case 'RandomBBoxTransform': return new RandomBBoxTransform(spec);
     case 'TopdownAffine': return new TopdownAffine(spec);
+    case 'GenerateTarget': {
+      if (!ctx.buildKeypointEncoder) throw new Error(`pipeline: GenerateTarget (encoder '${spec.encoder?.type}') needs a keypoint encoder builder (PipelineContext.buildKeypointEncoder)`);
+      return new GenerateTarget({ ...spec, encoder: ctx.buildKeypointEncoder(spec.encoder) });
+    }
     case 'GenerateHeatmap': return new GenerateHeatmap(spec);
     default: throw new Error(`pipeline: unknown transform type '${(spec as { type: string }).type}'`);
   }
@@ -73,8 +114,8 @@ export class Compose implements Transform {
   }
 }
 
-export function buildPipeline(specs: readonly TransformSpec[]): Compose {
-  return new Compose(specs.map(buildTransform));
+export function buildPipeline(specs: readonly TransformSpec[], ctx: PipelineContext = {}): Compose {
+  return new Compose(specs.map((s) => buildTransform(s, ctx)));
 }
 
 /** MMDetection's standard training pipeline (after loading): keep-ratio resize, flip, normalize, pad 32. */

@@ -2211,24 +2211,103 @@ export const detectionConfigSchema: JsonSchema = {
           "type": "object",
           "additionalProperties": false,
           "properties": {
-            "inputSize": {
+            "padding": {
+              "type": "number"
+            },
+            "type": {
+              "type": "string",
+              "const": "GetBBoxCenterScale"
+            }
+          },
+          "required": [
+            "type"
+          ]
+        },
+        {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "prob": {
+              "type": "number"
+            },
+            "flipIndices": {
               "type": "array",
               "items": {
                 "type": "number"
-              },
-              "minItems": 2,
-              "maxItems": 2
+              }
+            },
+            "type": {
+              "type": "string",
+              "const": "TopdownRandomFlip"
+            }
+          },
+          "required": [
+            "type"
+          ]
+        },
+        {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "minTotalKeypoints": {
+              "type": "number"
+            },
+            "minUpperKeypoints": {
+              "type": "number"
+            },
+            "minLowerKeypoints": {
+              "type": "number"
             },
             "padding": {
               "type": "number"
             },
-            "scaleRange": {
+            "prob": {
+              "type": "number"
+            },
+            "upperPrioritizedProb": {
+              "type": "number"
+            },
+            "upperBodyIds": {
+              "type": "array",
+              "items": {
+                "type": "number"
+              }
+            },
+            "lowerBodyIds": {
+              "type": "array",
+              "items": {
+                "type": "number"
+              }
+            },
+            "type": {
+              "type": "string",
+              "const": "RandomHalfBody"
+            }
+          },
+          "required": [
+            "type"
+          ]
+        },
+        {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "shiftFactor": {
+              "type": "number"
+            },
+            "shiftProb": {
+              "type": "number"
+            },
+            "scaleFactor": {
               "type": "array",
               "items": {
                 "type": "number"
               },
               "minItems": 2,
               "maxItems": 2
+            },
+            "scaleProb": {
+              "type": "number"
             },
             "rotateFactor": {
               "type": "number"
@@ -2238,11 +2317,61 @@ export const detectionConfigSchema: JsonSchema = {
             },
             "type": {
               "type": "string",
+              "const": "RandomBBoxTransform"
+            }
+          },
+          "required": [
+            "type"
+          ]
+        },
+        {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "inputSize": {
+              "type": "array",
+              "items": {
+                "type": "number"
+              },
+              "minItems": 2,
+              "maxItems": 2
+            },
+            "useUdp": {
+              "type": "boolean"
+            },
+            "type": {
+              "type": "string",
               "const": "TopdownAffine"
             }
           },
           "required": [
             "inputSize",
+            "type"
+          ]
+        },
+        {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "useDatasetKeypointWeights": {
+              "type": "boolean"
+            },
+            "datasetKeypointWeights": {
+              "type": "array",
+              "items": {
+                "type": "number"
+              }
+            },
+            "type": {
+              "type": "string",
+              "const": "GenerateTarget"
+            },
+            "encoder": {
+              "$ref": "#/definitions/KeypointEncoderSpec"
+            }
+          },
+          "required": [
+            "encoder",
             "type"
           ]
         },
@@ -2292,6 +2421,18 @@ export const detectionConfigSchema: JsonSchema = {
         "minItems": 2,
         "maxItems": 2
       }
+    },
+    "KeypointEncoderSpec": {
+      "type": "object",
+      "properties": {
+        "type": {
+          "type": "string"
+        }
+      },
+      "required": [
+        "type"
+      ],
+      "additionalProperties": {}
     },
     "DetectionMetric": {
       "type": "string",
