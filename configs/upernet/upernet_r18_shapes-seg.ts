@@ -20,10 +20,11 @@ import type { SegmentorModelConfig } from '../../src/models/segmentors/config';
 import { upernetR50 } from '../_base_/models/upernet_r50';
 import { fcnAuxHead, forDataset, segmentationConfig } from '../_base_/segmentation';
 import { config as fcnShapes } from '../fcn/fcn_r18-d8_shapes-seg';
+import { segPipelines } from '../_base_/datasets/cityscapes';
 import { SHAPES_SEG_CLASSES } from '../../src/data/synthetic/shapes-seg';
 
-const crop: [number, number] = [256, 256];
-const iters = 1100;
+const crop: [number, number] = [160, 160];
+const iters = 2600;
 
 export const model: SegmentorModelConfig = forDataset({
   ...upernetR50,
@@ -32,9 +33,16 @@ export const model: SegmentorModelConfig = forDataset({
   auxiliaryHead: { ...fcnAuxHead, inChannels: 256, channels: 64 },
 }, SHAPES_SEG_CLASSES.length, crop);
 
+const pipelines = segPipelines([192, 192], crop);
+
 export const config = segmentationConfig({
   model,
-  data: { ...fcnShapes.data, batchSize: 8 },
+  data: {
+    ...fcnShapes.data,
+    ...pipelines,
+    trainPipeline: pipelines.trainPipeline.map((t) => (t.type === 'RandomResize' ? { ...t, ratioRange: [0.75, 1.5] as [number, number] } : t)),
+    batchSize: 8,
+  },
   schedule: {
     train: { byEpoch: false, maxIters: iters, valInterval: 0 },
     optimWrapper: { optimizer: { type: 'SGD', lr: 0.05, momentum: 0.9, weightDecay: 0.0005 }, clipGrad: { maxNorm: 10 }, paramwise: null },
@@ -42,7 +50,7 @@ export const config = segmentationConfig({
       { type: 'LinearLR', startFactor: 0.001, byEpoch: false, begin: 0, end: 100 },
       { type: 'PolyLR', etaMin: 1e-4, power: 0.9, begin: 0, end: iters, byEpoch: false },
     ],
-    hooks: { logger: { interval: 20 }, checkpoint: { interval: 550, byEpoch: false, maxKeep: 2, saveLast: true } },
+    hooks: { logger: { interval: 20 }, checkpoint: { interval: 1300, byEpoch: false, maxKeep: 2, saveLast: true } },
   },
 });
 
