@@ -119,3 +119,22 @@ export function poseConfig(parts: { model: PoseModelConfig; data: PoseDataConfig
     evaluation: { metrics: ['coco'] },
   };
 }
+
+/** One of the seed's COCO rows (mmpose's td-hm_{backbone}_8xb{batch}-210e_coco-{h}x{w}). */
+export function tdHmCocoConfig(o: {
+  backbone: PoseResNetConfig | HRNetConfig;
+  /** [w, h] */
+  inputSize: [number, number];
+  batchSize: number;
+  /** mmpose's val_dataloader batch_size (32; 64 in td-hm_res101_8xb32-210e_coco-384x288). */
+  valBatchSize?: number;
+  /** auto_scale_lr.base_batch_size (512; 256 in td-hm_res101_8xb32-210e_coco-384x288). */
+  baseBatchSize?: number;
+}): PoseConfig {
+  const codec = msraCodec(o.inputSize);
+  return poseConfig({
+    model: topdownModel(o.backbone, codec),
+    data: { ...cocoPoseData(codec, o.batchSize), valBatchSize: o.valBatchSize ?? 32 },
+    schedule: { ...td210e, autoScaleLr: { enable: false, baseBatchSize: o.baseBatchSize ?? 512 } },
+  });
+}
