@@ -120,6 +120,26 @@ test('tsvision train then test on the generated people dataset prints keypoint A
     assert.ok(Array.isArray(results) && results.length > 0);
     assert.equal(results[0].keypoints.length, 51);
     assert.equal(results[0].category_id, 1);
+
+    // person boxes from a detection results file (the ground-truth boxes, score 0.8, and a decoy of
+    // score 0.1 that bboxScoreThr drops): every kept result comes from a box above the threshold
+    const gt = JSON.parse(fs.readFileSync(`${data}/annotations/person_keypoints_val.json`, 'utf8')) as { annotations: Array<{ image_id: number; bbox: number[]; iscrowd: number }> };
+    const people = gt.annotations.filter((a) => !a.iscrowd);
+    const dets = people.flatMap((a) => [
+      { image_id: a.image_id, category_id: 1, bbox: a.bbox, score: 0.8 },
+      { image_id: a.image_id, category_id: 1, bbox: [a.bbox[0] + 3, a.bbox[1] + 3, a.bbox[2] / 2, a.bbox[3] / 2], score: 0.1 },
+    ]);
+    const bboxFile = path.join(dir, 'dets.json');
+    fs.writeFileSync(bboxFile, JSON.stringify(dets));
+    const outDet = path.join(dir, 'results-det.json');
+    const d = cli('test', file, ckpt, '--json', '--out', outDet, '--work-dir', path.join(dir, 'test-det'), '--cfg-options', `data.val.bboxFile=${bboxFile}`, 'data.val.bboxScoreThr=0.3');
+    assert.equal(d.status, 0, d.stderr + d.stdout);
+    const m2 = JSON.parse(d.stdout.trim().split('\n').at(-1)!);
+    assert.ok(Number.isFinite(m2['coco/AP']) && m2['coco/AP'] >= 0 && m2['coco/AP'] <= 1, `coco/AP ${m2['coco/AP']}`);
+    const detResults = JSON.parse(fs.readFileSync(outDet, 'utf8')) as Array<{ score: number }>;
+    assert.ok(detResults.length > 0 && detResults.length <= people.length, `${detResults.length} results for ${people.length} boxes above the threshold`);
+    // instance score: 0.8 x the mean keypoint score above 0.2 (or 0), so never above 0.8
+    for (const r of detResults) assert.ok(r.score >= 0 && r.score <= 0.8 + 1e-6, `score ${r.score}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
