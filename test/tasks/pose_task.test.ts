@@ -92,7 +92,7 @@ test('tsvision train then test on the generated people dataset prints keypoint A
         ...posePipelines(codec),
         batchSize: 2,
         valBatchSize: 4,
-        workers: 0,
+        workers: 1, // the codec is built in the loader's worker thread (pipeline_context.ts)
         generate: { kind: 'people', dir: data, images: 5, seed: 1, minSize: 160, maxSize: 200 },
       },
       train: { byEpoch: false, maxIters: 2, valInterval: 0 },
