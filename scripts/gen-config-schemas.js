@@ -18,6 +18,7 @@ const TARGETS = [
   ['src/engine/toy.ts', 'ToyConfig', 'src/engine/toy_config_schema.ts', 'toyConfigSchema'],
   ['src/tasks/detection/task.ts', 'DetectionConfig', 'src/tasks/detection/config_schema.ts', 'detectionConfigSchema'],
   ['src/tasks/segmentation/task.ts', 'SegmentationConfig', 'src/tasks/segmentation/config_schema.ts', 'segmentationConfigSchema'],
+  ['src/tasks/pose/task.ts', 'PoseConfig', 'src/tasks/pose/config_schema.ts', 'poseConfigSchema'],
 ];
 
 /** Drops what validation does not read (descriptions, $schema) so the files stay small and stable. */
