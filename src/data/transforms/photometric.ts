@@ -168,6 +168,9 @@ export function hsv8ToBgr(d: Uint8Array, rgb: boolean, width: number): void {
   const tab = new Float32Array(4);
   const vectorCols = Math.floor(width / CV_HSV_BLOCK) * CV_HSV_BLOCK;
   const clampU8 = (x: number): number => (x < 0 ? 0 : x > 255 ? 255 : x);
+  // the vector path truncates, the scalar one rounds half to even
+  const truncated = (x: number): number => clampU8(Math.trunc(f(x * 255)));
+  const rounded = (x: number): number => clampU8(roundEven(f(x * 255)));
   for (let i = 0, px = 0; i < d.length; i += 3, px++) {
     const vector = px % width < vectorCols;
     const s = f(d[i + 1] * inv255), v = f(d[i + 2] * inv255);
@@ -193,7 +196,7 @@ export function hsv8ToBgr(d: Uint8Array, rgb: boolean, width: number): void {
       const sd = SECTORS[sector];
       b = tab[sd[0]]; g = tab[sd[1]]; r = tab[sd[2]];
     }
-    const out = vector ? (x: number) => clampU8(Math.trunc(f(x * 255))) : (x: number) => clampU8(roundEven(f(x * 255)));
+    const out = vector ? truncated : rounded;
     d[rgb ? i + 2 : i] = out(b); d[i + 1] = out(g); d[rgb ? i : i + 2] = out(r);
   }
 }

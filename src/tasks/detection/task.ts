@@ -20,7 +20,7 @@ import { CocoDataset, evaluateCoco, proposalRecall, type CocoResult } from '../.
 import { buildDetector, hasMaskBranch, type DataPreprocessorConfig, type DetectorModelConfig } from '../../models/detectors/build';
 import { toCocoResults, toDetBatch } from './data';
 import type { DetBatch, DetInstances, Detector } from '../../models/detectors/types';
-import { loadPretrained } from '../../zoo';
+import { initBackboneWeights } from '../backbone_init';
 import type { PretrainedInitCfg } from '../../models/init_cfg';
 import { DetectionTtaModel, ttaViews, zipViewSources, type DetectionTtaConfig } from './tta';
 import { detectionConfigSchema } from './config_schema';
@@ -159,10 +159,7 @@ export class DetectionModel extends ModelWrapper<Batch, DetInstances[], Detector
 
   /** Loads the backbone's ImageNet weights (downloaded once into the cache), strictly. */
   async initWeights(log: (line: string) => void): Promise<void> {
-    if (!this.backboneInit) return;
-    const r = await loadPretrained(this.detector.backbone, this.backboneInit, { log });
-    log(`backbone: ${r.loadedKeys.length} tensors from ${this.backboneInit.checkpoint} (${r.file})` +
-      (r.ignoredKeys.length ? `; ignored ${r.ignoredKeys.length} keys the backbone lacks: ${r.ignoredKeys.slice(0, 6).join(', ')}${r.ignoredKeys.length > 6 ? ', ...' : ''}` : ''));
+    await initBackboneWeights(this.detector.backbone, this.backboneInit, log);
   }
 
   get detector(): Detector {

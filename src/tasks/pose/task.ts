@@ -23,7 +23,7 @@ import type { TopdownPoseEstimatorConfig } from '../../models/pose_estimators/co
 import type { TopdownPoseEstimator } from '../../models/pose_estimators/topdown';
 import type { PoseBatch, PosePrediction, PoseSampleMeta } from '../../models/pose_estimators/types';
 import type { PretrainedInitCfg } from '../../models/init_cfg';
-import { loadPretrained } from '../../zoo';
+import { initBackboneWeights } from '../backbone_init';
 import { topdownPrediction } from './data';
 import { TopdownCocoMetric, type ScoreMode } from './evaluator';
 import { poseConfigSchema } from './config_schema';
@@ -261,10 +261,7 @@ export class PoseModel extends ModelWrapper<Batch, PosePrediction[], TopdownPose
 
   /** Loads the backbone's ImageNet weights (downloaded once into the cache), strictly. */
   async initWeights(log: (line: string) => void): Promise<void> {
-    if (!this.backboneInit) return;
-    const r = await loadPretrained(this.estimator.backbone, this.backboneInit, { log });
-    log(`backbone: ${r.loadedKeys.length} tensors from ${this.backboneInit.checkpoint} (${r.file})` +
-      (r.ignoredKeys.length ? `; ignored ${r.ignoredKeys.length} keys the backbone lacks: ${r.ignoredKeys.slice(0, 6).join(', ')}${r.ignoredKeys.length > 6 ? ', ...' : ''}` : ''));
+    await initBackboneWeights(this.estimator.backbone, this.backboneInit, log);
   }
 
   loss(batch: Batch): Record<string, Tensor> {

@@ -29,7 +29,7 @@ import { buildSegmentor } from '../../models/segmentors/build';
 import type { SegmentorModelConfig } from '../../models/segmentors/config';
 import type { SegPrediction, Segmentor } from '../../models/segmentors/types';
 import type { PretrainedInitCfg } from '../../models/init_cfg';
-import { loadPretrained } from '../../zoo';
+import { initBackboneWeights } from '../backbone_init';
 import { toSegBatch, withSegPreprocessing } from './data';
 import { segmentationConfigSchema } from './config_schema';
 
@@ -210,10 +210,7 @@ export class SegmentationModel extends ModelWrapper<Batch, SegPrediction[], Segm
 
   /** Loads the backbone's ImageNet weights (downloaded once into the cache), strictly. */
   async initWeights(log: (line: string) => void): Promise<void> {
-    if (!this.backboneInit) return;
-    const r = await loadPretrained(this.segmentor.backbone, this.backboneInit, { log });
-    log(`backbone: ${r.loadedKeys.length} tensors from ${this.backboneInit.checkpoint} (${r.file})` +
-      (r.ignoredKeys.length ? `; ignored ${r.ignoredKeys.length} keys the backbone lacks: ${r.ignoredKeys.slice(0, 6).join(', ')}${r.ignoredKeys.length > 6 ? ', ...' : ''}` : ''));
+    await initBackboneWeights(this.segmentor.backbone, this.backboneInit, log);
   }
 
   loss(batch: Batch): Record<string, Tensor> {
