@@ -7,7 +7,7 @@ export * from './creation';
 export { type DType, DTYPE_SIZE, isFloatingPoint, type TypedArray } from './dtype';
 export { tidy, tidyAsync, keep, unkeep, dispose, scopeDepth } from './scope';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd';
-export { manualSeed, getRngState, setRngState, liveTensors, setNumThreads, getNumThreads, setFlushDenormal, getFlushDenormal, flushDenormalThreads, cuda, buildInfo, type CudaMemoryStats } from './runtime';
+export { manualSeed, getRngState, setRngState, liveTensors, setNumThreads, getNumThreads, setFlushDenormal, getFlushDenormal, flushDenormalThreads, setCpuCache, cpuCacheStats, emptyCpuCache, mallocStats, cuda, buildInfo, type CudaMemoryStats, type MallocStats, type CpuCacheStats } from './runtime';
 export * as F from './functional';
 export * as ops from './vision_ops';
 export * from './serialization';
