@@ -6,7 +6,8 @@
  *    equal to inferTopdown in-process and to the plain [[x, y, w, h]] form; no boxes: the whole image;
  *  - malformed BOXES.json: errors naming the file and the record;
  *  - `demo`: a PNG of the image's size with drawn pixels;
- *  - inferTopdownWithDetector and `topdown-demo` with a random-weight shapes detector.
+ *  - inferTopdownWithDetector and `topdown-demo` with a random-weight shapes detector;
+ *  - `benchmark` of a pose config: inference and --train columns.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -269,4 +270,22 @@ test('box nms as MMPose\'s: +1 pixel areas, highest score first, IoU above the t
   // equal scores: the later box first (numpy's argsort()[::-1])
   assert.deepEqual(boxNms([[0, 0, 10, 10], [0, 0, 10, 10]], [0.5, 0.5], 0.3), [1]);
   assert.deepEqual(boxNms([], [], 0.3), []);
+});
+
+test('benchmark of a pose config: crops per second at the input size, and --train s/iter', () => {
+  const r = cli('benchmark', poseConfig, '--checkpoint', poseCkpt, '--image', image, '--images', '3', '--warmup', '1');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /1 warm-up \+ 3 person crops of .*pose\.js at 96x128/);
+  assert.match(r.stdout, /^inference: [\d.]+ crops\/s \([\d.]+ ms\/crop, mean of 3\), peak memory \d+ MB$/m);
+  // the val set's crops (two images of 1-4 people)
+  const j = cli('benchmark', poseConfig, '--images', '1', '--warmup', '1', '--json');
+  assert.equal(j.status, 0, j.stderr);
+  const o = JSON.parse(j.stdout);
+  assert.deepEqual(Object.keys(o).sort(), ['fps', 'ms_per_image', 'peak_memory_mb']);
+  assert.ok(o.fps > 0 && o.ms_per_image > 0 && o.peak_memory_mb > 0);
+  const t = cli('benchmark', poseConfig, '--train', '--iters', '2', '--warmup', '1', '--json');
+  assert.equal(t.status, 0, t.stderr);
+  const to = JSON.parse(t.stdout);
+  assert.deepEqual(Object.keys(to).sort(), ['peak_memory_mb', 's_per_iter']);
+  assert.ok(to.s_per_iter > 0);
 });
