@@ -141,7 +141,9 @@ export async function inferTopdown(p: LoadedPoseEstimator, imgPath: string, bbox
       if (!isNumberArray(v, 4)) throw new Error(`inferTopdown: box ${i}: expected 4 finite numbers, got ${show(v)}`);
       return [...v];
     });
-    boxes = format === 'xywh' ? given.map(([x, y, w, h]) => [x, y, x + w, y + h]) : given;
+    // float32, as MMPose's bbox_xywh2xyxy on its float32 arrays (and CocoKeypoints' detection boxes)
+    const f = Math.fround;
+    boxes = format === 'xywh' ? given.map((b) => { const [x, y, w, h] = b.map(f); return [x, y, f(x + w), f(y + h)]; }) : given;
     cocoBoxes = format === 'xywh' ? given : given.map(([x1, y1, x2, y2]) => [x1, y1, x2 - x1, y2 - y1]);
     scores = bboxes.map((b) => ('bbox' in b && b.score !== undefined ? b.score : 1));
   }
