@@ -23,6 +23,11 @@ What it writes (under OUT, default test/fixtures/mmpose/):
                      codec.<name>.decode_random.* (decode of smooth random heatmaps), names msra, dark, udp (the
                      model codecs) and msra_384, dark_384, udp_384 (288x384 / 72x96, sigma 3, keypoints x3)
   keys.json          {row: {state-dict key: shape}} of the full-width estimators of mmpose's configs (no weights)
+  topdown.png        a 160x120 image (smooth gradients and blocks; PNG, so every decoder reads the same pixels)
+  topdown.json       mmpose.apis.init_model(sb_tiny config + PoseDataPreprocessor (ImageNet mean/std, bgr_to_rgb),
+                     sb_tiny.pth) then inference_topdown(model, topdown.png, bboxes, 'xyxy') with the td-hm val
+                     pipeline at 96x128 (flip test, shifted heatmaps): per call its boxes and each result's keypoints
+                     [K, 2] (image pixels) and keypoint_scores [K]; a call with bboxes None (the whole image)
   manifest.json      versions, seed, sizes, sample metainfo (input_center, input_scale, input_size, flip_indices)
 
 Rerun:  .cache/openmmlab/bin/python scripts/reference/mmpose_fixtures.py [--out DIR]
@@ -247,6 +252,39 @@ def full_keys():
     return keys
 
 
+def inference_fixtures(out):
+    """mmpose.apis.inference_topdown on a small image and a few boxes, with sb_tiny.pth."""
+    from mmpose.apis import inference_topdown, init_model
+    import cv2
+    h, w = 120, 160
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.stack([xs * 255 / w, ys * 255 / h, (xs + ys) * 255 / (w + h)], axis=-1)
+    img[30:90, 60:100] = [200, 40, 90]
+    img[10:40, 10:50] = [30, 220, 120]
+    img = img.astype(np.uint8)  # BGR, as cv2 writes it
+    path = osp.join(out, 'topdown.png')
+    cv2.imwrite(path, img)
+    cfg = Config(dict(
+        model=dict(model_cfg('sb_tiny'), data_preprocessor=dict(
+            type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True)),
+        test_dataloader=dict(dataset=dict(pipeline=[
+            dict(type='LoadImage'), dict(type='GetBBoxCenterScale'), dict(type='TopdownAffine', input_size=INPUT_SIZE),
+            dict(type='PackPoseInputs')])),
+    ))
+    model = init_model(cfg, osp.join(out, 'sb_tiny.pth'), device='cpu')
+    calls = []
+    # inside, fractional, crossing the border, tall and thin, wide and low
+    boxes = [[40.0, 20.0, 110.0, 100.0], [55.5, 25.25, 102.75, 95.5], [-20.0, 60.0, 50.0, 140.0], [70.0, 5.0, 85.0, 115.0],
+             [5.0, 50.0, 150.0, 70.0]]
+    for bboxes in [boxes, None]:
+        res = inference_topdown(model, path, None if bboxes is None else np.array(bboxes, dtype=np.float32), bbox_format='xyxy')
+        calls.append(dict(bboxes=bboxes, results=[dict(
+            keypoints=r.pred_instances.keypoints[0].astype(float).tolist(),
+            keypoint_scores=r.pred_instances.keypoint_scores[0].astype(float).tolist()) for r in res]))
+    with open(osp.join(out, 'topdown.json'), 'w') as f:
+        json.dump(dict(image='topdown.png', input_size=list(INPUT_SIZE), calls=calls), f, separators=(',', ':'))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--out', default=osp.join(ROOT, 'test', 'fixtures', 'mmpose'))
@@ -264,6 +302,7 @@ def main():
     man['sb_tiny'] = model_fixtures('sb_tiny', args.out)
     man['hrnet_tiny'] = model_fixtures('hrnet_tiny', args.out)
     codec_fixtures(args.out)
+    inference_fixtures(args.out)
     with open(osp.join(args.out, 'keys.json'), 'w') as f:
         json.dump(full_keys(), f, separators=(',', ':'))
     with open(osp.join(args.out, 'manifest.json'), 'w') as f:

@@ -3,3 +3,7 @@ export { asDetectionConfig, inferImage, loadDetector, prepareImage, readImageTen
 export {
   asSegmentationConfig, inferSegmentation, loadSegmentor, prepareSegImage, writeLabelPng, type LoadedSegmentor, type SegmentationResult,
 } from './segmentation';
+export {
+  asPoseConfig, disposePoseEstimator, inferTopdown, inferTopdownWithDetector, isPoseConfig, loadPoseEstimator, prepareTopdownCrops, readPersonBoxes,
+  type LoadedPoseEstimator, type PersonBox, type PoseResult, type TopdownWithDetectorOptions, type TopdownWithDetectorResult,
+} from './pose';

@@ -10,11 +10,12 @@ import { cocoEvalCommand } from './commands/coco-eval';
 import { quickstartCommand } from './commands/quickstart';
 import { inferCommand } from './commands/infer';
 import { demoCommand } from './commands/demo';
+import { topdownDemoCommand } from './commands/topdown-demo';
 import { benchmarkCommand } from './commands/benchmark';
 import { trainCommand } from './commands/train';
 import { testCommand } from './commands/test';
 
-export const commands: Command[] = [trainCommand, testCommand, cocoEvalCommand, makeDatasetCommand, cacheDatasetCommand, browseDatasetCommand, quickstartCommand, inferCommand, demoCommand, benchmarkCommand];
+export const commands: Command[] = [trainCommand, testCommand, cocoEvalCommand, makeDatasetCommand, cacheDatasetCommand, browseDatasetCommand, quickstartCommand, inferCommand, demoCommand, topdownDemoCommand, benchmarkCommand];
 
 const seen = new Set<string>();
 for (const c of commands) {

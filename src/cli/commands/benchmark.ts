@@ -12,6 +12,10 @@ import { asDetectionConfig, loadDetector, prepareImage } from '../../apis/detect
 import { asSegmentationConfig, isSegmentationConfig, loadSegmentor, prepareSegImage } from '../../apis/segmentation';
 import { segmentationTask, type SegmentationConfig } from '../../tasks/segmentation/task';
 import { toSegBatch } from '../../tasks/segmentation/data';
+import { poseTask, toPoseBatch, type PoseConfig } from '../../tasks/pose/task';
+import { asPoseConfig, disposePoseEstimator, isPoseConfig, loadPoseEstimator, prepareTopdownCrops } from '../../apis/pose';
+import { imageSize } from '../../data/image';
+import * as fs from 'node:fs';
 import type { RunConfig, Task } from '../../config/types';
 import type { TrainableModel } from '../../engine/types';
 import { expandCfgOptions, loadConfigArg } from '../config_args';
@@ -28,6 +32,10 @@ Peak memory: CUDA max allocated on GPU, peak resident set size on CPU.
 Semantic-segmentation configs are timed at the config's test size (the test pipeline's Resize,
 e.g. 2048x1024 for Cityscapes); without --image and without the dataset on disk, a blank image
 of the test Resize's scale is used (said on stderr).
+Top-down pose configs are timed per person crop at the config's input size (e.g. 192x256),
+flip test and decoding to image keypoints included: fps is crops per second. The crops are the
+test set's person boxes, one per batch, or with --image the whole image as one box (as
+tsvision infer without --bboxes). --train times the config's batch of crops.
 
 Options:
   --checkpoint CKPT  weights (default: the config's random initialization); every key must fit
@@ -65,8 +73,9 @@ export const benchmarkCommand: Command = {
     const warmup = numberOption('benchmark', 'warmup', values.warmup as string | undefined, 5, { integer: true, min: 0 });
     const loaded = loadConfigArg('benchmark', positionals[0], (values['cfg-options'] as string[] | undefined) ?? []);
     const seg = isSegmentationConfig(loaded);
-    const cfg: RunConfig = seg ? asSegmentationConfig(loaded, 'benchmark') : asDetectionConfig(loaded, 'benchmark');
-    const task = (seg ? segmentationTask : detectionTask) as unknown as Task<RunConfig, Batch, unknown>;
+    const pose = isPoseConfig(loaded);
+    const cfg: RunConfig = seg ? asSegmentationConfig(loaded, 'benchmark') : pose ? asPoseConfig(loaded, 'benchmark') : asDetectionConfig(loaded, 'benchmark');
+    const task = (seg ? segmentationTask : pose ? poseTask : detectionTask) as unknown as Task<RunConfig, Batch, unknown>;
     const say = (s: string) => { if (!values.json) console.error(s); };
 
     if (values.train) {
@@ -102,6 +111,12 @@ export const benchmarkCommand: Command = {
     }
 
     const n = numberOption('benchmark', 'images', values.images as string | undefined, 50, { integer: true, min: 1 });
+    if (pose) {
+      const out = await benchmarkPose(cfg as PoseConfig, { checkpoint: values.checkpoint as string | undefined, image: values.image as string | undefined, n, warmup, strict: values['no-strict'] !== true, say, name: positionals[0] });
+      if (values.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+      else console.log(`inference: ${out.fps} crops/s (${out.ms_per_image} ms/crop, mean of ${n}), peak memory ${out.peak_memory_mb} MB`);
+      return 0;
+    }
     if (seg) {
       const out = await benchmarkSegmentation(cfg as SegmentationConfig, { checkpoint: values.checkpoint as string | undefined, image: values.image as string | undefined, n, warmup, strict: values['no-strict'] !== true, say, name: positionals[0] });
       if (values.json) process.stdout.write(`${JSON.stringify(out)}\n`);
@@ -125,20 +140,15 @@ export const benchmarkCommand: Command = {
       if (batches.length < warmup + n) throw new Error(`benchmark: the test set has ${batches.length} images, ${warmup + n} needed (use --images/--warmup)`);
     }
     say(`benchmark: ${warmup} warm-up + ${n} images of ${positionals[0]} (${torch.getNumThreads()} threads)`);
-    const times: number[] = [];
+    let out: InferenceTiming;
     try {
-      batches.forEach((batch, i) => torch.tidy(() => {
+      out = timeInference(batches, warmup, (batch) => {
         const input = toDetBatch(batch);
-        const t0 = performance.now();
-        detector.model.predict(input);
-        if (torch.cuda.isAvailable()) torch.cuda.synchronize();
-        if (i >= warmup) times.push((performance.now() - t0) / 1000);
-      }));
+        return () => detector.model.predict(input);
+      });
     } finally {
       detector.model.dispose();
     }
-    const mean = times.reduce((a, b) => a + b, 0) / times.length;
-    const out = { fps: Number((1 / mean).toFixed(2)), ms_per_image: Number((mean * 1000).toFixed(2)), peak_memory_mb: Math.round(peakMemoryMb()) };
     if (values.json) process.stdout.write(`${JSON.stringify(out)}\n`);
     else console.log(`inference: ${out.fps} img/s (${out.ms_per_image} ms/image, mean of ${n}), peak memory ${out.peak_memory_mb} MB`);
     return 0;
@@ -173,21 +183,68 @@ async function benchmarkSegmentation(cfg: SegmentationConfig, o: { checkpoint?: 
   const s = loadSegmentor(cfg, o.checkpoint, { strict: o.strict });
   const [h, w] = batches[0].shape.slice(2);
   o.say(`benchmark: ${o.warmup} warm-up + ${o.n} images of ${o.name} at ${w}x${h} (${torch.getNumThreads()} threads)`);
-  const times: number[] = [];
   try {
-    torch.noGrad(() => batches.forEach((batch, i) => torch.tidy(() => {
+    return timeInference(batches, o.warmup, (batch) => {
       const input = toSegBatch(batch);
-      const t0 = performance.now();
-      const preds = s.model.predict(input);
-      if (torch.cuda.isAvailable()) torch.cuda.synchronize();
-      if (i >= o.warmup) times.push((performance.now() - t0) / 1000);
-      return preds.map((p) => p.labels);
-    })));
+      return () => s.model.predict(input);
+    });
   } finally {
     s.model.dispose();
   }
+}
+
+interface InferenceTiming { fps: number; ms_per_image: number; peak_memory_mb: number }
+
+/**
+ * Times `prepare(batch)()` per batch without gradients, each in a tidy scope: `prepare` converts
+ * the batch to the model's input (not timed) and returns the timed forward + post-processing.
+ * The first `warmup` batches are not counted.
+ */
+function timeInference(batches: readonly Batch[], warmup: number, prepare: (batch: Batch) => () => unknown): InferenceTiming {
+  const times: number[] = [];
+  torch.noGrad(() => batches.forEach((batch, i) => torch.tidy(() => {
+    const run = prepare(batch);
+    const t0 = performance.now();
+    run(); // its tensors are disposed with the scope
+    if (torch.cuda.isAvailable()) torch.cuda.synchronize();
+    if (i >= warmup) times.push((performance.now() - t0) / 1000);
+  })));
   const mean = times.reduce((a, b) => a + b, 0) / times.length;
   return { fps: Number((1 / mean).toFixed(2)), ms_per_image: Number((mean * 1000).toFixed(2)), peak_memory_mb: Math.round(peakMemoryMb()) };
+}
+
+/**
+ * Top-down pose inference time per person crop at the config's input size: forward (with the
+ * config's flip test) + heatmap decoding to image keypoints, data loading excluded.
+ */
+async function benchmarkPose(cfg: PoseConfig, o: { checkpoint?: string; image?: string; n: number; warmup: number; strict: boolean; say: (s: string) => void; name: string }): Promise<InferenceTiming> {
+  const total = o.warmup + o.n;
+  let batches: Batch[];
+  if (o.image) {
+    if (!fs.existsSync(o.image)) throw new Error(`image not found: ${o.image}`);
+    const { width, height } = await imageSize(fs.readFileSync(o.image), o.image);
+    const one = await prepareTopdownCrops(cfg, o.image, [[0, 0, width, height]], [1]);
+    batches = Array.from({ length: total }, () => one);
+  } else {
+    const data = poseTask.buildValData({ ...cfg, data: { ...cfg.data, valBatchSize: 1 } });
+    try {
+      batches = await collectBatches(data.epoch(0), total);
+    } finally {
+      await data.close?.();
+    }
+    if (batches.length < total) throw new Error(`benchmark: the test set has ${batches.length} person crops, ${total} needed (use --images/--warmup)`);
+  }
+  const p = loadPoseEstimator(cfg, o.checkpoint, { strict: o.strict });
+  const [h, w] = batches[0].shape.slice(2);
+  o.say(`benchmark: ${o.warmup} warm-up + ${o.n} person crops of ${o.name} at ${w}x${h} (${torch.getNumThreads()} threads)`);
+  try {
+    return timeInference(batches, o.warmup, (batch) => {
+      const input = toPoseBatch(batch, { flipIndices: p.model.flipIndices });
+      return () => p.model.estimator.predict(input);
+    });
+  } finally {
+    disposePoseEstimator(p);
+  }
 }
 
 /** A zero (mean-coloured after normalization) image of the test Resize's scale, as a collated batch. */

@@ -1,13 +1,17 @@
 /**
  * `tsvision infer CONFIG --checkpoint CKPT --image IMG [--json] [--out FILE]`: detections for one
- * image, or for a semantic-segmentation config its label map written to --out.
+ * image, for a semantic-segmentation config its label map written to --out, for a top-down pose
+ * config the keypoints of each person box of --bboxes.
  */
 import { asDetectionConfig, inferImage, loadDetector } from '../../apis/detection';
 import { asSegmentationConfig, inferSegmentation, isSegmentationConfig, loadSegmentor, writeLabelPng } from '../../apis/segmentation';
+import { asPoseConfig, disposePoseEstimator, inferTopdown, isPoseConfig, loadPoseEstimator, readPersonBoxes, type PoseResult } from '../../apis/pose';
+import { COCO_KEYPOINTS } from '../../data/synthetic/people';
 import { expandCfgOptions, loadConfigArg } from '../config_args';
 import { parseCommandArgs, UsageError, type Command } from '../command';
 
-const HELP = `Usage: tsvision infer CONFIG --checkpoint CKPT --image IMG [--json] [--score-thr T] [--out PRED.png] [--no-strict] [--cfg-options K=V ...]
+const HELP = `Usage: tsvision infer CONFIG --checkpoint CKPT --image IMG [--json] [--score-thr T] [--out PRED.png]
+                      [--bboxes BOXES.json] [--no-strict] [--cfg-options K=V ...]
 
 Runs the detector of CONFIG (a config file or a name under configs/, e.g.
 faster_rcnn/faster-rcnn_r50_fpn_1x_coco or torchvision/fasterrcnn_resnet50_fpn) with the
@@ -20,6 +24,14 @@ Semantic-segmentation configs (e.g. fcn/fcn_r18-d8_shapes-seg): --out PRED.png i
 required and receives the label map: a single-channel 8-bit PNG of class indices at the input's
 size. With --json, one object {"out", "width", "height", "pixels": {class: count}} is printed.
 
+Top-down pose configs (e.g. td-hm/td-hm_res18_people-256x192): MMPose's inference_topdown. Each
+person box of --bboxes BOXES.json (COCO results [{"bbox": [x, y, w, h], "score": s}, ...], other
+fields ignored, or plain boxes [[x, y, w, h], ...]; without --bboxes, or with an empty list, the
+whole image is one box) goes through the config's test pipeline and flip test; --json prints one
+array with one COCO keypoint result per box, in box order: image_id 0, category_id 1, keypoints
+[x, y, score] x 17 in original-image pixels, bbox (as given), bbox_score (the box's score, 1 when
+absent) and score = bbox_score x the mean keypoint score above 0.2 (MMPose's CocoMetric rescoring).
+
 Options:
   --checkpoint CKPT   weights to load (required); every key must fit the model
   --no-strict         load only the checkpoint's tensors that fit the model (names and shapes)
@@ -28,16 +40,18 @@ Options:
   --json              print exactly one JSON array on stdout
   --score-thr T       drop detections scoring below T (default 0: all)
   --out PRED.png      semantic segmentation: where the label map is written (required there)
+  --bboxes BOXES.json top-down pose: the person boxes
   --cfg-options K=V   override config keys`;
 
 export const inferCommand: Command = {
   name: 'infer',
-  summary: 'detections for one image, in COCO results format',
+  summary: 'detections (COCO results), a label map, or keypoints of person boxes for one image',
   help: HELP,
   async run(argv) {
     const { values, positionals } = parseCommandArgs('infer', expandCfgOptions(argv), {
       checkpoint: { type: 'string' }, image: { type: 'string' }, json: { type: 'boolean' },
       'score-thr': { type: 'string' }, out: { type: 'string' }, 'cfg-options': { type: 'string', multiple: true }, 'no-strict': { type: 'boolean' },
+      bboxes: { type: 'string' },
     });
     if (positionals.length !== 1) throw new UsageError('infer: expected one CONFIG argument');
     if (!values.checkpoint) throw new UsageError('infer: --checkpoint CKPT is required');
@@ -45,6 +59,21 @@ export const inferCommand: Command = {
     const thr = values['score-thr'] === undefined ? 0 : Number(values['score-thr']);
     if (!Number.isFinite(thr)) throw new UsageError(`infer: --score-thr expects a number, got '${values['score-thr']}'`);
     const loaded = loadConfigArg('infer', positionals[0], (values['cfg-options'] as string[] | undefined) ?? []);
+    if (isPoseConfig(loaded)) {
+      if (values.out !== undefined) throw new UsageError('infer: --out applies to semantic-segmentation configs; keypoint results go to stdout (--json)');
+      if (values['score-thr'] !== undefined) throw new UsageError('infer: --score-thr applies to detection configs; a pose config gives one result per box of --bboxes');
+      const boxes = values.bboxes === undefined ? undefined : readPersonBoxes(values.bboxes as string);
+      const pose = loadPoseEstimator(asPoseConfig(loaded, 'infer'), values.checkpoint as string, { strict: values['no-strict'] !== true });
+      try {
+        const results = await inferTopdown(pose, values.image as string, boxes, { bboxFormat: 'xywh' });
+        if (values.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+        else printPoses(values.image as string, results);
+      } finally {
+        disposePoseEstimator(pose);
+      }
+      return 0;
+    }
+    if (values.bboxes !== undefined) throw new UsageError('infer: --bboxes applies to top-down pose configs');
     if (isSegmentationConfig(loaded)) {
       if (!values.out) throw new UsageError('infer: --out PRED.png is required for a semantic-segmentation config (the label map is written there)');
       const seg = loadSegmentor(asSegmentationConfig(loaded, 'infer'), values.checkpoint as string, { strict: values['no-strict'] !== true });
@@ -87,3 +116,15 @@ export const inferCommand: Command = {
     return 0;
   },
 };
+
+/** A readable listing: each person's box, scores and keypoints. */
+function printPoses(image: string, results: PoseResult[]): void {
+  console.log(`${results.length} person${results.length === 1 ? '' : 's'} in ${image}`);
+  results.forEach((r, i) => {
+    console.log(`  #${i}  box [${r.bbox.map((v) => v.toFixed(1)).join(', ')}]  box score ${r.bbox_score.toFixed(3)}  score ${r.score.toFixed(3)}`);
+    for (let k = 0; k < r.keypoints.length / 3; k++) {
+      const [x, y, s] = r.keypoints.slice(3 * k, 3 * k + 3);
+      console.log(`      ${(COCO_KEYPOINTS[k] ?? String(k)).padEnd(15)} (${x.toFixed(1)}, ${y.toFixed(1)})  ${s.toFixed(3)}`);
+    }
+  });
+}

@@ -110,11 +110,7 @@ export class TopdownCocoMetric {
       case 'bbox': return bboxScore;
       case 'keypoint': return f32(meanF32(scores));
       case 'bbox_rle': return f32(f32(bboxScore + f32(meanF32(scores))) + Math.max(...scores));
-      case 'bbox_keypoint': {
-        let sum = 0, n = 0;
-        for (const s of scores) if (s > this.o.keypointScoreThr) { sum += s; n++; }
-        return n ? bboxScore * (sum / n) : 0;
-      }
+      case 'bbox_keypoint': return bboxKeypointScore(bboxScore, scores, this.o.keypointScoreThr);
     }
   }
 
@@ -136,6 +132,19 @@ export class TopdownCocoMetric {
     STAT_NAMES.forEach((name, i) => { metrics[name] = ev.stats[i]; });
     return { results, metrics, eval: ev };
   }
+}
+
+/**
+ * MMPose's 'bbox_keypoint' instance score: the box score times the mean of the keypoint scores
+ * above `keypointScoreThr` (0 when none is), in float64 as CocoMetric computes it.
+ */
+export function bboxKeypointScore(bboxScore: number, keypointScores: ArrayLike<number>, keypointScoreThr: number): number {
+  let sum = 0, n = 0;
+  for (let i = 0; i < keypointScores.length; i++) {
+    const s = keypointScores[i];
+    if (s > keypointScoreThr) { sum += s; n++; }
+  }
+  return n ? bboxScore * (sum / n) : 0;
 }
 
 /** np.mean of a float32 array: float32 pairwise sum (short arrays), then the division in float32. */

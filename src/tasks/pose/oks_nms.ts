@@ -79,3 +79,29 @@ export function oksNms(instances: readonly OksInstance[], thr: number, sigmas: r
   }
   return keep;
 }
+
+/**
+ * MMPose's box nms (evaluation/functional/nms.py, which topdown_demo_with_mmdet runs on the
+ * person detections): greedy, highest score first, areas and overlaps with its +1 pixel
+ * convention; a box is dropped when its IoU with a kept one exceeds `thr`. `boxes` [N][4] xyxy
+ * image pixels, `scores` [N]; indices kept, ties ordered as oksNms.
+ */
+export function boxNms(boxes: ReadonlyArray<readonly number[]>, scores: readonly number[], thr: number): number[] {
+  if (boxes.length !== scores.length) throw new Error(`boxNms: ${boxes.length} boxes and ${scores.length} scores`);
+  const area = boxes.map(([x1, y1, x2, y2]) => (x2 - x1 + 1) * (y2 - y1 + 1));
+  let order = boxes.map((_, i) => i).sort((a, b) => scores[a] - scores[b] || a - b).reverse();
+  const keep: number[] = [];
+  while (order.length > 0) {
+    const i = order[0];
+    keep.push(i);
+    const [ax1, ay1, ax2, ay2] = boxes[i];
+    order = order.slice(1).filter((j) => {
+      const [bx1, by1, bx2, by2] = boxes[j];
+      const w = Math.max(0, Math.min(ax2, bx2) - Math.max(ax1, bx1) + 1);
+      const h = Math.max(0, Math.min(ay2, by2) - Math.max(ay1, by1) + 1);
+      const inter = w * h;
+      return inter / (area[i] + area[j] - inter) <= thr;
+    });
+  }
+  return keep;
+}

@@ -250,7 +250,7 @@ export class PoseModel extends ModelWrapper<Batch, PosePrediction[], TopdownPose
     /** The backbone's pretrained weights (config model.backbone.initCfg). */
     private readonly backboneInit: PretrainedInitCfg | null | undefined,
     /** The dataset's flip_indices (the flip test needs them). */
-    private readonly flipIndices: number[],
+    readonly flipIndices: number[],
   ) {
     super(estimator);
   }
