@@ -28,7 +28,7 @@ import { resolveConfig } from '../src/config';
 import { asSegmentationConfig, loadSegmentor, predictSegImage, type LoadedSegmentor } from '../src/apis/segmentation';
 import type { SegBatch } from '../src/models/segmentors/types';
 import { SGD } from '../src/optim';
-import { median, startReference, type ReferenceServer } from './ref_server';
+import { COMMON_OPTIONS, alternate, commonArgs, inTempDir, logSteps, logTable, median, refPython, startReference, writeResults, type ReferenceServer } from './ref_server';
 
 const ALL_METHODS = [
   'fcn/fcn_r50-d8_4xb2-40k_cityscapes-512x1024',
@@ -42,12 +42,7 @@ const { values } = parseArgs({
   options: {
     methods: { type: 'string', default: ALL_METHODS.join(',') },
     sizes: { type: 'string', default: '512x512,512x1024' },
-    threads: { type: 'string', default: '2' },
-    warmup: { type: 'string', default: '1' },
-    iters: { type: 'string', default: '5' },
-    train: { type: 'boolean', default: false },
-    denormal: { type: 'string', default: 'on' },
-    out: { type: 'string' },
+    ...COMMON_OPTIONS,
   },
 });
 const methods = values.methods!.split(',').filter((m) => m !== '');
@@ -56,10 +51,8 @@ const sizes = values.sizes!.split(',').map((s): [number, number] => {
   if (!m) throw new Error(`--sizes: expected HxW[,HxW...], got '${s}'`);
   return [Number(m[1]), Number(m[2])];
 });
-const threads = Number(values.threads), warmup = Number(values.warmup), iters = Number(values.iters);
-if (!(warmup >= 0) || !(iters >= 1)) throw new Error('--warmup must be >= 0 and --iters >= 1');
-if (values.denormal !== 'on' && values.denormal !== 'off') throw new Error(`--denormal: expected on or off, got ${values.denormal}`);
-const python = process.env.TSVISION_REF_PYTHON ?? path.join(__dirname, '..', '..', '.cache', 'openmmlab', 'bin', 'python');
+const { threads, warmup, iters } = commonArgs(values);
+const python = refPython();
 const refScript = path.join(__dirname, '..', '..', 'bench', 'seg_speed_ref.py');
 
 /** One measurement: every step's seconds on both sides (warm-up first), and the medians after warm-up. */
@@ -72,20 +65,6 @@ interface Row {
   ref: number[];
   oursMedian: number;
   refMedian: number;
-}
-
-/**
- * warmup + iters steps, alternating: ours first on even steps, mmseg first on odd ones.
- * Returns [ours, mmseg] seconds per step.
- */
-async function alternate(ours: () => Promise<number>, ref: () => Promise<number>): Promise<[number[], number[]]> {
-  const a: number[] = [], b: number[] = [];
-  for (let i = 0; i < warmup + iters; i++) {
-    if (i % 2 === 0) a.push(await ours());
-    b.push(await ref());
-    if (i % 2 === 1) a.push(await ours());
-  }
-  return [a, b];
 }
 
 const row = (method: string, size: [number, number], kind: Row['kind'], [ours, ref]: [number[], number[]]): Row =>
@@ -112,7 +91,7 @@ async function benchMethod(method: string, dir: string, rows: Row[], denormal: R
       const model = seg;
       const img = path.join(dir, `image-${h}x${w}.png`);
       await ref.ask(JSON.stringify({ cmd: 'image', h, w, path: img }));
-      const infer = row(method, [h, w], 'infer', await alternate(
+      const infer = row(method, [h, w], 'infer', await alternate(warmup + iters,
         async () => {
           model.model.eval();
           const t0 = performance.now();
@@ -123,11 +102,11 @@ async function benchMethod(method: string, dir: string, rows: Row[], denormal: R
         async () => ((await ref.ask(JSON.stringify({ cmd: 'infer', path: img, h, w }))) as { t: number }).t,
       ));
       rows.push(infer);
-      logSteps(infer);
+      logStepsOf(infer);
       if (values.train) {
-        const train = row(method, [h, w], 'train', await alternate(await oursTrainStep(model, ref, dir, h, w), async () => ((await ref.ask('{"cmd": "train"}')) as { t: number }).t));
+        const train = row(method, [h, w], 'train', await alternate(warmup + iters, await oursTrainStep(model, ref, dir, h, w), async () => ((await ref.ask('{"cmd": "train"}')) as { t: number }).t));
         rows.push(train);
-        logSteps(train);
+        logStepsOf(train);
       }
     }
     denormal[method] = { ...(denormal[method] as object), mmsegAfter: ((await ref.ask('{"cmd": "done"}')) as { threads_after: boolean[] }).threads_after, tsvisionAfter: torch.flushDenormalThreads() };
@@ -174,46 +153,35 @@ async function oursTrainStep(seg: LoadedSegmentor, ref: ReferenceServer, dir: st
 const f3 = (x: number) => x.toFixed(3);
 const sizeOf = ([h, w]: [number, number]) => `${h}×${w}`;
 
-function logSteps(r: Row): void {
-  console.log(`\n${r.method}, ${sizeOf(r.size)}, ${r.kind === 'infer' ? 'inference (s/img)' : 'training step (s/iter, 2 images)'}; warm-up steps marked *:`);
-  console.log('| step | tsvision | mmseg |');
-  console.log('| ---: | ---: | ---: |');
-  r.ours.forEach((t, i) => console.log(`| ${i + 1}${i < warmup ? '*' : ''} | ${f3(t)} | ${f3(r.ref[i])} |`));
+function logStepsOf(r: Row): void {
+  logSteps(`${r.method}, ${sizeOf(r.size)}, ${r.kind === 'infer' ? 'inference (s/img)' : 'training step (s/iter, 2 images)'}`, 'mmseg', r.ours, r.ref, warmup);
 }
 
 async function main(): Promise<void> {
   for (const m of methods) if (!ALL_METHODS.includes(m)) console.warn(`note: ${m} is not one of the table's methods (${ALL_METHODS.join(', ')})`);
   torch.setNumThreads(threads);
   const denormalSupported = torch.setFlushDenormal(values.denormal === 'on');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsv-bench-seg-'));
   const rows: Row[] = [];
   const denormal: Record<string, unknown> = {};
-  try {
+  await inTempDir('tsv-bench-seg-', async (dir) => {
     for (const method of methods) await benchMethod(method, dir, rows, denormal);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
   const short = (m: string) => m.split('/')[1];
   console.log(`\n${threads} threads, --denormal ${values.denormal}${denormalSupported ? '' : ' (CPU: unsupported)'}; test Resize scale set to each size (w, h), keep-ratio, on both sides; medians of ${iters} after ${warmup} warm-up:\n`);
-  console.log('| method | size | tsvision img/s | mmseg img/s | speed-up |');
-  console.log('| --- | --- | ---: | ---: | ---: |');
-  for (const r of rows.filter((x) => x.kind === 'infer')) {
-    console.log(`| ${short(r.method)} | ${sizeOf(r.size)} | ${(1 / r.oursMedian).toFixed(2)} | ${(1 / r.refMedian).toFixed(2)} | ${(r.refMedian / r.oursMedian).toFixed(2)} |`);
-  }
+  logTable(['method', 'size', 'tsvision img/s', 'mmseg img/s', 'speed-up'], rows.filter((x) => x.kind === 'infer')
+    .map((r) => [short(r.method), sizeOf(r.size), (1 / r.oursMedian).toFixed(2), (1 / r.refMedian).toFixed(2), (r.refMedian / r.oursMedian).toFixed(2)]), 2);
   const train = rows.filter((x) => x.kind === 'train');
   if (train.length > 0) {
-    console.log('\n| method | crop size | tsvision s/iter | mmseg s/iter | speed-up |');
-    console.log('| --- | --- | ---: | ---: | ---: |');
-    for (const r of train) console.log(`| ${short(r.method)} | ${sizeOf(r.size)} | ${f3(r.oursMedian)} | ${f3(r.refMedian)} | ${(r.refMedian / r.oursMedian).toFixed(2)} |`);
+    console.log('');
+    logTable(['method', 'crop size', 'tsvision s/iter', 'mmseg s/iter', 'speed-up'], train
+      .map((r) => [short(r.method), sizeOf(r.size), f3(r.oursMedian), f3(r.refMedian), (r.refMedian / r.oursMedian).toFixed(2)]), 2);
   }
   if (values.out) {
-    fs.mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
-    fs.writeFileSync(values.out, JSON.stringify({
+    writeResults(values.out, {
       threads, warmup, iters, denormal: values.denormal, testResize: 'scale set to each size (w, h), keep-ratio, both sides',
       speedUp: 'mmseg time / tsvision time', host: os.hostname(), cpus: os.cpus()[0]?.model, date: new Date().toISOString(),
       flushDenormal: denormal, rows,
-    }, null, 1));
-    console.log(`\nwrote ${values.out}`);
+    });
   }
 }
 

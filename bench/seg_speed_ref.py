@@ -19,18 +19,18 @@ line with one JSON line:
                                                 preprocessor, model.loss, parse_losses, zero_grad, backward,
                                                 step), BN in train mode
   {"cmd": "done"}                               -> {"threads_after": [...]} and exits
-Threads and subnormal flushing as bench/torchvision_detection_ref.py (bench/engine_ref.py helpers).
+Threads and subnormal flushing as bench/torchvision_detection_ref.py (bench/engine_ref.py helpers); the
+protocol, the command loop, the images and the training step are bench/mm_ref_server.py's.
 """
-import json
-import os
 import os.path as osp
 import sys
 import time
 
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from mm_ref_server import reply, serve, smooth, take_stdout, train_step  # noqa: E402
+
 # the protocol gets the real stdout; everything else printed (mmengine's logger, warnings) goes to stderr
-PROTOCOL = os.fdopen(os.dup(1), 'w')
-os.dup2(2, 1)
-sys.stdout = sys.stderr
+take_stdout()
 
 import cv2
 import numpy as np
@@ -43,7 +43,6 @@ from mmseg.apis import inference_model, init_model
 from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from engine_ref import set_flush_denormal_all_threads, flush_denormal_threads  # noqa: E402
 
 name, weights, threads = sys.argv[1:4]
@@ -80,13 +79,6 @@ resize = [t for t in model.cfg.test_pipeline if t['type'] == 'Resize']
 assert len(resize) == 1, model.cfg.test_pipeline
 opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=0.0005)
 train_batch = None
-
-
-def smooth(gen, n, h, w):
-    """n smooth random uint8 RGB images [n, 3, h, w]: a coarse grid of colours upsampled, plus noise."""
-    grid = torch.rand(n, 3, 6, 8, generator=gen) * 255
-    img = torch.nn.functional.interpolate(grid, size=(h, w), mode='bilinear', align_corners=False)
-    return (img + torch.randn(img.shape, generator=gen) * 4).round().clamp(0, 255).to(torch.uint8)
 
 
 def image(c):
@@ -127,30 +119,9 @@ def infer(c):
 
 
 def train(_):
-    model.train()
-    t0 = time.perf_counter()
-    data = model.data_preprocessor(train_batch, True)
-    losses = model.loss(data['inputs'], data['data_samples'])
-    loss, _ = model.parse_losses(losses)
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    return {'t': time.perf_counter() - t0}
-
-
-def reply(obj):
-    PROTOCOL.write(json.dumps(obj) + '\n')
-    PROTOCOL.flush()
+    return {'t': train_step(model, opt, train_batch)}
 
 
 COMMANDS = dict(image=image, train_data=train_data, infer=infer, train=train)
 reply({'ready': True, 'denormal': denormal, 'torch': torch.__version__, 'mmseg': mmseg.__version__})
-for line in sys.stdin:
-    try:
-        c = json.loads(line)
-        if c['cmd'] == 'done':
-            reply({'threads_after': flush_denormal_threads()})
-            break
-        reply(COMMANDS[c['cmd']](c))
-    except Exception as e:  # noqa: BLE001 - reported to the benchmark, which stops
-        reply({'error': f'{type(e).__name__}: {e}'})
+serve('seg_speed_ref.py', COMMANDS, lambda: {'threads_after': flush_denormal_threads()})
