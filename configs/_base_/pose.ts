@@ -46,7 +46,8 @@ export function poseHRNet(width: 32 | 48, pretrained = true): HRNetConfig {
  * A TopdownPoseEstimator: the SimpleBaseline head (three 256-channel deconvs, 1x1) on a ResNet,
  * or a plain 1x1 on HRNet's highest-resolution branch; flip test with shifted heatmaps.
  */
-export function topdownModel(backbone: PoseResNetConfig | HRNetConfig, codec: MSRAHeatmapConfig): PoseModelConfig {
+/** `head`: head settings over the seed's (e.g. narrower deconvolutions for the synthetic config). */
+export function topdownModel(backbone: PoseResNetConfig | HRNetConfig, codec: MSRAHeatmapConfig, head: Partial<PoseModelConfig['head']> = {}): PoseModelConfig {
   const inChannels = backbone.type === 'HRNet' ? backbone.extra.stage4.numChannels[0] : (backbone.depth >= 50 ? 2048 : 512);
   return {
     type: 'TopdownPoseEstimator',
@@ -59,6 +60,7 @@ export function topdownModel(backbone: PoseResNetConfig | HRNetConfig, codec: MS
       ...(backbone.type === 'HRNet' ? { deconvOutChannels: null } : {}),
       loss: { type: 'KeypointMSELoss', useTargetWeight: true },
       decoder: codec,
+      ...head,
     },
     testCfg: { flipTest: true, flipMode: 'heatmap', shiftHeatmap: true },
   };

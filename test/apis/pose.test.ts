@@ -24,7 +24,7 @@ import { asDetectionConfig, loadDetector } from '../../src/apis/detection';
 import { asPoseConfig, disposePoseEstimator, inferTopdown, inferTopdownWithDetector, loadPoseEstimator, readPersonBoxes, type PoseResult } from '../../src/apis/pose';
 import { boxNms } from '../../src/tasks/pose/oks_nms';
 import { msraCodec, posePipelines } from '../../configs/_base_/pose';
-import { config as peopleConfig } from '../../configs/td-hm/td-hm_res18_people-256x192';
+import { config as peopleConfig } from '../../configs/td-hm/td-hm_res18_people-192x160';
 import type { PoseConfig } from '../../src/tasks/pose/task';
 import { repoRoot } from '../helpers/paths';
 

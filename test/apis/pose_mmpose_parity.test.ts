@@ -14,7 +14,7 @@ import { disposePoseEstimator, inferTopdown, loadPoseEstimator } from '../../src
 import type { PoseConfig } from '../../src/tasks/pose/task';
 import { topdownTestPipeline } from '../../src/tasks/pose/data';
 import { msraCodec, poseDataPreprocessor } from '../../configs/_base_/pose';
-import { config as peopleConfig } from '../../configs/td-hm/td-hm_res18_people-256x192';
+import { config as peopleConfig } from '../../configs/td-hm/td-hm_res18_people-192x160';
 import { repoRoot } from '../helpers/paths';
 
 const DIR = process.env.TSVISION_MMPOSE_FIXTURES ?? path.join(repoRoot, 'test/fixtures/mmpose');

@@ -1,5 +1,5 @@
 /**
- * The top-down pose task end to end: `tsvision train` of td-hm_res18_people-256x192 shrunk to
+ * The top-down pose task end to end: `tsvision train` of td-hm_res18_people-192x160 shrunk to
  * a few generated images, 2 iterations at 96x128, then `tsvision test` of its checkpoint prints
  * keypoint AP; and the task's pieces (the codec behind GenerateTarget, toPoseBatch, config errors).
  */
@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../helpers/paths';
 import { msraCodec, posePipelines } from '../../configs/_base_/pose';
-import { config as peopleConfig } from '../../configs/td-hm/td-hm_res18_people-256x192';
+import { config as peopleConfig } from '../../configs/td-hm/td-hm_res18_people-192x160';
 import { codecEncoder } from '../../src/tasks/pose/pipeline_context';
 import { MSRAHeatmap } from '../../src/models/codecs';
 import { flipIndicesOf, poseTask, toPoseBatch } from '../../src/tasks/pose/task';
@@ -84,7 +84,7 @@ test('tsvision train then test on the generated people dataset prints keypoint A
     const codec = msraCodec([96, 128]);
     const data = path.join(dir, 'people');
     const cfg = {
-      _base_: 'td-hm/td-hm_res18_people-256x192',
+      _base_: 'td-hm/td-hm_res18_people-192x160',
       model: { head: { decoder: codec } },
       data: {
         train: { annFile: `${data}/annotations/person_keypoints_train.json`, imgDir: `${data}/train` },

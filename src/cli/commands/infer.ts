@@ -24,7 +24,7 @@ Semantic-segmentation configs (e.g. fcn/fcn_r18-d8_shapes-seg): --out PRED.png i
 required and receives the label map: a single-channel 8-bit PNG of class indices at the input's
 size. With --json, one object {"out", "width", "height", "pixels": {class: count}} is printed.
 
-Top-down pose configs (e.g. td-hm/td-hm_res18_people-256x192): MMPose's inference_topdown. Each
+Top-down pose configs (e.g. td-hm/td-hm_res18_people-192x160): MMPose's inference_topdown. Each
 person box of --bboxes BOXES.json (COCO results [{"bbox": [x, y, w, h], "score": s}, ...], other
 fields ignored, or plain boxes [[x, y, w, h], ...]; without --bboxes, or with an empty list, the
 whole image is one box) goes through the config's test pipeline and flip test; --json prints one
