@@ -1,7 +1,7 @@
 /**
  * Convergence on the synthetic shapes dataset (opt-in, not part of `npm test`): trains
  * the small Faster R-CNN and RPN configs (or the configs named) with the runner from scratch, evaluates them
- * (box / mask AP; proposal AR@1000; mIoU for segmentation configs), and records the loss curves and the numbers in
+ * (box / mask AP; proposal AR@1000; mIoU for segmentation configs; keypoint AP for pose configs), and records the loss curves and the numbers in
  * bench/results/convergence-<config>.json plus a table on stdout.
  *
  * Configs with a `tta` section are also tested with `tsvision test --tta` (metrics_tta).
@@ -65,7 +65,10 @@ for (const name of configs) {
   const idleMin = (medianIter * lastIter) / 60;
   const record = { config: name, trained_minutes: Number(trainMin.toFixed(2)), median_iter_s: Number(medianIter.toFixed(3)), median_iter_x_iters_minutes: Number(idleMin.toFixed(2)), metrics, ...(metricsTta ? { metrics_tta: metricsTta } : {}), loss_curve: curve, date: new Date().toISOString(), ...(retest ? { retested: true } : {}) };
   fs.writeFileSync(recordFile, `${JSON.stringify(record, null, 1)}\n`);
-  const score = (m: Record<string, number>) => (m.mIoU !== undefined ? `mIoU ${(m.mIoU * (m.mIoU <= 1 ? 100 : 1)).toFixed(1)}` : m.bbox_mAP !== undefined ? `box AP ${(m.bbox_mAP * 100).toFixed(1)}${m.segm_mAP !== undefined ? `, mask AP ${(m.segm_mAP * 100).toFixed(1)}` : ''}` : `AR@1000 ${((m['AR@1000'] ?? 0) * 100).toFixed(1)}`);
+  const score = (m: Record<string, number>) => (m.mIoU !== undefined ? `mIoU ${(m.mIoU * (m.mIoU <= 1 ? 100 : 1)).toFixed(1)}`
+    : m.bbox_mAP !== undefined ? `box AP ${(m.bbox_mAP * 100).toFixed(1)}${m.segm_mAP !== undefined ? `, mask AP ${(m.segm_mAP * 100).toFixed(1)}` : ''}`
+      : m['coco/AP'] !== undefined ? `keypoint AP ${(m['coco/AP'] * 100).toFixed(1)} (AR ${((m['coco/AR'] ?? 0) * 100).toFixed(1)})`
+        : `AR@1000 ${((m['AR@1000'] ?? 0) * 100).toFixed(1)}`);
   const key = `${score(metrics)}${metricsTta ? ` (--tta: ${score(metricsTta)})` : ''}`;
   rows.push(`| ${name} | ${trainMin.toFixed(1)} | ${idleMin.toFixed(1)} (${medianIter.toFixed(3)} s/iter) | ${key} |`);
 }

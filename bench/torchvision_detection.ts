@@ -10,7 +10,7 @@
  * bench/torchvision_detection_ref.py; which side goes first alternates too), so that load from other
  * processes on the machine falls on both alike; each side's model stays loaded throughout.
  *
- *   node dist/bench/torchvision_detection.js [--model fasterrcnn_resnet50_fpn] [--threads 2] [--warmup 2] [--iters 5] [--denormal on|off]
+ *   node dist/bench/torchvision_detection.js [--model fasterrcnn_resnet50_fpn] [--threads 2] [--warmup 2] [--iters 5] [--denormal on|off] [--skip-train]   # --skip-train: inference only
  *
  * --denormal (default on, both sides): flush subnormal floats to zero on every intra-op
  * thread (tsvision: torch.setFlushDenormal, its default; torchvision: torch.set_flush_denormal
@@ -39,7 +39,8 @@ const MODELS: Record<string, DetectorModelConfig> = {
   maskrcnn_resnet50_fpn: maskrcnn,
   retinanet_resnet50_fpn: retinanet,
 };
-const { values } = parseArgs({ options: { model: { type: 'string', default: 'fasterrcnn_resnet50_fpn' }, threads: { type: 'string', default: '2' }, warmup: { type: 'string', default: '2' }, iters: { type: 'string', default: '5' }, denormal: { type: 'string', default: 'on' } } });
+const { values } = parseArgs({ options: { model: { type: 'string', default: 'fasterrcnn_resnet50_fpn' }, threads: { type: 'string', default: '2' }, warmup: { type: 'string', default: '2' }, iters: { type: 'string', default: '5' }, denormal: { type: 'string', default: 'on' }, 'skip-train': { type: 'boolean', default: false } } });
+const skipTrain = values['skip-train'] === true;
 const modelName = values.model!;
 const tvConfig = MODELS[modelName];
 if (!tvConfig) throw new Error(`--model: expected one of ${Object.keys(MODELS).join(', ')}, got ${modelName}`);
@@ -115,7 +116,7 @@ img.contiguous().numpy().tofile('${raw}')
       if (i % 2 === 1) infer.push(oursInfer());
     }
     const steps: Step[] = [], refSteps: Step[] = [];
-    for (let i = 0; i < warmup + iters; i++) {
+    for (let i = 0; i < (skipTrain ? 0 : warmup + iters); i++) {
       if (i % 2 === 0) steps.push(oursTrain());
       refSteps.push((await ref.ask('train')) as Step);
       if (i % 2 === 1) steps.push(oursTrain());
@@ -137,25 +138,28 @@ img.contiguous().numpy().tofile('${raw}')
     console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
     const split = (s: Step) => `${f3(s.forward)} / ${f3(s.backward)} / ${f3(s.optimizer)} = ${f3(s.total)}`;
     for (let i = 0; i < warmup + iters; i++) {
-      console.log(`| ${i + 1}${i < warmup ? '*' : ''} | ${f3(infer[i])} | ${f3(r.infer[i])} | ${split(steps[i])} | ${split(r.steps[i])} | ${(r.steps[i].total / steps[i].total).toFixed(2)} |`);
+      const train = skipTrain ? '– | – | –' : `${split(steps[i])} | ${split(r.steps[i])} | ${(r.steps[i].total / steps[i].total).toFixed(2)}`;
+      console.log(`| ${i + 1}${i < warmup ? '*' : ''} | ${f3(infer[i])} | ${f3(r.infer[i])} | ${train} |`);
     }
 
     const timed = <T>(xs: T[]) => xs.slice(warmup);
     const med = (xs: Step[], k: keyof Step) => median(timed(xs).map((s) => s[k]));
     const rows: Array<[string, number, number]> = [
       ['inference (s/img, 800×1216)', median(timed(infer)), median(timed(r.infer))],
+    ];
+    if (!skipTrain) rows.push(
       ['training step (s/iter, 2 images)', med(steps, 'total'), med(r.steps, 'total')],
       ['· forward (losses)', med(steps, 'forward'), med(r.steps, 'forward')],
       ['· backward', med(steps, 'backward'), med(r.steps, 'backward')],
       ['· optimizer (zero_grad + step)', med(steps, 'optimizer'), med(r.steps, 'optimizer')],
-    ];
+    );
     console.log(`\nMedians of ${iters} after ${warmup} warm-up:\n`);
     console.log('| measure | tsvision | torchvision | speed-up (torchvision / tsvision) |');
     console.log('| --- | ---: | ---: | ---: |');
     for (const [name, ours, theirs] of rows) console.log(`| ${name} | ${f3(ours)} | ${f3(theirs)} | ${(theirs / ours).toFixed(2)} |`);
     // the slowdown this flag is about grows step after step: last timed step against the first
     const last = warmup + iters - 1;
-    if (last > 0) {
+    if (last > 0 && !skipTrain) {
       console.log(`\nLast step / first step (train): tsvision ${(steps[last].total / steps[0].total).toFixed(2)}, torchvision ${(r.steps[last].total / r.steps[0].total).toFixed(2)}; ` +
         `backward: tsvision ${(steps[last].backward / steps[0].backward).toFixed(2)}, torchvision ${(r.steps[last].backward / r.steps[0].backward).toFixed(2)}`);
     }

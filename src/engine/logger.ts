@@ -129,9 +129,10 @@ export class LineFile {
 }
 
 /**
- * The metrics a console line shows: names with a '.' are per-item details (per-class `IoU.road`
- * of segmentation, 150 of them on ADE20K) that go to scalars.jsonl and metrics.json only.
+ * The metrics a console line shows: names of the form `<metric>.<item>` (a '.' right after a
+ * letter: per-class `IoU.road` of segmentation, 150 of them on ADE20K) are per-item details that go
+ * to scalars.jsonl and metrics.json only; names like MMPose's `coco/AP .5` are shown.
  */
 export function summaryMetrics(metrics: Record<string, number>): [string, number][] {
-  return Object.entries(metrics).filter(([k]) => !k.includes('.'));
+  return Object.entries(metrics).filter(([k]) => !/[A-Za-z]\.[^\d]/.test(k));
 }
