@@ -229,6 +229,8 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 constexpr size_t kCacheMinBlock = size_t(1) << 20;
 
 size_t cacheRound(size_t n) {
+  // no power of two above n fits in size_t past 2^62: such a request cannot be met anyway
+  TORCH_CHECK(n <= (size_t(1) << 62), "CPU block cache: can't allocate memory: you tried to allocate ", n, " bytes");
   size_t p = 1;
   while (p < n) p <<= 1;
   const size_t q = std::max<size_t>(p / 16, size_t(64) << 10);
@@ -264,7 +266,7 @@ struct CpuBlockCache {
       // the cache may hold what the system lacks
       releaseAll();
       p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      TORCH_CHECK(p != MAP_FAILED, "CPU out of memory: could not map ", size, " bytes for a tensor");
+      TORCH_CHECK(p != MAP_FAILED, "CPU block cache: can't allocate memory: you tried to allocate ", n, " bytes (mmap of ", size, " failed)");
     }
     std::lock_guard<std::mutex> lock(mu);
     live.emplace(p, size);

@@ -67,7 +67,7 @@ test('the people config validates against the generated schema; a codec mismatch
   const bad = structuredClone(peopleConfig);
   bad.model.head.decoder = msraCodec([96, 128]);
   const badSrc = poseTask.buildTrainData(bad);
-  await assert.rejects(async () => { for await (const _ of badSrc.epoch(0)) break; }, /data.trainPipeline\[5\].encoder.inputSize is \[192,256\], model.head.decoder.inputSize \[96,128\]: they must be the same codec/);
+  await assert.rejects(async () => { for await (const _ of badSrc.epoch(0)) break; }, /data.trainPipeline\[5\].encoder.inputSize is \[160,192\], model.head.decoder.inputSize \[96,128\]: they must be the same codec/);
   const ev = poseTask.buildEvaluator(peopleConfig, { metrics: ['coco'] });
   assert.ok(ev);
   assert.throws(() => poseTask.buildEvaluator(peopleConfig, { metrics: ['mIoU'] }), /pose: unknown metric 'mIoU' \(coco\)/);
