@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # python3-torch/torchvision: the independent reference the tests compare against
 # python3-pil: the data-pipeline benchmark's Python reference
 # memcached: the memcached file backend's tests start a real server
-PKGS=(cmake ninja-build g++ libtorch-dev libopenblas0 python3-torch python3-torchvision python3-pil memcached)
+# libgloo-dev: Gloo's headers, which libtorch's c10d ProcessGroupGloo.hpp includes (src/distributed)
+PKGS=(cmake ninja-build g++ libtorch-dev libgloo-dev libopenblas0 python3-torch python3-torchvision python3-pil memcached)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -956,6 +956,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseQueue", st.queueRef.Value());
   registerRuntime(env, exports);
   registerDetectionOps(env, exports);
+  registerDistributed(env, exports);
   return exports;
 }
 

@@ -110,6 +110,8 @@ Napi::Value entry(const Napi::CallbackInfo& info) {
 
 void registerDetectionOps(Napi::Env env, Napi::Object exports);
 void registerRuntime(Napi::Env env, Napi::Object exports);
+// c10d (distributed.cpp): exported as the `distributed` object of the binding.
+void registerDistributed(Napi::Env env, Napi::Object exports);
 
 }  // namespace tsv
 

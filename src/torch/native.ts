@@ -1,6 +1,7 @@
 /**
  * Loads the libtorch binding (build/tsvision.node) and types its entry points.
- * Only src/torch talks to it; everything else uses Tensor and the functional ops.
+ * Only src/torch talks to it (and src/distributed, to its `distributed` object: c10d stores,
+ * process groups and collectives); everything else uses Tensor and the functional ops.
  */
 import * as path from 'node:path';
 
@@ -62,6 +63,37 @@ export interface NativeBinding {
   nms(boxes: NativeHandle, scores: NativeHandle, iouThreshold: number): NativeHandle;
   roiAlign(input: NativeHandle, rois: NativeHandle, spatialScale: number, pooledH: number, pooledW: number, samplingRatio: number, aligned: boolean): NativeHandle;
   roiPool(input: NativeHandle, rois: NativeHandle, spatialScale: number, pooledH: number, pooledW: number): NativeHandle;
+  /** libtorch's c10d (native/src/distributed.cpp); absent when the addon was built without Gloo's headers. */
+  distributed?: NativeDistributed;
+}
+
+/** An opaque c10d object held by the binding (a type-tagged external). */
+export type NativeStore = { readonly __nativeStore: unique symbol };
+export type NativeGroup = { readonly __nativeGroup: unique symbol };
+export type NativeWork = { readonly __nativeWork: unique symbol };
+
+/** c10d entry points (native/src/distributed.cpp). Times are milliseconds; 0 means no bound. */
+export interface NativeDistributed {
+  tcpStore(host: string, port: number, worldSize: number, isServer: boolean, timeoutMs: number, waitWorkers: boolean): NativeStore;
+  fileStore(path: string, worldSize: number, timeoutMs: number): NativeStore;
+  storeSet(store: NativeStore, key: string, value: string | Uint8Array): void;
+  storeGet(store: NativeStore, key: string): Uint8Array;
+  storeAdd(store: NativeStore, key: string, delta: number): number;
+  storeClose(store: NativeStore): void;
+  processGroupGloo(store: NativeStore, rank: number, worldSize: number, timeoutMs: number,
+    deviceKind: 'hostname' | 'interface' | 'default', deviceName: string, prefix: string, threads: number): NativeGroup;
+  processGroupClose(pg: NativeGroup): void;
+  /** reduceOp: c10d::ReduceOp codes (SUM 0, AVG 1, PRODUCT 2, MIN 3, MAX 4, BAND 5, BOR 6, BXOR 7). */
+  allreduce(pg: NativeGroup, tensors: NativeHandle[], reduceOp: number): NativeWork;
+  broadcast(pg: NativeGroup, tensors: NativeHandle[], root: number): NativeWork;
+  allgather(pg: NativeGroup, outputs: NativeHandle[], input: NativeHandle): NativeWork;
+  reduceScatter(pg: NativeGroup, output: NativeHandle, inputs: NativeHandle[], reduceOp: number): NativeWork;
+  barrier(pg: NativeGroup, timeoutMs: number): NativeWork;
+  workWait(work: NativeWork, timeoutMs: number): boolean;
+  workWaitAsync(work: NativeWork, timeoutMs: number): Promise<boolean>;
+  workIsCompleted(work: NativeWork): boolean;
+  workError(work: NativeWork): string | null;
+  workRelease(work: NativeWork): void;
 }
 
 function load(): NativeBinding {

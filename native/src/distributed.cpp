@@ -1,0 +1,431 @@
+// Distributed training on libtorch's c10d: TCPStore / FileStore rendezvous, a Gloo process
+// group over a store, its collectives, and their Work handles (blocking and Promise waits).
+//
+// Stores, process groups and works are JavaScript externals (type-tagged, so one kind is never
+// read as another) that hold a c10::intrusive_ptr. close() drops the pointer at once, so a
+// process group's threads and sockets go away deterministically; the externals' finalizers
+// are only a safety net. A closed handle passed to any function is an Error.
+//
+// Collectives work in place on the tensors they are given (as torch.distributed): outputs
+// (allgather, reduce_scatter) are allocated by the caller. The Work keeps its own references
+// to the tensors, so disposing a JavaScript tensor while a collective runs is safe.
+#include "common.h"
+
+#ifdef TSV_WITH_GLOO
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tsv {
+
+namespace {
+
+// Type tags of the three kinds of external (random 128-bit constants).
+constexpr napi_type_tag kStoreTag = {0x6b1d3e0f2a4c4d11ULL, 0x9a3f5e7c1b2d4e60ULL};
+constexpr napi_type_tag kGroupTag = {0x2c7e9a1b3d5f4e22ULL, 0x8b4d6f1a3c5e7a71ULL};
+constexpr napi_type_tag kWorkTag = {0x5d8f1b3c7e9a4f33ULL, 0x7c5e9b2d4f6a8b82ULL};
+
+struct StoreBox {
+  c10::intrusive_ptr<c10d::Store> store;
+  std::string kind;  // "TCPStore" / "FileStore"
+};
+struct GroupBox {
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+};
+struct WorkBox {
+  c10::intrusive_ptr<c10d::Work> work;
+  std::string op;
+};
+
+template <typename T>
+Napi::Value box(Napi::Env env, T* raw, const napi_type_tag& tag) {
+  auto ext = Napi::External<T>::New(env, raw, [](Napi::Env, T* p) { delete p; });
+  ext.TypeTag(&tag);
+  return ext;
+}
+
+template <typename T>
+T& unbox(const Napi::CallbackInfo& info, size_t i, const napi_type_tag& tag, const char* op, const char* what) {
+  Napi::Value v = info[i];
+  if (!v.IsExternal() || !v.As<Napi::External<T>>().CheckTypeTag(&tag)) {
+    throw Napi::TypeError::New(info.Env(), std::string(op) + ": " + what + " should be a " + what + " handle");
+  }
+  return *v.As<Napi::External<T>>().Data();
+}
+
+c10d::Store& liveStore(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  auto& b = unbox<StoreBox>(info, i, kStoreTag, op, "store");
+  if (!b.store) throw Napi::Error::New(info.Env(), std::string(op) + ": the store is closed");
+  return *b.store;
+}
+
+c10d::ProcessGroupGloo& liveGroup(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  auto& b = unbox<GroupBox>(info, i, kGroupTag, op, "process group");
+  if (!b.pg) throw Napi::Error::New(info.Env(), std::string(op) + ": the process group is closed");
+  return *b.pg;
+}
+
+std::string stringArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), std::string(op) + ": " + name + " should be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+std::chrono::milliseconds msArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  return std::chrono::milliseconds(intArg(info, i, op, name, 0, int64_t{1} << 40));
+}
+
+std::vector<at::Tensor> tensorList(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  if (!info[i].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(op) + ": " + name + " should be an array of tensors");
+  auto arr = info[i].As<Napi::Array>();
+  std::vector<at::Tensor> out;
+  out.reserve(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); k++) out.push_back(unwrap(info.Env(), arr.Get(k), name));
+  return out;
+}
+
+c10d::ReduceOp reduceOpArg(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  // c10d::ReduceOp::RedOpType: SUM 0, AVG 1, PRODUCT 2, MIN 3, MAX 4, BAND 5, BOR 6, BXOR 7
+  auto code = intArg(info, i, op, "reduceOp", 0, 7);
+  return c10d::ReduceOp(static_cast<c10d::ReduceOp::RedOpType>(code));
+}
+
+Napi::Value workValue(Napi::Env env, c10::intrusive_ptr<c10d::Work> work, const char* op) {
+  return box(env, new WorkBox{std::move(work), op}, kWorkTag);
+}
+
+// A c10 error without its C++ backtrace, prefixed by where it happened.
+std::string describeException(const std::exception_ptr& ep, const std::string& where) {
+  try {
+    std::rethrow_exception(ep);
+  } catch (const c10::Error& e) {
+    return where + ": " + e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    return where + ": " + e.what();
+  } catch (...) {
+    return where + ": unknown native error";
+  }
+}
+
+// ---------------------------------------------------------------- stores
+
+// tcpStore(host, port, worldSize, isServer, timeoutMs, waitWorkers)
+Napi::Value TcpStore(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  const char* op = "tcpStore";
+  c10d::TCPStoreOptions opts;
+  std::string host = stringArg(info, 0, op, "host");
+  opts.port = static_cast<std::uint16_t>(intArg(info, 1, op, "port", 0, 65535));
+  opts.numWorkers = static_cast<std::size_t>(intArg(info, 2, op, "worldSize", 1, 1 << 20));
+  opts.isServer = boolArg(info, 3, op, "isServer");
+  opts.timeout = msArg(info, 4, op, "timeoutMs");
+  opts.waitWorkers = boolArg(info, 5, op, "waitWorkers");
+  auto store = c10::make_intrusive<c10d::TCPStore>(host, opts);
+  return box(info.Env(), new StoreBox{store, "TCPStore"}, kStoreTag);
+  TSV_CATCH("tcpStore")
+}
+
+// fileStore(path, worldSize, timeoutMs)
+Napi::Value FileStoreNew(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  const char* op = "fileStore";
+  std::string path = stringArg(info, 0, op, "path");
+  int world = static_cast<int>(intArg(info, 1, op, "worldSize", 1, 1 << 20));
+  auto timeout = msArg(info, 2, op, "timeoutMs");
+  auto store = c10::make_intrusive<c10d::FileStore>(path, world);
+  store->setTimeout(timeout);
+  return box(info.Env(), new StoreBox{store, "FileStore"}, kStoreTag);
+  TSV_CATCH("fileStore")
+}
+
+// storeSet(store, key, value: string | Uint8Array)
+Napi::Value StoreSet(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  auto& store = liveStore(info, 0, "storeSet");
+  std::string key = stringArg(info, 1, "storeSet", "key");
+  std::vector<uint8_t> value;
+  if (info[2].IsString()) {
+    std::string s = info[2].As<Napi::String>().Utf8Value();
+    value.assign(s.begin(), s.end());
+  } else if (info[2].IsTypedArray() && info[2].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+    auto a = info[2].As<Napi::Uint8Array>();
+    value.assign(a.Data(), a.Data() + a.ElementLength());
+  } else {
+    throw Napi::TypeError::New(info.Env(), "storeSet: value should be a string or a Uint8Array");
+  }
+  store.set(key, value);
+  return info.Env().Undefined();
+  TSV_CATCH("storeSet")
+}
+
+// storeGet(store, key) -> Uint8Array (waits for the key up to the store's timeout)
+Napi::Value StoreGet(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  auto& store = liveStore(info, 0, "storeGet");
+  std::string key = stringArg(info, 1, "storeGet", "key");
+  std::vector<uint8_t> value = store.get(key);
+  auto out = Napi::Uint8Array::New(info.Env(), value.size());
+  if (!value.empty()) std::memcpy(out.Data(), value.data(), value.size());
+  return out;
+  TSV_CATCH("storeGet")
+}
+
+// storeAdd(store, key, delta) -> the new value
+Napi::Value StoreAdd(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  auto& store = liveStore(info, 0, "storeAdd");
+  std::string key = stringArg(info, 1, "storeAdd", "key");
+  int64_t delta = intArg(info, 2, "storeAdd", "delta", -(int64_t{1} << 53) + 1, (int64_t{1} << 53) - 1);
+  return Napi::Number::New(info.Env(), static_cast<double>(store.add(key, delta)));
+  TSV_CATCH("storeAdd")
+}
+
+// storeClose(store): drops the binding's reference (a TCPStore server stops when the last
+// process group using it is closed too). Closing twice is a no-op.
+Napi::Value StoreClose(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  auto& b = unbox<StoreBox>(info, 0, kStoreTag, "storeClose", "store");
+  b.store.reset();
+  return info.Env().Undefined();
+  TSV_CATCH("storeClose")
+}
+
+// ---------------------------------------------------------------- process group
+
+// processGroupGloo(store, rank, size, timeoutMs, deviceKind: 'hostname'|'interface'|'default',
+//                  deviceName, prefix, threads)
+Napi::Value ProcessGroupGlooNew(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  const char* op = "processGroupGloo";
+  auto& sb = unbox<StoreBox>(info, 0, kStoreTag, op, "store");
+  if (!sb.store) throw Napi::Error::New(info.Env(), std::string(op) + ": the store is closed");
+  int size = static_cast<int>(intArg(info, 2, op, "worldSize", 1, 1 << 20));
+  int rank = static_cast<int>(intArg(info, 1, op, "rank", 0, size - 1));
+  auto timeout = msArg(info, 3, op, "timeoutMs");
+  std::string kind = stringArg(info, 4, op, "deviceKind");
+  std::string name = stringArg(info, 5, op, "deviceName");
+  std::string prefix = stringArg(info, 6, op, "prefix");
+  int threads = static_cast<int>(intArg(info, 7, op, "threads", 1, 64));
+
+  auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+  if (kind == "hostname") {
+    opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(name));
+  } else if (kind == "interface") {
+    opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
+  } else if (kind == "default") {
+    opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+  } else {
+    throw Napi::TypeError::New(info.Env(), std::string(op) + ": deviceKind should be 'hostname', 'interface' or 'default'");
+  }
+  opts->threads = threads;
+  // The rendezvous waits on the store with the store's timeout: make it the group's.
+  sb.store->setTimeout(timeout);
+  c10::intrusive_ptr<c10d::Store> store = sb.store;
+  if (!prefix.empty()) store = c10::make_intrusive<c10d::PrefixStore>(prefix, store);
+  auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, opts);
+  return box(info.Env(), new GroupBox{pg}, kGroupTag);
+  TSV_CATCH("processGroupGloo")
+}
+
+// processGroupClose(pg): waits for the queued collectives to leave the queue, stops the worker
+// threads and closes the connections. Closing twice is a no-op.
+Napi::Value ProcessGroupClose(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  auto& b = unbox<GroupBox>(info, 0, kGroupTag, "processGroupClose", "process group");
+  auto pg = std::move(b.pg);
+  pg.reset();
+  return info.Env().Undefined();
+  TSV_CATCH("processGroupClose")
+}
+
+// allreduce(pg, tensors, reduceOp) -> work
+Napi::Value Allreduce(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  auto& pg = liveGroup(info, 0, "allreduce");
+  auto tensors = tensorList(info, 1, "allreduce", "tensors");
+  c10d::AllreduceOptions opts;
+  opts.reduceOp = reduceOpArg(info, 2, "allreduce");
+  return workValue(info.Env(), pg.allreduce(tensors, opts), "allreduce");
+  TSV_CATCH("allreduce")
+}
+
+// broadcast(pg, tensors, root) -> work
+Napi::Value Broadcast(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  auto& pg = liveGroup(info, 0, "broadcast");
+  auto tensors = tensorList(info, 1, "broadcast", "tensors");
+  c10d::BroadcastOptions opts;
+  opts.rootRank = intArg(info, 2, "broadcast", "root", 0, pg.getSize() - 1);
+  return workValue(info.Env(), pg.broadcast(tensors, opts), "broadcast");
+  TSV_CATCH("broadcast")
+}
+
+// allgather(pg, outputs (one per rank), input) -> work
+Napi::Value Allgather(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  auto& pg = liveGroup(info, 0, "allgather");
+  std::vector<std::vector<at::Tensor>> outputs{tensorList(info, 1, "allgather", "outputs")};
+  std::vector<at::Tensor> inputs{unwrap(info.Env(), info[2], "input")};
+  return workValue(info.Env(), pg.allgather(outputs, inputs), "allgather");
+  TSV_CATCH("allgather")
+}
+
+// reduceScatter(pg, output, inputs (one per rank), reduceOp) -> work
+// (libtorch 1.13's Gloo throws "ProcessGroupGloo does not support reduce_scatter"; the
+// TypeScript layer then falls back to allreduce.)
+Napi::Value ReduceScatter(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  auto& pg = liveGroup(info, 0, "reduceScatter");
+  std::vector<at::Tensor> outputs{unwrap(info.Env(), info[1], "output")};
+  std::vector<std::vector<at::Tensor>> inputs{tensorList(info, 2, "reduceScatter", "inputs")};
+  c10d::ReduceScatterOptions opts;
+  opts.reduceOp = reduceOpArg(info, 3, "reduceScatter");
+  return workValue(info.Env(), pg.reduce_scatter(outputs, inputs, opts), "reduceScatter");
+  TSV_CATCH("reduceScatter")
+}
+
+// barrier(pg, timeoutMs) -> work
+Napi::Value Barrier(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  auto& pg = liveGroup(info, 0, "barrier");
+  c10d::BarrierOptions opts;
+  auto t = msArg(info, 1, "barrier", "timeoutMs");
+  if (t.count() > 0) opts.timeout = t;
+  return workValue(info.Env(), pg.barrier(opts), "barrier");
+  TSV_CATCH("barrier")
+}
+
+// ---------------------------------------------------------------- work
+
+WorkBox& workArg(const Napi::CallbackInfo& info, const char* op) {
+  auto& b = unbox<WorkBox>(info, 0, kWorkTag, op, "work");
+  if (!b.work) throw Napi::Error::New(info.Env(), std::string(op) + ": the work was released");
+  return b;
+}
+
+// workWait(work, timeoutMs (0: no bound but the group's)) -> true; throws the collective's error
+Napi::Value WorkWait(const Napi::CallbackInfo& info) {
+  auto& b = workArg(info, "workWait");
+  auto timeout = msArg(info, 1, "workWait", "timeoutMs");
+  try {
+    return Napi::Boolean::New(info.Env(), b.work->wait(timeout));
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw Napi::Error::New(info.Env(), describeException(std::current_exception(), b.op));
+  }
+}
+
+// workIsCompleted(work) -> boolean (finished, successfully or not)
+Napi::Value WorkIsCompleted(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  return Napi::Boolean::New(info.Env(), workArg(info, "workIsCompleted").work->isCompleted());
+  TSV_CATCH("workIsCompleted")
+}
+
+// workError(work) -> the error message of a failed, completed work, else null
+Napi::Value WorkError(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  auto& b = workArg(info, "workError");
+  if (!b.work->isCompleted()) return info.Env().Null();
+  auto ep = b.work->exception();
+  if (!ep) return info.Env().Null();
+  return Napi::String::New(info.Env(), describeException(ep, b.op));
+  TSV_CATCH("workError")
+}
+
+// workRelease(work): drops the binding's reference (the collective itself goes on).
+Napi::Value WorkRelease(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  unbox<WorkBox>(info, 0, kWorkTag, "workRelease", "work").work.reset();
+  return info.Env().Undefined();
+  TSV_CATCH("workRelease")
+}
+
+// Waits on a libuv pool thread, so the event loop keeps running.
+class WaitWorker : public Napi::AsyncWorker {
+ public:
+  WaitWorker(Napi::Env env, c10::intrusive_ptr<c10d::Work> work, std::string op, std::chrono::milliseconds timeout)
+      : Napi::AsyncWorker(env, "tsvision:workWaitAsync"), deferred_(Napi::Promise::Deferred::New(env)),
+        work_(std::move(work)), op_(std::move(op)), timeout_(timeout) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      ok_ = work_->wait(timeout_);
+    } catch (...) {
+      SetError(describeException(std::current_exception(), op_));
+    }
+  }
+  void OnOK() override {
+    work_.reset();
+    deferred_.Resolve(Napi::Boolean::New(Env(), ok_));
+  }
+  void OnError(const Napi::Error& e) override {
+    work_.reset();
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  c10::intrusive_ptr<c10d::Work> work_;
+  std::string op_;
+  std::chrono::milliseconds timeout_;
+  bool ok_ = false;
+};
+
+// workWaitAsync(work, timeoutMs) -> Promise<true>, rejected with the collective's error
+Napi::Value WorkWaitAsync(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  auto& b = workArg(info, "workWaitAsync");
+  auto timeout = msArg(info, 1, "workWaitAsync", "timeoutMs");
+  auto* worker = new WaitWorker(info.Env(), b.work, b.op, timeout);
+  Napi::Promise p = worker->promise();
+  worker->Queue();
+  return p;
+  TSV_CATCH("workWaitAsync")
+}
+
+}  // namespace
+
+void registerDistributed(Napi::Env env, Napi::Object exports) {
+  auto d = Napi::Object::New(env);
+#define TSV_DIST(name, F) d.Set(name, Napi::Function::New(env, ::tsv::entry<F>, name))
+  TSV_DIST("tcpStore", TcpStore);
+  TSV_DIST("fileStore", FileStoreNew);
+  TSV_DIST("storeSet", StoreSet);
+  TSV_DIST("storeGet", StoreGet);
+  TSV_DIST("storeAdd", StoreAdd);
+  TSV_DIST("storeClose", StoreClose);
+  TSV_DIST("processGroupGloo", ProcessGroupGlooNew);
+  TSV_DIST("processGroupClose", ProcessGroupClose);
+  TSV_DIST("allreduce", Allreduce);
+  TSV_DIST("broadcast", Broadcast);
+  TSV_DIST("allgather", Allgather);
+  TSV_DIST("reduceScatter", ReduceScatter);
+  TSV_DIST("barrier", Barrier);
+  TSV_DIST("workWait", WorkWait);
+  TSV_DIST("workWaitAsync", WorkWaitAsync);
+  TSV_DIST("workIsCompleted", WorkIsCompleted);
+  TSV_DIST("workError", WorkError);
+  TSV_DIST("workRelease", WorkRelease);
+#undef TSV_DIST
+  exports.Set("distributed", d);
+}
+
+}  // namespace tsv
+
+#else  // built without Gloo's headers: no `distributed` export
+
+namespace tsv {
+void registerDistributed(Napi::Env, Napi::Object) {}
+}  // namespace tsv
+
+#endif

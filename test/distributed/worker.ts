@@ -1,0 +1,100 @@
+/**
+ * One rank of a distributed test, run as a child process by the *.test.ts files here:
+ *   node worker.js '<json: {scenario, initMethod, rank, worldSize, timeoutMs, ...}>'
+ * It prints one JSON line per result ("RESULT {...}") and exits 0, or 2 after an expected
+ * failure (its message and elapsed time printed as "FAILED {...}").
+ */
+import * as torch from '../../src/torch';
+import { initProcessGroup, destroyProcessGroup, type ProcessGroup } from '../../src/distributed';
+
+interface Job {
+  scenario: 'collectives' | 'missing-peer' | 'missing-at-init' | 'peer-exits';
+  initMethod: string;
+  rank: number;
+  worldSize: number;
+  timeoutMs: number;
+  device?: { hostname: string };
+  holdMs?: number;
+}
+
+const job = JSON.parse(process.argv[2]) as Job;
+torch.setNumThreads(1);
+
+function report(tag: 'RESULT' | 'FAILED', value: unknown): void {
+  process.stdout.write(`${tag} ${JSON.stringify(value)}\n`);
+}
+
+async function collectives(pg: ProcessGroup): Promise<void> {
+  const r = pg.rank;
+  const n = pg.worldSize;
+  const out: Record<string, unknown> = { rank: r, worldSize: n };
+
+  const a = torch.tensor([r + 1, 10 * (r + 1), -r], { dtype: 'float32' });
+  pg.allreduce(a).wait();
+  out.sum = a.toArray();
+
+  const b = torch.tensor([[r + 1, 2 * r]], { dtype: 'float64' });
+  await pg.allreduce(b, { op: 'avg' }).waitAsync();
+  out.avg = b.toArray();
+
+  const m = torch.tensor([r, -r], { dtype: 'int32' });
+  pg.allreduce(m, { op: 'max' }).wait();
+  out.max = m.toArray();
+
+  const c = torch.full([4], r === 1 ? 7 : -1, { dtype: 'float32' });
+  const bw = pg.broadcast(c, { src: 1 });
+  await bw.waitAsync();
+  out.broadcast = c.toArray();
+  out.broadcastCompleted = bw.isCompleted();
+
+  const g = torch.tensor([r, r * 100], { dtype: 'int64' });
+  const outs = Array.from({ length: n }, () => torch.zeros([2], { dtype: 'int64' }));
+  pg.allgather(outs, g).wait();
+  out.allgather = outs.map((t) => t.toArray());
+
+  // inputs[j] = (r + 1) * (j + 1) in every element; output on rank r = sum_k (k + 1) * (r + 1)
+  const inputs = Array.from({ length: n }, (_, j) => torch.full([2], (r + 1) * (j + 1), { dtype: 'float32' }));
+  const rs = torch.zeros([2], { dtype: 'float32' });
+  pg.reduceScatter(rs, inputs).wait();
+  out.reduceScatter = rs.toArray();
+
+  const t0 = Date.now();
+  await pg.barrier().waitAsync();
+  out.barrierMs = Date.now() - t0;
+  report('RESULT', out);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  let pg: ProcessGroup;
+  try {
+    pg = initProcessGroup({ backend: 'gloo', initMethod: job.initMethod, rank: job.rank, worldSize: job.worldSize, timeoutMs: job.timeoutMs, device: job.device });
+  } catch (err) {
+    report('FAILED', { where: 'init', message: (err as Error).message, elapsedMs: Date.now() - started });
+    process.exitCode = 2;
+    return;
+  }
+  if (job.scenario === 'collectives') {
+    await collectives(pg);
+  } else if (job.scenario === 'missing-peer' || job.scenario === 'peer-exits') {
+    if (job.rank === 0) {
+      const t = torch.ones([3]);
+      const t0 = Date.now();
+      try {
+        await pg.allreduce(t).waitAsync();
+        report('RESULT', { unexpected: 'allreduce completed' });
+      } catch (err) {
+        report('FAILED', { where: 'allreduce', message: (err as Error).message, elapsedMs: Date.now() - t0 });
+        process.exitCode = 2;
+      }
+    } else if (job.scenario === 'missing-peer') {
+      // stays alive without joining the collective, so rank 0 meets Gloo's timeout
+      await new Promise((resolve) => setTimeout(resolve, job.holdMs ?? 0));
+    } else {
+      process.exit(0); // leaves without closing: rank 0's peer connection drops
+    }
+  }
+  destroyProcessGroup();
+}
+
+void main();
