@@ -5,10 +5,13 @@
  * failure (its message and elapsed time printed as "FAILED {...}").
  */
 import * as torch from '../../src/torch';
-import { initProcessGroup, destroyProcessGroup, type ProcessGroup } from '../../src/distributed';
+import { initProcessGroup, destroyProcessGroup, allreduceGradients, broadcastParameters, type ProcessGroup } from '../../src/distributed';
+import { Conv2d, Linear } from '../../src/nn';
 
 interface Job {
-  scenario: 'collectives' | 'missing-peer' | 'missing-at-init' | 'peer-exits';
+  scenario: 'collectives' | 'missing-peer' | 'missing-at-init' | 'peer-exits' | 'ddp';
+  /** ddp: the gradient buckets' size in bytes */
+  bucketBytes?: number;
   initMethod: string;
   rank: number;
   worldSize: number;
@@ -64,7 +67,42 @@ async function collectives(pg: ProcessGroup): Promise<void> {
   report('RESULT', out);
 }
 
+/**
+ * 3 SGD steps of a small conv + linear model on a fixed batch of 4, this rank's share of it
+ * (worldSize 1: all 4, no process group), after broadcastParameters from rank 0 (each rank starts
+ * from different random weights) and with gradients averaged by allreduceGradients; the final
+ * parameters are reported.
+ */
+function ddpSteps(pg: ProcessGroup | null, rank: number, worldSize: number): void {
+  torch.manualSeed(100 + rank);
+  const conv = new Conv2d(3, 4, 3, { padding: 1 });
+  const fc = new Linear(4 * 6 * 6, 5);
+  const unused = new Linear(2, 2); // never in the forward: its gradient stays none on every rank
+  const params = [...conv.parameters(), ...fc.parameters(), ...unused.parameters()];
+  if (pg) for (const m of [conv, fc, unused]) broadcastParameters(m, pg, { bucketBytes: job.bucketBytes });
+  const init = params.map((p) => Array.from(p.contiguous().toTypedArray() as Float32Array));
+  torch.manualSeed(7);
+  const x = torch.randn([4, 3, 6, 6]);
+  const y = torch.randn([4, 5]);
+  const per = 4 / worldSize;
+  const xs = x.narrow(0, rank * per, per), ys = y.narrow(0, rank * per, per);
+  for (let step = 0; step < 3; step++) {
+    for (const p of params) p.grad = null;
+    torch.tidy(() => {
+      const out = fc.forward(conv.forward(xs).relu().reshape([per, -1]));
+      out.sub(ys).pow(2).mean().backward();
+    });
+    if (pg) allreduceGradients(params, pg, { bucketBytes: job.bucketBytes });
+    torch.noGrad(() => { for (const p of params) if (p.grad) p.sub_(p.grad.mul(0.1)); });
+  }
+  report('RESULT', { rank, init, params: params.map((p) => Array.from(p.contiguous().toTypedArray() as Float32Array)) });
+}
+
 async function main(): Promise<void> {
+  if (job.scenario === 'ddp' && job.worldSize === 1) {
+    ddpSteps(null, 0, 1);
+    return;
+  }
   const started = Date.now();
   let pg: ProcessGroup;
   try {
@@ -76,6 +114,8 @@ async function main(): Promise<void> {
   }
   if (job.scenario === 'collectives') {
     await collectives(pg);
+  } else if (job.scenario === 'ddp') {
+    ddpSteps(pg, job.rank, job.worldSize);
   } else if (job.scenario === 'missing-peer' || job.scenario === 'peer-exits') {
     if (job.rank === 0) {
       const t = torch.ones([3]);
