@@ -215,10 +215,10 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 // ---- CPU block cache ----
 // libtorch's default CPU allocator calls posix_memalign/free for every tensor. glibc serves each
 // block above 32 MB (the ceiling of its dynamic mmap threshold) with a fresh mmap and unmaps it on
-// free, so every large activation pays page faults on first write: about a sixth of the wall time
-// of a dilated ResNet-50 forward at 512x1024 here (sys 19 s of 50 s). Forcing such blocks into the
+// free, so every large activation pays page faults on first write (FCN R-50-D8 at 512x1024, bench/
+// seg_speed against mmseg, 5 forwards a side: sys 18.9 s of 59.1 s; see bench/README). Forcing such blocks into the
 // heap instead (mallopt) does not help: posix_memalign's padding keeps an exact-size freed chunk
-// from serving the next request of the same size, and the heap grows without bound.
+// from serving the next request of the same size, and the heap kept growing in a 64 MB allocate/free loop.
 //
 // The cache below does on the CPU what PyTorch's CUDA caching allocator does on the device: blocks
 // of at least 1 MiB are mmapped at sizes rounded up (to 1/16 of their power of two, 64 KiB at

@@ -21,6 +21,7 @@ import { buildDetector, hasMaskBranch, type DataPreprocessorConfig, type Detecto
 import { toCocoResults, toDetBatch } from './data';
 import type { DetBatch, DetInstances, Detector } from '../../models/detectors/types';
 import { initBackboneWeights } from '../backbone_init';
+import { lazyLoaderSource } from '../lazy_source';
 import type { PretrainedInitCfg } from '../../models/init_cfg';
 import { DetectionTtaModel, ttaViews, zipViewSources, type DetectionTtaConfig } from './tta';
 import { detectionConfigSchema } from './config_schema';
@@ -210,9 +211,7 @@ export function withModelPreprocessing(pipeline: readonly TransformSpec[], dp: D
 /** A BatchSource that loads its dataset on first use (loading is asynchronous). */
 function cocoSource(cfg: DetectionConfig, split: 'train' | 'val', pipeline?: TransformSpec[]): BatchSource<Batch> {
   const d = cfg.data;
-  let loader: DataLoader | undefined;
-  const open = async (): Promise<DataLoader> => {
-    if (loader) return loader;
+  return lazyLoaderSource(async () => {
     await ensureGenerated(d);
     const s = d[split];
     const dataset = await CocoDetection.load({ annFile: s.annFile, imgDir: s.imgDir, classes: d.classes ?? undefined, filterEmpty: split === 'train', minSize: s.filterMinSize, withMasks: split === 'train' && hasMaskBranch(cfg.model) });
@@ -221,7 +220,7 @@ function cocoSource(cfg: DetectionConfig, split: 'train' | 'val', pipeline?: Tra
       throw new Error(`${s.annFile}: category ids [${ids.join(', ')}] disagree with the config's data.categoryIds [${d.categoryIds.join(', ')}]`);
     }
     const key = split === 'train' ? 'trainPipeline' : 'testPipeline';
-    loader = new DataLoader({
+    return new DataLoader({
       dataset,
       pipeline: withModelPreprocessing(pipeline ?? d[key], cfg.model.dataPreprocessor, `data.${key}`),
       batchSize: split === 'train' ? d.batchSize : d.valBatchSize,
@@ -230,16 +229,7 @@ function cocoSource(cfg: DetectionConfig, split: 'train' | 'val', pipeline?: Tra
       shuffle: split === 'train',
       groupByAspectRatio: split === 'train' && d.groupByAspectRatio,
     });
-    return loader;
-  };
-  return {
-    async *epoch(e: number) {
-      yield* (await open()).epoch(e);
-    },
-    async close() {
-      await loader?.close();
-    },
-  };
+  });
 }
 
 /** Accumulates COCO results; evaluates box AP (bbox), mask AP (segm) and/or proposal AR (proposal). */

@@ -24,6 +24,7 @@ import type { TopdownPoseEstimator } from '../../models/pose_estimators/topdown'
 import type { PoseBatch, PosePrediction, PoseSampleMeta } from '../../models/pose_estimators/types';
 import type { PretrainedInitCfg } from '../../models/init_cfg';
 import { initBackboneWeights } from '../backbone_init';
+import { lazyLoaderSource } from '../lazy_source';
 import { topdownPrediction } from './data';
 import { TopdownCocoMetric, type ScoreMode } from './evaluator';
 import { poseConfigSchema } from './config_schema';
@@ -275,13 +276,11 @@ export class PoseModel extends ModelWrapper<Batch, PosePrediction[], TopdownPose
 /** A BatchSource that loads its dataset on first use. */
 function poseSource(cfg: PoseConfig, split: 'train' | 'val'): BatchSource<Batch> {
   const d = cfg.data;
-  let loader: DataLoader | undefined;
-  const open = async (): Promise<DataLoader> => {
-    if (loader) return loader;
+  return lazyLoaderSource(async () => {
     if (split === 'train') checkCodec(cfg);
     const dataset = await datasetOf(cfg, split);
     const key = split === 'train' ? 'trainPipeline' : 'testPipeline';
-    loader = new DataLoader({
+    return new DataLoader({
       dataset,
       pipeline: withPosePreprocessing(d[key], cfg.model.dataPreprocessor, `data.${key}`),
       batchSize: split === 'train' ? d.batchSize : d.valBatchSize,
@@ -291,16 +290,7 @@ function poseSource(cfg: PoseConfig, split: 'train' | 'val'): BatchSource<Batch>
       load: { order: cfg.model.dataPreprocessor.order },
       pipelineContextModule: path.join(__dirname, 'pipeline_context.js'),
     });
-    return loader;
-  };
-  return {
-    async *epoch(e: number) {
-      yield* (await open()).epoch(e);
-    },
-    async close() {
-      await loader?.close();
-    },
-  };
+  });
 }
 
 /**

@@ -30,6 +30,7 @@ import type { SegmentorModelConfig } from '../../models/segmentors/config';
 import type { SegPrediction, Segmentor } from '../../models/segmentors/types';
 import type { PretrainedInitCfg } from '../../models/init_cfg';
 import { initBackboneWeights } from '../backbone_init';
+import { lazyLoaderSource } from '../lazy_source';
 import { toSegBatch, withSegPreprocessing } from './data';
 import { segmentationConfigSchema } from './config_schema';
 
@@ -274,12 +275,10 @@ function datasetOf(cfg: SegmentationConfig, which: 'train' | 'val'): Promise<Seg
 /** A BatchSource that loads its dataset on first use (loading is asynchronous). */
 function segSource(cfg: SegmentationConfig, split: 'train' | 'val', testPipeline?: TransformSpec[]): BatchSource<Batch> {
   const d = cfg.data;
-  let loader: DataLoader | undefined;
-  const open = async (): Promise<DataLoader> => {
-    if (loader) return loader;
+  return lazyLoaderSource(async () => {
     const dataset = await datasetOf(cfg, split);
     const key = split === 'train' ? 'trainPipeline' : 'testPipeline';
-    loader = new DataLoader({
+    return new DataLoader({
       dataset,
       pipeline: withSegPreprocessing(testPipeline ?? d[key], cfg.model.dataPreprocessor, `data.${key}`, split === 'train'),
       batchSize: split === 'train' ? d.batchSize : d.valBatchSize,
@@ -288,16 +287,7 @@ function segSource(cfg: SegmentationConfig, split: 'train' | 'val', testPipeline
       shuffle: split === 'train',
       load: { order: cfg.model.dataPreprocessor.order, segMap: dataset.segMap },
     });
-    return loader;
-  };
-  return {
-    async *epoch(e: number) {
-      yield* (await open()).epoch(e);
-    },
-    async close() {
-      await loader?.close();
-    },
-  };
+  });
 }
 
 /** Per-class IoU and Acc of an evaluation (fractions; NaN where the class never occurs). */
