@@ -48,12 +48,15 @@ export const median = (xs: number[]): number => { const s = [...xs].sort((a, b) 
  * reference first on odd ones, so that load from other processes falls on both alike.
  * Returns [ours, reference] seconds per step.
  */
-export async function alternate(steps: number, ours: () => Promise<number>, ref: () => Promise<number>): Promise<[number[], number[]]> {
+export async function alternate(steps: number, ours: () => Promise<number>, ref: () => Promise<number>, opts: { pauseMs?: number } = {}): Promise<[number[], number[]]> {
   const a: number[] = [], b: number[] = [];
+  const pause = opts.pauseMs ?? Number(process.env.TSVISION_BENCH_PAUSE_MS ?? 0);
+  const rest = () => (pause > 0 ? new Promise<void>((r) => setTimeout(r, pause)) : Promise.resolve());
   for (let i = 0; i < steps; i++) {
-    if (i % 2 === 0) a.push(await ours());
+    if (i % 2 === 0) { a.push(await ours()); await rest(); }
     b.push(await ref());
-    if (i % 2 === 1) a.push(await ours());
+    await rest();
+    if (i % 2 === 1) { a.push(await ours()); await rest(); }
   }
   return [a, b];
 }

@@ -14,7 +14,7 @@
  *   }
  */
 import * as torch from '../torch';
-import type { Tensor, Device, DType } from '../torch';
+import type { Tensor, Device, DType, MemoryFormat } from '../torch';
 
 /** A module that maps one tensor to one tensor (what Sequential chains). */
 export interface TensorModule extends Module {
@@ -316,17 +316,23 @@ export class Module {
 
   /**
    * Moves parameters and buffers to a device, or converts the floating-point ones
-   * to a dtype (integer buffers such as num_batches_tracked keep theirs). The tensor
-   * objects are kept (their data is replaced), so references stay valid.
+   * to a dtype (integer buffers such as num_batches_tracked keep theirs), or reorders the
+   * 4-d ones (convolution weights) to a memory format (PyTorch's
+   * `module.to(memory_format=torch.channels_last)`). The tensor objects are kept (their data
+   * is replaced), so references stay valid.
    */
-  to(target: Device | DType | { device?: Device | string; dtype?: DType }): this {
+  to(target: Device | DType | { device?: Device | string; dtype?: DType; memoryFormat?: MemoryFormat }): this {
     let device: string | undefined;
     let dtype: DType | undefined;
+    let memoryFormat: MemoryFormat | undefined;
     if (typeof target === 'string') {
       if (target === 'cpu' || target.startsWith('cuda')) device = target;
       else dtype = target as DType;
     } else {
-      ({ device, dtype } = target);
+      ({ device, dtype, memoryFormat } = target);
+    }
+    if (memoryFormat !== undefined && memoryFormat !== 'contiguous' && memoryFormat !== 'channelsLast') {
+      throw new TypeError(`Module.to: memoryFormat should be 'contiguous' or 'channelsLast', got ${JSON.stringify(memoryFormat)}`);
     }
     torch.noGrad(() => {
       for (const m of this.modules()) {
@@ -335,15 +341,24 @@ export class Module {
             if (t === null) continue;
             const convert = dtype !== undefined && t.isFloatingPoint() && t.dtype !== dtype;
             const move = device !== undefined && t.device !== device;
-            if (!convert && !move) continue;
+            // only 4-d tensors (convolution weights) have a channels-last order
+            const reorder = memoryFormat !== undefined && t.dim() === 4 && !t.isContiguous(memoryFormat);
+            if (!convert && !move && !reorder) continue;
             const opts = { device: move ? device : undefined, dtype: convert ? dtype : undefined };
+            const change = (x: Tensor): Tensor => {
+              const y = convert || move ? x.to(opts) : x;
+              if (!reorder) return y;
+              const z = y.contiguous(memoryFormat);
+              if (y !== x) y.dispose();
+              return z;
+            };
             const requiresGrad = t.requiresGrad;
             const grad = t.grad;
             t.grad = null;
-            replaceData(t, t.to(opts));
+            replaceData(t, change(t));
             if (requiresGrad) t.requiresGrad_(true);
             if (grad) {
-              const moved = grad.to(opts);
+              const moved = change(grad);
               t.grad = moved;
               moved.dispose();
               grad.dispose();

@@ -2,7 +2,7 @@
  * tsvision's tensor engine: libtorch through Node-API, with PyTorch's names.
  *   import * as torch from 'tsvision/torch';  torch.zeros([2, 3]), torch.F.conv2d(...), torch.ops.nms(...)
  */
-export { Tensor, where, isTensor, type Device, type Scalar, type Shape, type ReduceOptions } from './tensor';
+export { Tensor, where, isTensor, type Device, type Scalar, type Shape, type ReduceOptions, type MemoryFormat } from './tensor';
 export * from './creation';
 export { type DType, DTYPE_SIZE, isFloatingPoint, type TypedArray } from './dtype';
 export { tidy, tidyAsync, keep, unkeep, dispose, scopeDepth } from './scope';

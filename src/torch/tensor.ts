@@ -117,6 +117,11 @@ function S<V>(fn: string, name: string, v: V): V {
   return v;
 }
 
+/** A tensor's element order in memory: row-major, or channels-last (NHWC) for 4-d tensors. */
+export type MemoryFormat = 'contiguous' | 'channelsLast';
+/** c10::MemoryFormat's values (aten's MemoryFormat arguments are passed as these integers). */
+const MEMORY_FORMATS: Record<string, number> = { contiguous: 0, channelsLast: 2 };
+
 export class Tensor {
   /** @internal the native handle (a slot number in the binding's tensor table). */
   _h: NativeHandle;
@@ -164,8 +169,16 @@ export class Tensor {
   get isCuda(): boolean {
     return this.device.startsWith('cuda');
   }
-  isContiguous(): boolean {
-    return native.isContiguous(this._h);
+  /** Whether the elements are in row-major order (or, with 'channelsLast', in NHWC order). */
+  isContiguous(memoryFormat: MemoryFormat = 'contiguous'): boolean {
+    if (memoryFormat === 'contiguous') return native.isContiguous(this._h);
+    if (memoryFormat !== 'channelsLast') throw new TypeError(`isContiguous: memoryFormat should be 'contiguous' or 'channelsLast', got ${JSON.stringify(memoryFormat)}`);
+    if (this.dim() !== 4) return false;
+    const [, c, h, w] = this.shape;
+    const st = this.stride();
+    // sizes of 1 place no constraint on their stride (as c10's is_channels_last_strides_2d)
+    const want = [h * w * c, 1, w * c, c];
+    return this.shape.every((n, i) => n === 1 || st[i] === want[i]);
   }
   isFloatingPoint(): boolean {
     return isFloatingPoint(this.dtype);
@@ -533,7 +546,17 @@ export class Tensor {
   transpose(dim0: number, dim1: number): Tensor { return wrap(callH(O.transpose, this._h, dim0, dim1)); }
   /** Transpose of a 2-d tensor. */
   t(): Tensor { return wrap(callH(O.t, this._h)); }
-  contiguous(): Tensor { return wrap(callH(O.contiguous, this._h, 0)); }
+  /**
+   * The elements in row-major order ('contiguous', default) or, for a 4-d tensor, channels-last order
+   * (strides [H·W·C, 1, W·C, C]: the NHWC layout oneDNN's convolutions run on without reordering).
+   * Returns this tensor's data (a new handle) when it already is in that order.
+   */
+  contiguous(memoryFormat: MemoryFormat = 'contiguous'): Tensor {
+    const code = MEMORY_FORMATS[memoryFormat];
+    if (code === undefined) throw new TypeError(`contiguous: memoryFormat should be 'contiguous' or 'channelsLast', got ${JSON.stringify(memoryFormat)}`);
+    if (code === 2 && this.dim() !== 4) throw new RangeError(`contiguous: 'channelsLast' needs a 4-d tensor, got shape [${this.shape.join(', ')}]`);
+    return wrap(callH(O.contiguous, this._h, code));
+  }
   squeeze(dim?: number): Tensor {
     return wrap(dim === undefined ? callH(O.squeeze, this._h) : callH(O.squeezeDim, this._h, dim));
   }

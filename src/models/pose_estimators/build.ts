@@ -55,5 +55,7 @@ export function buildPoseEstimator(cfg: TopdownPoseEstimatorConfig): TopdownPose
     loss: h.loss,
     key: 'model.head',
   });
-  return new TopdownPoseEstimator({ backbone, head, codec, testCfg: cfg.testCfg, trainCfg: cfg.trainCfg });
+  const memoryFormat = cfg.memoryFormat ?? 'channelsLast';
+  if (memoryFormat !== 'channelsLast' && memoryFormat !== 'contiguous') throw new Error(`model.memoryFormat: expected 'channelsLast' or 'contiguous', got ${JSON.stringify(memoryFormat)}`);
+  return new TopdownPoseEstimator({ backbone, head, codec, testCfg: cfg.testCfg, trainCfg: cfg.trainCfg, memoryFormat });
 }

@@ -73,4 +73,10 @@ export interface TopdownPoseEstimatorConfig {
   head: HeatmapHeadConfig;
   testCfg?: PoseTestConfig;
   trainCfg?: PoseTrainConfig;
+  /**
+   * tsvision's, not mmpose's: the memory order the convolutions run in. Default 'channelsLast'
+   * (NHWC, which oneDNN convolves without reordering: 10–20 % faster on CPU, results equal up to
+   * float rounding); 'contiguous' runs NCHW as mmpose does. Checkpoints are the same either way.
+   */
+  memoryFormat?: 'channelsLast' | 'contiguous';
 }

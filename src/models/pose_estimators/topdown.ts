@@ -6,7 +6,7 @@
  * Parameter names are mmpose's (backbone.*, head.*), so mmpose checkpoints load strictly.
  */
 import * as torch from '../../torch';
-import type { Tensor } from '../../torch';
+import type { MemoryFormat, Tensor } from '../../torch';
 import { Module } from '../../nn';
 import type { HeatmapCodec } from '../codecs';
 import type { HeatmapHead } from '../pose_heads/heatmap_head';
@@ -25,6 +25,13 @@ export interface TopdownPoseEstimatorOptions {
   codec: HeatmapCodec;
   testCfg?: PoseTestConfig;
   trainCfg?: PoseTrainConfig;
+  /**
+   * The order the convolutions run in (default 'contiguous'): with 'channelsLast' the weights are
+   * reordered once here and every batch of images on the way in, so oneDNN convolves NHWC without
+   * reordering each layer's input and output (about 10–20 % faster on CPU). The outputs are the same
+   * up to float rounding; checkpoints are written row-major either way.
+   */
+  memoryFormat?: MemoryFormat;
 }
 
 export class TopdownPoseEstimator extends Module implements PoseEstimator {
@@ -33,6 +40,7 @@ export class TopdownPoseEstimator extends Module implements PoseEstimator {
   readonly codec: HeatmapCodec;
   readonly testCfg: PoseTestConfig;
   readonly trainCfg: PoseTrainConfig;
+  readonly memoryFormat: MemoryFormat;
 
   constructor(o: TopdownPoseEstimatorOptions) {
     super();
@@ -41,23 +49,41 @@ export class TopdownPoseEstimator extends Module implements PoseEstimator {
     this.codec = o.codec;
     this.testCfg = o.testCfg ?? {};
     this.trainCfg = o.trainCfg ?? {};
+    this.memoryFormat = o.memoryFormat ?? 'contiguous';
+    if (this.memoryFormat !== 'contiguous') this.to({ memoryFormat: this.memoryFormat });
+  }
+
+  /** The images in the estimator's memory format (a new handle; the same data when already so). */
+  private ordered(images: Tensor): Tensor {
+    return images.contiguous(this.memoryFormat);
   }
 
   /** loss_kpt and acc_pose on a batch with targets. */
   loss(batch: PoseBatch): PoseLossDict {
     if (!batch.targets) throw new Error('TopdownPoseEstimator.loss: the batch has no targets');
     const targets = batch.targets;
-    return torch.tidy(() => this.head.loss(this.backbone.forward(batch.images), targets, { computeAcc: this.trainCfg.computeAcc }));
+    return torch.tidy(() => this.head.loss(this.backbone.forward(this.ordered(batch.images)), targets, { computeAcc: this.trainCfg.computeAcc }));
   }
 
-  /** images [N, 3, h, w] → heatmaps [N, K, h', w'], averaged with the flipped image's under testCfg.flipTest. */
+  /**
+   * images [N, 3, h, w] → heatmaps [N, K, h', w'], averaged with the flipped image's under testCfg.flipTest.
+   * The flip test runs the images and their mirror images as one batch of 2N (mmpose runs two
+   * forwards of N): the same per-crop results (BN uses running statistics in eval mode), in fewer,
+   * larger convolutions. In train mode the two halves run apart, as mmpose's.
+   */
   forwardHeatmaps(images: Tensor, flipIndices?: number[]): Tensor {
     return torch.tidy(() => {
-      const heatmaps = this.head.forward(this.backbone.forward(images));
-      if (!this.testCfg.flipTest) return heatmaps;
+      if (!this.testCfg.flipTest) return this.head.forward(this.backbone.forward(this.ordered(images)));
       if (!flipIndices) throw new Error('TopdownPoseEstimator.predict: testCfg.flipTest needs metas[0].flipIndices');
-      const flipped = flipHeatmaps(this.head.forward(this.backbone.forward(images.flip([3]))), flipIndices, this.testCfg.shiftHeatmap ?? false);
-      return heatmaps.add(flipped).mul(0.5);
+      const shift = this.testCfg.shiftHeatmap ?? false;
+      const forward = (x: Tensor) => this.head.forward(this.backbone.forward(this.ordered(x)));
+      if (this.training) {
+        // train-mode BN normalizes by the batch: one batch of 2N would mix the halves' statistics
+        return forward(images).add(flipHeatmaps(forward(images.flip([3])), flipIndices, shift)).mul(0.5);
+      }
+      const n = images.shape[0];
+      const both = forward(torch.cat([images, images.flip([3])], 0));
+      return both.narrow(0, 0, n).add(flipHeatmaps(both.narrow(0, n, n), flipIndices, shift)).mul(0.5);
     });
   }
 

@@ -630,6 +630,13 @@ export const poseConfigSchema: JsonSchema = {
         "trainCfg": {
           "$ref": "#/definitions/PoseTrainConfig"
         },
+        "memoryFormat": {
+          "type": "string",
+          "enum": [
+            "channelsLast",
+            "contiguous"
+          ]
+        },
         "dataPreprocessor": {
           "$ref": "#/definitions/PoseDataPreprocessorConfig"
         }
