@@ -2,10 +2,10 @@
  * The top-down pose speed table (issue 17's seed comparison): tsvision's MMPose td-hm configs against
  * mmpose 1.3's own models with the same (seeded random) weights, thread count and input, in one run:
  *  - inference time per person: one image with N person boxes through the public paths (mmpose:
- *    mmpose.apis.inference_topdown(model, img, bboxes); ours: the config's test pipeline
- *    (GetBBoxCenterScale, TopdownAffine, the model's preprocessing) per box, collate, and the
- *    estimator's predict, keypoints in image pixels), flip test on both sides as the configs set it;
- *    the step's time / N;
+ *    mmpose.apis.inference_topdown(model, img, bboxes); ours: src/apis/pose.ts inferTopdown, the
+ *    config's test pipeline (GetBBoxCenterScale, TopdownAffine, the model's preprocessing) per box,
+ *    predict in batches of data.valBatchSize, COCO keypoint results in image pixels), flip test on
+ *    both sides as the configs set it; the step's time / N;
  *  - with --train, one Adam training step's s/iter (lr 5e-4, the configs' optimizer) on a batch of B
  *    random crops at the input size with random target heatmaps and keypoint weights at the heatmap
  *    size: the preprocessing's normalization, forward, KeypointMSELoss (and acc_pose), backward and
@@ -30,13 +30,9 @@ import * as torch from '../src/torch';
 import type { Tensor } from '../src/torch';
 import { resolveConfig } from '../src/config';
 import { loadModelWeights, loadWeights } from '../src/engine/checkpoint';
-import { LocalBackend } from '../src/data/backends';
-import { collate, type Batch } from '../src/data/collate';
-import { processSample } from '../src/data/process';
-import type { Sample } from '../src/data/sample';
-import { buildPipeline } from '../src/data/transforms';
-import type { PosePrediction } from '../src/models/pose_estimators';
-import { poseTask, withPosePreprocessing, type PoseConfig, type PoseModel } from '../src/tasks/pose/task';
+import type { Batch } from '../src/data/collate';
+import { inferTopdown, type PoseResult } from '../src/apis/pose';
+import { poseTask, type PoseConfig, type PoseModel } from '../src/tasks/pose/task';
 import { Adam } from '../src/optim';
 import { COMMON_OPTIONS, alternate, commonArgs, inTempDir, logSteps, logTable, median, refPython, startReference, writeResults, type ReferenceServer } from './ref_server';
 
@@ -90,27 +86,6 @@ const row = (method: string, kind: Row['kind'], n: number, [ours, ref]: [number[
 
 interface Ready { denormal: unknown; torch: string; mmpose: string; mmengine: string; mmcv: string; cv2_threads: number; threads: number; input_size: [number, number]; heatmap_size: [number, number]; num_keypoints: number }
 
-/**
- * One image file and xyxy person boxes through the config's test pipeline and predict (flip test as
- * the config says): mmpose's inference_topdown. Each box is a sample of its own that loads the image
- * (as inference_topdown does with a path). Kept private to the bench until src/apis/pose.ts has its
- * inferTopdown.
- */
-async function inferTopdown(model: PoseModel, cfg: PoseConfig, imgPath: string, boxes: number[][]): Promise<PosePrediction[]> {
-  const backend = new LocalBackend();
-  try {
-    const dp = cfg.model.dataPreprocessor;
-    const pipeline = buildPipeline(withPosePreprocessing(cfg.data.testPipeline, dp, 'data.testPipeline'));
-    const samples: Sample[] = [];
-    for (const [i, box] of boxes.entries()) {
-      samples.push(await processSample({ index: i, seed: 0, info: { imgId: 0, imgPath, width: 0, height: 0, boxes: box, labels: [0] } }, backend, pipeline, { order: dp.order }));
-    }
-    return model.predict(collate(samples));
-  } finally {
-    await backend.close();
-  }
-}
-
 async function benchMethod(method: string, dir: string, rows: Row[], info: Record<string, unknown>): Promise<void> {
   const weights = path.join(dir, `${method}.pth`);
   const ref: ReferenceServer = startReference(python, [refScript, method, weights, String(threads), values.denormal!]);
@@ -135,13 +110,13 @@ async function benchMethod(method: string, dir: string, rows: Row[], info: Recor
     const img = path.join(dir, `image-${persons}.png`);
     const { boxes } = await ref.ask(JSON.stringify({ cmd: 'image', h: IMG_H, w: IMG_W, n: persons, path: img })) as { boxes: number[][] };
     // step 1 runs ours first: its predictions are kept and compared with mmpose's of the same step
-    let first: PosePrediction[] | undefined;
+    let first: PoseResult[] | undefined;
     let step = 0;
     const infer = row(method, 'infer', persons, await alternate(warmup + iters,
       async () => {
         pm.eval();
         const t0 = performance.now();
-        const preds = await inferTopdown(pm, cfg, img, boxes);
+        const preds = await inferTopdown({ config: cfg, model: pm }, img, boxes);
         const t = (performance.now() - t0) / 1000;
         if (step === 0) first = preds;
         return t;
@@ -167,13 +142,13 @@ async function benchMethod(method: string, dir: string, rows: Row[], info: Recor
 }
 
 /** The largest keypoint difference (image pixels) and score difference between the two sides' predictions. */
-function compareKeypoints(method: string, ours: PosePrediction[], kps: number[][][], scores: number[][]): { maxKeypointPx: number; maxScore: number; keypointsOver1px: number; keypoints: number; distinctRefPositions: number } {
+function compareKeypoints(method: string, ours: PoseResult[], kps: number[][][], scores: number[][]): { maxKeypointPx: number; maxScore: number; keypointsOver1px: number; keypoints: number; distinctRefPositions: number } {
   if (ours.length !== kps.length) throw new Error(`${method}: ${ours.length} predictions, mmpose ${kps.length}`);
   let maxKeypointPx = 0, maxScore = 0, keypointsOver1px = 0, keypoints = 0;
   ours.forEach((p, i) => kps[i].forEach(([x, y], k) => {
-    const d = Math.hypot(p.keypoints[2 * k] - x, p.keypoints[2 * k + 1] - y);
+    const d = Math.hypot(p.keypoints[3 * k] - x, p.keypoints[3 * k + 1] - y);
     maxKeypointPx = Math.max(maxKeypointPx, d);
-    maxScore = Math.max(maxScore, Math.abs(p.scores[k] - scores[i][k]));
+    maxScore = Math.max(maxScore, Math.abs(p.keypoints[3 * k + 2] - scores[i][k]));
     if (d > 1) keypointsOver1px++;
     keypoints++;
   }));
