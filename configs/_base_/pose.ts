@@ -97,7 +97,8 @@ type Schedule = Pick<RunConfig, 'train' | 'optimWrapper' | 'paramScheduler' | 'h
 /**
  * mmpose's td-hm schedule: Adam lr 5e-4, 210 epochs (val every 10), LinearLR warm-up over 500
  * iterations from 0.001, MultiStepLR x0.1 at 170 and 200; checkpoints every 10 epochs
- * (default_runtime), logs every 50 iterations; auto_scale_lr base 512 (disabled by default).
+ * (default_runtime) and the best by coco/AP (the td-hm configs' save_best='coco/AP', rule='greater'),
+ * logs every 50 iterations; auto_scale_lr base 512 (disabled by default).
  */
 export const td210e: Schedule = {
   train: { byEpoch: true, maxEpochs: 210, valInterval: 10 },
@@ -106,7 +107,7 @@ export const td210e: Schedule = {
     { type: 'LinearLR', startFactor: 0.001, byEpoch: false, begin: 0, end: 500 },
     { type: 'MultiStepLR', byEpoch: true, begin: 0, end: 210, milestones: [170, 200], gamma: 0.1 },
   ],
-  hooks: { logger: { interval: 50 }, checkpoint: { interval: 10, byEpoch: true, maxKeep: -1, saveLast: true } },
+  hooks: { logger: { interval: 50 }, checkpoint: { interval: 10, byEpoch: true, maxKeep: -1, saveLast: true, saveBest: 'coco/AP', rule: 'greater' } },
   autoScaleLr: { enable: false, baseBatchSize: 512 },
 };
 

@@ -40,7 +40,7 @@ export const config: DetectionConfig = {
       ],
     },
   }),
-  hooks: { logger: { interval: 10 }, checkpoint: { interval: 0, byEpoch: false, maxKeep: 1, saveLast: true } },
+  hooks: { logger: { interval: 10 }, checkpoint: { interval: 0, byEpoch: false, maxKeep: 1, saveLast: true, saveBest: null, rule: null } },
 };
 
 export default defineConfig(detectionTask, config);

@@ -45,7 +45,7 @@ export const config = segmentationConfig({
     train: { byEpoch: false, maxIters: 800, valInterval: 400 },
     optimWrapper: { optimizer: { type: 'SGD', lr: 0.01, momentum: 0.9, weightDecay: 0.0005 }, clipGrad: null, paramwise: null },
     paramScheduler: [{ type: 'PolyLR', etaMin: 1e-4, power: 0.9, begin: 0, end: 800, byEpoch: false }],
-    hooks: { logger: { interval: 20 }, checkpoint: { interval: 400, byEpoch: false, maxKeep: 2, saveLast: true } },
+    hooks: { logger: { interval: 20 }, checkpoint: { interval: 400, byEpoch: false, maxKeep: 2, saveLast: true, saveBest: null, rule: null } },
   },
 });
 

@@ -35,7 +35,7 @@ export const config = poseConfig({
       { type: 'LinearLR', startFactor: 0.001, byEpoch: false, begin: 0, end: 100 },
       { type: 'MultiStepLR', byEpoch: false, begin: 0, end: iters, milestones: [900], gamma: 0.1 },
     ],
-    hooks: { logger: { interval: 20 }, checkpoint: { interval: 675, byEpoch: false, maxKeep: 2, saveLast: true } },
+    hooks: { logger: { interval: 20 }, checkpoint: { interval: 675, byEpoch: false, maxKeep: 2, saveLast: true, saveBest: 'coco/AP', rule: 'greater' } },
   },
 });
 

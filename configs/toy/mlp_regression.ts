@@ -25,7 +25,7 @@ export const config: ToyConfig = {
   ],
   hooks: {
     logger: { interval: 4 },
-    checkpoint: { interval: 1, byEpoch: true, maxKeep: 3, saveLast: true },
+    checkpoint: { interval: 1, byEpoch: true, maxKeep: 3, saveLast: true, saveBest: null, rule: null },
   },
 };
 

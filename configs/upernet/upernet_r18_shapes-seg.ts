@@ -50,7 +50,7 @@ export const config = segmentationConfig({
       { type: 'LinearLR', startFactor: 0.001, byEpoch: false, begin: 0, end: 100 },
       { type: 'PolyLR', etaMin: 1e-4, power: 0.9, begin: 0, end: iters, byEpoch: false },
     ],
-    hooks: { logger: { interval: 20 }, checkpoint: { interval: 1300, byEpoch: false, maxKeep: 2, saveLast: true } },
+    hooks: { logger: { interval: 20 }, checkpoint: { interval: 1300, byEpoch: false, maxKeep: 2, saveLast: true, saveBest: null, rule: null } },
   },
 });
 

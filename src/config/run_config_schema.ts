@@ -579,6 +579,23 @@ export const runConfigSchema: JsonSchema = {
             },
             "saveLast": {
               "type": "boolean"
+            },
+            "saveBest": {
+              "type": [
+                "string",
+                "null"
+              ]
+            },
+            "rule": {
+              "type": [
+                "string",
+                "null"
+              ],
+              "enum": [
+                "greater",
+                "less",
+                null
+              ]
             }
           },
           "required": [

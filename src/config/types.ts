@@ -85,6 +85,15 @@ export interface HooksConfig {
     maxKeep: number;
     /** Also save when training ends, whatever the interval. */
     saveLast: boolean;
+    /**
+     * MMEngine's save_best: after each validation, if this metric (e.g. 'coco/AP', 'mIoU',
+     * 'bbox_mAP'; 'auto': the first metric) beat every earlier validation of the run, save
+     * `best_<metric>_<epoch|iter>_<n>.safetensors` (a '/' in the name becomes '_') and remove the
+     * previous best. null or absent: off.
+     */
+    saveBest?: string | null;
+    /** 'greater' or 'less' is better; absent: inferred from the name as MMEngine does ('loss': less; acc, top, AR@, auc, precision, mAP, mDice, mIoU, mAcc, aAcc: greater). */
+    rule?: 'greater' | 'less' | null;
   };
 }
 

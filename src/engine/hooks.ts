@@ -12,6 +12,7 @@ import {
   CHECKPOINT_EXT, listCheckpoints, saveCheckpoint, writeLastCheckpoint, type SafetensorsWriter,
 } from './checkpoint';
 import type { HooksConfig } from '../config/types';
+import { writeFileAtomic } from '../config/io';
 
 /** What the runner reports after each training iteration. */
 export interface IterInfo {
@@ -45,9 +46,24 @@ export class ParamSchedulerHook implements Hook {
   }
 }
 
+/** MMEngine CheckpointHook's rule inference for save_best (substrings of the lower-cased metric name). */
+const GREATER_KEYS = ['acc', 'top', 'ar@', 'auc', 'precision', 'map', 'mdice', 'miou', 'macc', 'aacc'];
+const LESS_KEYS = ['loss'];
+
+/** The best checkpoint so far, as `best_checkpoint.json` in the work dir records it (a resumed run reads it back). */
+interface BestRecord {
+  key: string;
+  rule: 'greater' | 'less';
+  score: number;
+  file: string;
+}
+
+const BEST_RECORD = 'best_checkpoint.json';
+
 /**
  * Saves a checkpoint every `interval` epochs (byEpoch) or iterations, and at the end of
- * training (saveLast); keeps the newest `maxKeep` periodic ones (-1: all).
+ * training (saveLast); keeps the newest `maxKeep` periodic ones (-1: all); with `saveBest`,
+ * keeps the checkpoint of the best validation so far (MMEngine's save_best / rule).
  */
 export class CheckpointHook implements Hook {
   readonly name = 'CheckpointHook';
@@ -58,6 +74,56 @@ export class CheckpointHook implements Hook {
     if (!(Number.isInteger(opts.interval) && opts.interval >= 0)) throw new Error(`hooks.checkpoint.interval: expected an integer >= 0, got ${opts.interval}`);
     if (!(Number.isInteger(opts.maxKeep) && (opts.maxKeep >= 1 || opts.maxKeep === -1))) throw new Error(`hooks.checkpoint.maxKeep: expected a positive integer or -1, got ${opts.maxKeep}`);
     this.write = write;
+    if (opts.rule != null && opts.rule !== 'greater' && opts.rule !== 'less') throw new Error(`hooks.checkpoint.rule: expected 'greater' or 'less', got ${JSON.stringify(opts.rule)}`);
+    if (opts.saveBest != null && (typeof opts.saveBest !== 'string' || opts.saveBest === '')) throw new Error(`hooks.checkpoint.saveBest: expected a metric name or 'auto', got ${JSON.stringify(opts.saveBest)}`);
+    if (opts.saveBest != null && opts.saveBest !== 'auto') this.ruleFor(opts.saveBest); // fails early when it cannot be inferred
+  }
+
+  private best: BestRecord | undefined;
+
+  /** The comparison rule for `key`: the configured one, else MMEngine's inference from the name. */
+  private ruleFor(key: string): 'greater' | 'less' {
+    if (this.opts.rule) return this.opts.rule;
+    const k = key.toLowerCase();
+    if (LESS_KEYS.includes(k)) return 'less';
+    if (GREATER_KEYS.some((g) => k.includes(g))) return 'greater';
+    if (LESS_KEYS.some((l) => k.includes(l))) return 'less';
+    throw new Error(`hooks.checkpoint.saveBest: cannot infer whether a greater or a smaller '${key}' is better; set hooks.checkpoint.rule to 'greater' or 'less'`);
+  }
+
+  /** A resumed run continues the best record of the run it resumes (a fresh run starts a new one). */
+  beforeRun(runner: Runner): void {
+    this.best = undefined;
+    if (this.opts.saveBest == null || runner.progress.iter === 0) return;
+    const file = path.join(runner.workDir, BEST_RECORD);
+    if (!fs.existsSync(file)) return;
+    try {
+      const rec = JSON.parse(fs.readFileSync(file, 'utf8')) as BestRecord;
+      if (typeof rec.score === 'number' && (this.opts.saveBest === 'auto' || rec.key === this.opts.saveBest)) this.best = rec;
+    } catch (e) {
+      runner.logLine(`Note: ${file} is unreadable (${(e as Error).message}); the best checkpoint starts afresh`);
+    }
+  }
+
+  afterValEpoch(runner: Runner, metrics: Record<string, number>): void {
+    const want = this.opts.saveBest;
+    if (want == null) return;
+    const key = want === 'auto' ? Object.keys(metrics)[0] : want;
+    if (key === undefined) return;
+    const score = metrics[key];
+    if (score === undefined) throw new Error(`hooks.checkpoint.saveBest: the evaluation gave no '${key}' (it gave ${Object.keys(metrics).join(', ') || 'nothing'})`);
+    const rule = this.ruleFor(key);
+    if (!Number.isFinite(score)) return;
+    if (this.best && !(rule === 'greater' ? score > this.best.score : score < this.best.score)) return;
+    const { epoch, iter } = runner.progress;
+    const step = this.opts.byEpoch ? `epoch_${epoch}` : `iter_${iter}`;
+    const file = path.join(runner.workDir, `best_${key.replace(/\//g, '_')}_${step}${CHECKPOINT_EXT}`);
+    saveCheckpoint(file, runner.checkpointState(), this.write);
+    const previous = this.best?.file;
+    this.best = { key, rule, score, file: path.basename(file) };
+    writeFileAtomic(path.join(runner.workDir, BEST_RECORD), `${JSON.stringify(this.best)}\n`);
+    if (previous && previous !== this.best.file) fs.rmSync(path.join(runner.workDir, previous), { force: true });
+    runner.logLine(`The best checkpoint ${file} (${key} ${score.toFixed(4)}) is saved`);
   }
 
   afterTrainIter(runner: Runner): void {

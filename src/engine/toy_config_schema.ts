@@ -649,6 +649,23 @@ export const toyConfigSchema: JsonSchema = {
             },
             "saveLast": {
               "type": "boolean"
+            },
+            "saveBest": {
+              "type": [
+                "string",
+                "null"
+              ]
+            },
+            "rule": {
+              "type": [
+                "string",
+                "null"
+              ],
+              "enum": [
+                "greater",
+                "less",
+                null
+              ]
             }
           },
           "required": [

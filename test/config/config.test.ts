@@ -29,7 +29,7 @@ test('a variant config is its base with the overrides (configs/toy/mlp_regressio
   assert.deepEqual(toyIter.train, { byEpoch: false, maxIters: 60, valInterval: 20 });
   assert.deepEqual(toyIter.optimWrapper.optimizer, { type: 'AdamW', lr: 0.01, weightDecay: 0.01 });
   assert.equal(toyIter.optimWrapper.clipGrad?.maxNorm, 10);
-  assert.deepEqual(toyIter.hooks.checkpoint, { interval: 10, byEpoch: false, maxKeep: 3, saveLast: true });
+  assert.deepEqual(toyIter.hooks.checkpoint, { interval: 10, byEpoch: false, maxKeep: 3, saveLast: true, saveBest: null, rule: null });
 });
 
 test('parseOverride: JSON values where they parse, strings otherwise', () => {

@@ -35,6 +35,6 @@ export const defaultRuntime: Pick<RunConfig, 'seed' | 'workDir' | 'loadFrom' | '
   loadFrom: null,
   hooks: {
     logger: { interval: 50 },
-    checkpoint: { interval: 1, byEpoch: true, maxKeep: 3, saveLast: true },
+    checkpoint: { interval: 1, byEpoch: true, maxKeep: 3, saveLast: true, saveBest: null, rule: null },
   },
 };

@@ -14,7 +14,7 @@ function iterSchedule(maxIters: number, interval: number): Schedule {
     optimWrapper: { optimizer: { type: 'SGD', lr: 0.01, momentum: 0.9, weightDecay: 0.0005 }, clipGrad: null, paramwise: null },
     paramScheduler: [{ type: 'PolyLR', etaMin: 1e-4, power: 0.9, begin: 0, end: maxIters, byEpoch: false }],
     // mmseg's CheckpointHook keeps every checkpoint (max_keep_ckpts -1) and saves the last
-    hooks: { logger: { interval: 50 }, checkpoint: { interval, byEpoch: false, maxKeep: -1, saveLast: true } },
+    hooks: { logger: { interval: 50 }, checkpoint: { interval, byEpoch: false, maxKeep: -1, saveLast: true, saveBest: null, rule: null } },
   };
 }
 

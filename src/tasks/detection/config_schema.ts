@@ -606,6 +606,23 @@ export const detectionConfigSchema: JsonSchema = {
             },
             "saveLast": {
               "type": "boolean"
+            },
+            "saveBest": {
+              "type": [
+                "string",
+                "null"
+              ]
+            },
+            "rule": {
+              "type": [
+                "string",
+                "null"
+              ],
+              "enum": [
+                "greater",
+                "less",
+                null
+              ]
             }
           },
           "required": [

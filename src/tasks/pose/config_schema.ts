@@ -591,6 +591,23 @@ export const poseConfigSchema: JsonSchema = {
             },
             "saveLast": {
               "type": "boolean"
+            },
+            "saveBest": {
+              "type": [
+                "string",
+                "null"
+              ]
+            },
+            "rule": {
+              "type": [
+                "string",
+                "null"
+              ],
+              "enum": [
+                "greater",
+                "less",
+                null
+              ]
             }
           },
           "required": [
