@@ -66,11 +66,27 @@ export function polygonSvg(points: ArrayLike<number>, fill: string, extra = ''):
   return `<polygon points="${pts.join(' ')}" fill="${fill}"${extra}/>`;
 }
 
+/**
+ * Writes `data` to `file` through a temporary file in the same folder and a rename, so a reader
+ * never sees a half-written file: not after a crash, and not while another process (a second rank
+ * of a distributed run) generates the same dataset at the same time.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+  try {
+    await fs.writeFile(tmp, data);
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
 /** Renders an SVG body to a JPEG or PNG file. */
 export async function renderSvg(body: string, w: number, h: number, file: string): Promise<void> {
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">${body}</svg>`;
   const img = sharp(Buffer.from(svg));
-  await (file.endsWith('.png') ? img.png() : img.jpeg({ quality: 90 })).toFile(file);
+  await writeFileAtomic(file, await (file.endsWith('.png') ? img.png() : img.jpeg({ quality: 90 })).toBuffer());
 }
 
 /** Runs `fn` over 0..n-1 with at most `concurrency` in flight; results in order. */
@@ -90,10 +106,10 @@ export async function pool<T>(n: number, concurrency: number, fn: (i: number) =>
 /** Rounds a coordinate to 2 decimals for compact JSON. */
 export const r2 = (v: number) => Math.round(v * 100) / 100;
 
-/** Writes JSON, creating the folder. */
+/** Writes JSON (atomically), creating the folder. */
 export async function writeJson(file: string, value: unknown): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
-  await fs.writeFile(file, JSON.stringify(value));
+  await writeFileAtomic(file, JSON.stringify(value));
 }
 
 /** Train and val image counts for `total` images. */

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { polygonsBox, rasterizePolygons } from '../../structures/masks';
 import { Rng } from '../rng';
-import { pool, renderSvg, splitCounts, writeJson } from './common';
+import { pool, renderSvg, splitCounts, writeFileAtomic, writeJson } from './common';
 import { DEFAULT_SHAPES_OPTIONS, imageSeed, makeShapesScene, sceneSvg, SHAPE_CLASSES, type GenerateOptions, type ShapesOptions, type ShapesScene } from './shapes';
 
 export const SHAPES_SEG_CLASSES = ['background', ...SHAPE_CLASSES];
@@ -40,7 +40,8 @@ export async function generateShapesSeg(opts: GenerateOptions & { shapes?: Parti
       const scene = makeShapesScene(new Rng(imageSeed(opts.seed, split, i)), so);
       const name = String(i + 1).padStart(6, '0');
       await renderSvg(sceneSvg(scene), scene.width, scene.height, path.join(opts.out, 'img_dir', split, `${name}.jpg`));
-      await sharp(sceneLabelMap(scene), { raw: { width: scene.width, height: scene.height, channels: 1 } }).toColourspace('b-w').png().toFile(path.join(opts.out, 'ann_dir', split, `${name}.png`));
+      const labels = await sharp(sceneLabelMap(scene), { raw: { width: scene.width, height: scene.height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+      await writeFileAtomic(path.join(opts.out, 'ann_dir', split, `${name}.png`), labels);
       opts.onProgress?.(++done, opts.images);
     });
   }
