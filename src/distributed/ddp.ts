@@ -188,6 +188,7 @@ export class DistributedDataParallel {
   constructor(module: Module, pg: ProcessGroup, opts: DistributedDataParallelOptions = {}) {
     if (typeof (module as Partial<Module> | null)?.namedParameters !== 'function') throw new TypeError(`${DDP}: module should be a Module, got ${describeValue(module)}`);
     if (!(pg instanceof ProcessGroup)) throw new TypeError(`${DDP}: pg should be a ProcessGroup, got ${describeValue(pg)}`);
+    const nativeGroup = pg.live(DDP);
     if (typeof opts !== 'object' || opts === null) throw new TypeError(`${DDP}: options should be an object, got ${describeValue(opts)}`);
     this.bucketBytes = opts.bucketBytes ?? DEFAULT_BUCKET_BYTES;
     checkByteCount('bucketBytes', this.bucketBytes);
@@ -201,9 +202,32 @@ export class DistributedDataParallel {
     this.pg = pg;
     this.params = named.map(([, p]) => p);
     this.paramNames = named.map(([n]) => n);
-    const native = pg.live(DDP);
-    broadcastParameters(module, pg, { bucketBytes: this.bucketBytes });
-    this.handle = c10d().reducerNew(native, this.params.map((p) => p._h), this.paramNames, this.bucketBytes, firstBucketBytes, this.findUnusedParameters);
+    // The Reducer first: it checks that every rank has rank 0's parameter shapes (which the
+    // broadcast needs), but only the ranks that differ learn it; a flag allreduced tells them all.
+    let failure: unknown = null;
+    this.handle = null;
+    try {
+      this.handle = c10d().reducerNew(nativeGroup, this.params.map((p) => p._h), this.paramNames, this.bucketBytes, firstBucketBytes, this.findUnusedParameters);
+    } catch (err) {
+      failure = err;
+    }
+    const failed = torch.tensor([failure === null ? 0 : 1], { dtype: 'int32' });
+    try {
+      pg.allreduce(failed, { op: 'max' }).wait();
+      if (failure !== null) throw failure;
+      if (failed.item() !== 0) throw new Error(`${DDP}: another rank could not build its Reducer (its parameters differ from rank 0's? see that rank's error)`);
+    } catch (err) {
+      this.close();
+      throw err;
+    } finally {
+      failed.dispose();
+    }
+    try {
+      broadcastParameters(module, pg, { bucketBytes: this.bucketBytes });
+    } catch (err) {
+      this.close();
+      throw err;
+    }
   }
 
   get closed(): boolean {

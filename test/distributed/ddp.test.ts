@@ -121,6 +121,14 @@ test('DistributedDataParallel without findUnusedParameters: a parameter unused e
   });
 });
 
+test('DistributedDataParallel: ranks whose parameters differ in shape all throw at construction', async () => {
+  const port = await freePort();
+  const runs = await runRanks(2, { scenario: 'ddp-mismatch', initMethod: `tcp://127.0.0.1:${port}`, timeoutMs: 30_000 });
+  const [r0, r1] = runs.map((run, r) => resultOf(run, `rank ${r}`).error as string);
+  assert.match(r1, /^reducerNew: \[1\]: params\[0\] in this process with sizes \[3, 2\] appears not to match sizes of the same param in process 0/);
+  assert.match(r0, /^DistributedDataParallel: another rank could not build its Reducer/);
+});
+
 class Two extends Module {
   readonly a = this.registerModule('a', new Linear(2, 1));
   readonly frozen = this.registerModule('frozen', new Linear(2, 1));

@@ -11,7 +11,7 @@ import {
 import { Conv2d, Linear, Module } from '../../src/nn';
 
 interface Job {
-  scenario: 'collectives' | 'missing-peer' | 'missing-at-init' | 'peer-exits' | 'ddp' | 'ddp-unused' | 'ddp-unused-error';
+  scenario: 'collectives' | 'missing-peer' | 'missing-at-init' | 'peer-exits' | 'ddp' | 'ddp-unused' | 'ddp-unused-error' | 'ddp-mismatch';
   /** ddp: the gradient buckets' size in bytes */
   bucketBytes?: number;
   /** ddp: average with DistributedDataParallel (the Reducer) instead of allreduceGradients */
@@ -202,6 +202,14 @@ async function main(): Promise<void> {
     ddpUnused(pg);
   } else if (job.scenario === 'ddp-unused-error') {
     ddpUnusedError(pg);
+  } else if (job.scenario === 'ddp-mismatch') {
+    // rank 1's model has another shape: the constructor throws on every rank
+    try {
+      new DistributedDataParallel(new Linear(2, pg.rank === 0 ? 1 : 3), pg).close();
+      report('RESULT', { rank: pg.rank, error: null });
+    } catch (err) {
+      report('RESULT', { rank: pg.rank, error: (err as Error).message });
+    }
   } else if (job.scenario === 'missing-peer' || job.scenario === 'peer-exits') {
     if (job.rank === 0) {
       const t = torch.ones([3]);
