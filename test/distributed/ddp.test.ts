@@ -91,7 +91,7 @@ function checkTimeline(comm: CommStats[][], bucketBytes: number | undefined): vo
   }
 }
 
-test('DistributedDataParallel findUnusedParameters: used on one rank only / on no rank, against hand values', async () => {
+test('DistributedDataParallel findUnusedParameters: used on one rank only / on no rank, against hand values; buffers from rank 0', async () => {
   const port = await freePort();
   const runs = await runRanks(2, { scenario: 'ddp-unused', initMethod: `tcp://127.0.0.1:${port}`, timeoutMs: 30_000, bucketBytes: 8 });
   // d sum(W x + b) / dW = x, / db = 1; x = [1, 2] on rank 0, [3, 5] on rank 1. Averages over 2
@@ -101,7 +101,8 @@ test('DistributedDataParallel findUnusedParameters: used on one rank only / on n
   const a = { 'a.weight': [2, 3.5], 'a.bias': [1] };
   const c = { 'c.weight': null, 'c.bias': null };
   runs.forEach((run, r) => {
-    const grads = resultOf(run, `rank ${r}`).grads;
+    const { grads, buffers } = resultOf(run, `rank ${r}`);
+    assert.deepEqual(buffers, [10, 20], `rank ${r}: rank 0's buffer after the constructor and after syncBuffers`);
     assert.deepEqual(grads, [
       { ...a, 'b.weight': [0.5, 1], 'b.bias': [0.5], ...c },
       { ...a, 'b.weight': [1.5, 2.5], 'b.bias': [0.5], ...c },

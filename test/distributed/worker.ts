@@ -124,17 +124,32 @@ function ddpSteps(pg: ProcessGroup | null, rank: number, worldSize: number): voi
 
 const gradOf = (p: torch.Tensor): number[] | null => (p.grad ? Array.from(p.grad.contiguous().toTypedArray() as Float32Array) : null);
 
+/** A module with one buffer [value], for the buffers' broadcasts. */
+class Counter extends Module {
+  readonly count: torch.Tensor;
+  constructor(value: number) {
+    super();
+    this.count = this.registerBuffer('count', torch.tensor([value]));
+  }
+}
+
 /**
  * findUnusedParameters, 2 ranks, three Linear(2, 1) a, b, c and one sample per rank (x = [1, 2] on
  * rank 0, [3, 5] on rank 1), loss = sum(a(x)) (+ sum(b(x)) where b is used): a is used everywhere,
  * c nowhere, and b on rank 0 only (step 0), on rank 1 only (step 1), nowhere (step 2: its gradient
  * set beforehand to a different value on each rank: [10 (rank + 1), 0], [rank + 7]). Reports every
- * step's gradients.
+ * step's gradients, and a buffer (10 + rank, then 20 + rank) after the constructor and after
+ * syncBuffers.
  */
 function ddpUnused(pg: ProcessGroup): void {
   const r = pg.rank;
   const [a, b, c] = [new Linear(2, 1), new Linear(2, 1), new Linear(2, 1)];
-  const ddp = new DistributedDataParallel(new Net({ a, b, c }), pg, { findUnusedParameters: true, bucketBytes: job.bucketBytes });
+  const counter = new Counter(10 + r);
+  const ddp = new DistributedDataParallel(new Net({ a, b, c, counter }), pg, { findUnusedParameters: true, bucketBytes: job.bucketBytes });
+  const buffers: number[] = [counter.count.item()]; // rank 0's, from the constructor
+  counter.count.fill_(20 + r);
+  ddp.syncBuffers();
+  buffers.push(counter.count.item()); // rank 0's again
   const x = torch.tensor([r === 0 ? [1, 2] : [3, 5]]);
   const grads: Record<string, number[] | null>[] = [];
   for (let step = 0; step < 3; step++) {
@@ -150,7 +165,7 @@ function ddpUnused(pg: ProcessGroup): void {
     grads.push(Object.fromEntries([...ddp.module.namedParameters()].map(([n, p]) => [n, gradOf(p)])));
   }
   ddp.close();
-  report('RESULT', { rank: r, grads });
+  report('RESULT', { rank: r, grads, buffers });
 }
 
 /**
