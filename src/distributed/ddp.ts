@@ -167,7 +167,8 @@ const DDP = 'DistributedDataParallel';
  * first in backward) and rebuilt once, after the first iteration, in the order the gradients
  * actually came (DDP's rebuild_buckets). Averaging is a sum over ranks of gradient / worldSize,
  * as DDP's default. A backward not preceded by prepareForBackward only accumulates local gradients
- * (DDP's no_sync). Every rank must run the same number of iterations.
+ * (DDP's no_sync). Every rank must run the same number of iterations. The Reducer holds the
+ * parameters' tensors: build it after moving the model to its device, as DDP.
  */
 export class DistributedDataParallel {
   readonly module: Module;
