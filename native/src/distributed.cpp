@@ -12,9 +12,10 @@
 #include "common.h"
 
 #ifdef TSV_WITH_GLOO
+#include "c10d_handles.h"
+
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <chrono>
@@ -27,49 +28,24 @@ namespace tsv {
 
 namespace {
 
-// Type tags of the three kinds of external (random 128-bit constants).
+// Type tags of the stores' and works' externals (random 128-bit constants; the process
+// group's is in c10d_handles.h).
 constexpr napi_type_tag kStoreTag = {0x6b1d3e0f2a4c4d11ULL, 0x9a3f5e7c1b2d4e60ULL};
-constexpr napi_type_tag kGroupTag = {0x2c7e9a1b3d5f4e22ULL, 0x8b4d6f1a3c5e7a71ULL};
 constexpr napi_type_tag kWorkTag = {0x5d8f1b3c7e9a4f33ULL, 0x7c5e9b2d4f6a8b82ULL};
 
 struct StoreBox {
   c10::intrusive_ptr<c10d::Store> store;
   std::string kind;  // "TCPStore" / "FileStore"
 };
-struct GroupBox {
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
-};
 struct WorkBox {
   c10::intrusive_ptr<c10d::Work> work;
   std::string op;
 };
 
-template <typename T>
-Napi::Value box(Napi::Env env, T* raw, const napi_type_tag& tag) {
-  auto ext = Napi::External<T>::New(env, raw, [](Napi::Env, T* p) { delete p; });
-  ext.TypeTag(&tag);
-  return ext;
-}
-
-template <typename T>
-T& unbox(const Napi::CallbackInfo& info, size_t i, const napi_type_tag& tag, const char* op, const char* what) {
-  Napi::Value v = info[i];
-  if (!v.IsExternal() || !v.As<Napi::External<T>>().CheckTypeTag(&tag)) {
-    throw Napi::TypeError::New(info.Env(), std::string(op) + ": " + what + " should be a " + what + " handle");
-  }
-  return *v.As<Napi::External<T>>().Data();
-}
-
 c10d::Store& liveStore(const Napi::CallbackInfo& info, size_t i, const char* op) {
   auto& b = unbox<StoreBox>(info, i, kStoreTag, op, "store");
   if (!b.store) throw Napi::Error::New(info.Env(), std::string(op) + ": the store is closed");
   return *b.store;
-}
-
-c10d::ProcessGroupGloo& liveGroup(const Napi::CallbackInfo& info, size_t i, const char* op) {
-  auto& b = unbox<GroupBox>(info, i, kGroupTag, op, "process group");
-  if (!b.pg) throw Napi::Error::New(info.Env(), std::string(op) + ": the process group is closed");
-  return *b.pg;
 }
 
 std::string stringArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
@@ -81,15 +57,6 @@ std::chrono::milliseconds msArg(const Napi::CallbackInfo& info, size_t i, const 
   return std::chrono::milliseconds(intArg(info, i, op, name, 0, int64_t{1} << 40));
 }
 
-std::vector<at::Tensor> tensorList(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
-  if (!info[i].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(op) + ": " + name + " should be an array of tensors");
-  auto arr = info[i].As<Napi::Array>();
-  std::vector<at::Tensor> out;
-  out.reserve(arr.Length());
-  for (uint32_t k = 0; k < arr.Length(); k++) out.push_back(unwrap(info.Env(), arr.Get(k), name));
-  return out;
-}
-
 c10d::ReduceOp reduceOpArg(const Napi::CallbackInfo& info, size_t i, const char* op) {
   // c10d::ReduceOp::RedOpType: SUM 0, AVG 1, PRODUCT 2, MIN 3, MAX 4, BAND 5, BOR 6, BXOR 7
   auto code = intArg(info, i, op, "reduceOp", 0, 7);
@@ -98,19 +65,6 @@ c10d::ReduceOp reduceOpArg(const Napi::CallbackInfo& info, size_t i, const char*
 
 Napi::Value workValue(Napi::Env env, c10::intrusive_ptr<c10d::Work> work, const char* op) {
   return box(env, new WorkBox{std::move(work), op}, kWorkTag);
-}
-
-// A c10 error without its C++ backtrace, prefixed by where it happened.
-std::string describeException(const std::exception_ptr& ep, const std::string& where) {
-  try {
-    std::rethrow_exception(ep);
-  } catch (const c10::Error& e) {
-    return where + ": " + e.what_without_backtrace();
-  } catch (const std::exception& e) {
-    return where + ": " + e.what();
-  } catch (...) {
-    return where + ": unknown native error";
-  }
 }
 
 // ---------------------------------------------------------------- stores
@@ -247,7 +201,7 @@ Napi::Value ProcessGroupClose(const Napi::CallbackInfo& info) {
 // allreduce(pg, tensors, reduceOp) -> work
 Napi::Value Allreduce(const Napi::CallbackInfo& info) {
   TSV_TRY
-  auto& pg = liveGroup(info, 0, "allreduce");
+  auto& pg = *liveGroup(info, 0, "allreduce");
   auto tensors = tensorList(info, 1, "allreduce", "tensors");
   c10d::AllreduceOptions opts;
   opts.reduceOp = reduceOpArg(info, 2, "allreduce");
@@ -258,7 +212,7 @@ Napi::Value Allreduce(const Napi::CallbackInfo& info) {
 // broadcast(pg, tensors, root) -> work
 Napi::Value Broadcast(const Napi::CallbackInfo& info) {
   TSV_TRY
-  auto& pg = liveGroup(info, 0, "broadcast");
+  auto& pg = *liveGroup(info, 0, "broadcast");
   auto tensors = tensorList(info, 1, "broadcast", "tensors");
   c10d::BroadcastOptions opts;
   opts.rootRank = intArg(info, 2, "broadcast", "root", 0, pg.getSize() - 1);
@@ -269,7 +223,7 @@ Napi::Value Broadcast(const Napi::CallbackInfo& info) {
 // allgather(pg, outputs (one per rank), input) -> work
 Napi::Value Allgather(const Napi::CallbackInfo& info) {
   TSV_TRY
-  auto& pg = liveGroup(info, 0, "allgather");
+  auto& pg = *liveGroup(info, 0, "allgather");
   std::vector<std::vector<at::Tensor>> outputs{tensorList(info, 1, "allgather", "outputs")};
   std::vector<at::Tensor> inputs{unwrap(info.Env(), info[2], "input")};
   return workValue(info.Env(), pg.allgather(outputs, inputs), "allgather");
@@ -281,7 +235,7 @@ Napi::Value Allgather(const Napi::CallbackInfo& info) {
 // TypeScript layer then falls back to allreduce.)
 Napi::Value ReduceScatter(const Napi::CallbackInfo& info) {
   TSV_TRY
-  auto& pg = liveGroup(info, 0, "reduceScatter");
+  auto& pg = *liveGroup(info, 0, "reduceScatter");
   std::vector<at::Tensor> outputs{unwrap(info.Env(), info[1], "output")};
   std::vector<std::vector<at::Tensor>> inputs{tensorList(info, 2, "reduceScatter", "inputs")};
   c10d::ReduceScatterOptions opts;
@@ -293,7 +247,7 @@ Napi::Value ReduceScatter(const Napi::CallbackInfo& info) {
 // barrier(pg, timeoutMs) -> work
 Napi::Value Barrier(const Napi::CallbackInfo& info) {
   TSV_TRY
-  auto& pg = liveGroup(info, 0, "barrier");
+  auto& pg = *liveGroup(info, 0, "barrier");
   c10d::BarrierOptions opts;
   auto t = msArg(info, 1, "barrier", "timeoutMs");
   if (t.count() > 0) opts.timeout = t;
@@ -417,6 +371,7 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
   TSV_DIST("workError", WorkError);
   TSV_DIST("workRelease", WorkRelease);
 #undef TSV_DIST
+  registerDdp(env, d);
   exports.Set("distributed", d);
 }
 

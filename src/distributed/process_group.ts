@@ -162,7 +162,8 @@ export class ProcessGroup {
     return this.handle === null;
   }
 
-  private live(fn: string): NativeGroup {
+  /** @internal The native group (for DistributedDataParallel's Reducer); throws if closed. */
+  live(fn: string): NativeGroup {
     if (!this.handle) throw new Error(`${fn}: the process group is closed`);
     return this.handle;
   }

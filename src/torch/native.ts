@@ -71,6 +71,7 @@ export interface NativeBinding {
 export type NativeStore = { readonly __nativeStore: unique symbol };
 export type NativeGroup = { readonly __nativeGroup: unique symbol };
 export type NativeWork = { readonly __nativeWork: unique symbol };
+export type NativeReducer = { readonly __nativeReducer: unique symbol };
 
 /** c10d entry points (native/src/distributed.cpp). Times are milliseconds; 0 means no bound. */
 export interface NativeDistributed {
@@ -94,6 +95,13 @@ export interface NativeDistributed {
   workIsCompleted(work: NativeWork): boolean;
   workError(work: NativeWork): string | null;
   workRelease(work: NativeWork): void;
+  /** c10d::Reducer (native/src/ddp.cpp): params are leaf tensors that require grad, names one per parameter. */
+  reducerNew(pg: NativeGroup, params: NativeHandle[], names: string[], bucketBytes: number, firstBucketBytes: number,
+    findUnusedParameters: boolean): NativeReducer;
+  reducerPrepareForBackward(reducer: NativeReducer, outputs: NativeHandle[]): void;
+  /** The last iteration's buckets in launch order: [bucket index, launchMs, doneMs, gradsPending]; ms since prepareForBackward, -1: not yet. */
+  reducerStats(reducer: NativeReducer): { backwardEndMs: number; buckets: [number, number, number, number][] };
+  reducerClose(reducer: NativeReducer): void;
 }
 
 function load(): NativeBinding {

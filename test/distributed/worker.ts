@@ -5,13 +5,17 @@
  * failure (its message and elapsed time printed as "FAILED {...}").
  */
 import * as torch from '../../src/torch';
-import { initProcessGroup, destroyProcessGroup, allreduceGradients, broadcastParameters, type ProcessGroup } from '../../src/distributed';
-import { Conv2d, Linear } from '../../src/nn';
+import {
+  initProcessGroup, destroyProcessGroup, allreduceGradients, broadcastParameters, DistributedDataParallel, type CommStats, type ProcessGroup,
+} from '../../src/distributed';
+import { Conv2d, Linear, Module } from '../../src/nn';
 
 interface Job {
-  scenario: 'collectives' | 'missing-peer' | 'missing-at-init' | 'peer-exits' | 'ddp';
+  scenario: 'collectives' | 'missing-peer' | 'missing-at-init' | 'peer-exits' | 'ddp' | 'ddp-unused' | 'ddp-unused-error' | 'ddp-mismatch';
   /** ddp: the gradient buckets' size in bytes */
   bucketBytes?: number;
+  /** ddp: average with DistributedDataParallel (the Reducer) instead of allreduceGradients */
+  reducer?: boolean;
   initMethod: string;
   rank: number;
   worldSize: number;
@@ -67,11 +71,20 @@ async function collectives(pg: ProcessGroup): Promise<void> {
   report('RESULT', out);
 }
 
+/** Child modules under given names, so DistributedDataParallel sees one module. */
+class Net extends Module {
+  constructor(children: Record<string, Module>) {
+    super();
+    for (const [name, m] of Object.entries(children)) this.registerModule(name, m);
+  }
+}
+
 /**
  * 3 SGD steps of a small conv + linear model on a fixed batch of 4, this rank's share of it
  * (worldSize 1: all 4, no process group), after broadcastParameters from rank 0 (each rank starts
- * from different random weights) and with gradients averaged by allreduceGradients; the final
- * parameters are reported.
+ * from different random weights) and with gradients averaged by allreduceGradients or, with
+ * job.reducer, by DistributedDataParallel (during backward; its comm stats are reported too); the
+ * final parameters are reported.
  */
 function ddpSteps(pg: ProcessGroup | null, rank: number, worldSize: number): void {
   torch.manualSeed(100 + rank);
@@ -79,23 +92,107 @@ function ddpSteps(pg: ProcessGroup | null, rank: number, worldSize: number): voi
   const fc = new Linear(4 * 6 * 6, 5);
   const unused = new Linear(2, 2); // never in the forward: its gradient stays none on every rank
   const params = [...conv.parameters(), ...fc.parameters(), ...unused.parameters()];
-  if (pg) for (const m of [conv, fc, unused]) broadcastParameters(m, pg, { bucketBytes: job.bucketBytes });
+  let ddp: DistributedDataParallel | null = null;
+  if (pg && job.reducer) {
+    ddp = new DistributedDataParallel(new Net({ conv, fc }), pg, { bucketBytes: job.bucketBytes });
+    broadcastParameters(unused, pg);
+  } else if (pg) {
+    for (const m of [conv, fc, unused]) broadcastParameters(m, pg, { bucketBytes: job.bucketBytes });
+  }
   const init = params.map((p) => Array.from(p.contiguous().toTypedArray() as Float32Array));
   torch.manualSeed(7);
   const x = torch.randn([4, 3, 6, 6]);
   const y = torch.randn([4, 5]);
   const per = 4 / worldSize;
   const xs = x.narrow(0, rank * per, per), ys = y.narrow(0, rank * per, per);
+  const comm: CommStats[] = [];
   for (let step = 0; step < 3; step++) {
     for (const p of params) p.grad = null;
     torch.tidy(() => {
       const out = fc.forward(conv.forward(xs).relu().reshape([per, -1]));
-      out.sub(ys).pow(2).mean().backward();
+      const loss = out.sub(ys).pow(2).mean();
+      ddp?.prepareForBackward();
+      loss.backward();
     });
-    if (pg) allreduceGradients(params, pg, { bucketBytes: job.bucketBytes });
+    if (ddp) comm.push(ddp.commStats());
+    else if (pg) allreduceGradients(params, pg, { bucketBytes: job.bucketBytes });
     torch.noGrad(() => { for (const p of params) if (p.grad) p.sub_(p.grad.mul(0.1)); });
   }
-  report('RESULT', { rank, init, params: params.map((p) => Array.from(p.contiguous().toTypedArray() as Float32Array)) });
+  ddp?.close();
+  report('RESULT', { rank, init, params: params.map((p) => Array.from(p.contiguous().toTypedArray() as Float32Array)), comm });
+}
+
+const gradOf = (p: torch.Tensor): number[] | null => (p.grad ? Array.from(p.grad.contiguous().toTypedArray() as Float32Array) : null);
+
+/** A module with one buffer [value], for the buffers' broadcasts. */
+class Counter extends Module {
+  readonly count: torch.Tensor;
+  constructor(value: number) {
+    super();
+    this.count = this.registerBuffer('count', torch.tensor([value]));
+  }
+}
+
+/**
+ * findUnusedParameters, 2 ranks, three Linear(2, 1) a, b, c and one sample per rank (x = [1, 2] on
+ * rank 0, [3, 5] on rank 1), loss = sum(a(x)) (+ sum(b(x)) where b is used): a is used everywhere,
+ * c nowhere, and b on rank 0 only (step 0), on rank 1 only (step 1), nowhere (step 2: its gradient
+ * set beforehand to a different value on each rank: [10 (rank + 1), 0], [rank + 7]). Reports every
+ * step's gradients, and a buffer (10 + rank, then 20 + rank) after the constructor and after
+ * syncBuffers.
+ */
+function ddpUnused(pg: ProcessGroup): void {
+  const r = pg.rank;
+  const [a, b, c] = [new Linear(2, 1), new Linear(2, 1), new Linear(2, 1)];
+  const counter = new Counter(10 + r);
+  const ddp = new DistributedDataParallel(new Net({ a, b, c, counter }), pg, { findUnusedParameters: true, bucketBytes: job.bucketBytes });
+  const buffers: number[] = [counter.count.item()]; // rank 0's, from the constructor
+  counter.count.fill_(20 + r);
+  ddp.syncBuffers();
+  buffers.push(counter.count.item()); // rank 0's again
+  const x = torch.tensor([r === 0 ? [1, 2] : [3, 5]]);
+  const grads: Record<string, number[] | null>[] = [];
+  for (let step = 0; step < 3; step++) {
+    for (const p of [...a.parameters(), ...c.parameters()]) p.grad = null;
+    if (step < 2) for (const p of b.parameters()) p.grad = null;
+    else [b.getParameter('weight')!.grad, b.getParameter('bias')!.grad] = [torch.tensor([[10 * (r + 1), 0]]), torch.tensor([r + 7])];
+    torch.tidy(() => {
+      let loss = a.forward(x).sum();
+      if (step === r) loss = loss.add(b.forward(x).sum());
+      ddp.prepareForBackward([loss]);
+      loss.backward();
+    });
+    grads.push(Object.fromEntries([...ddp.module.namedParameters()].map(([n, p]) => [n, gradOf(p)])));
+  }
+  ddp.close();
+  report('RESULT', { rank: r, grads, buffers });
+}
+
+/**
+ * findUnusedParameters false with a parameter (c) unused on every rank: step 0's backward
+ * returns with a's gradient local (the reduction never completes), step 1's prepareForBackward
+ * throws.
+ */
+function ddpUnusedError(pg: ProcessGroup): void {
+  const r = pg.rank;
+  const [a, c] = [new Linear(2, 1), new Linear(2, 1)];
+  const ddp = new DistributedDataParallel(new Net({ a, c }), pg);
+  const x = torch.tensor([r === 0 ? [1, 2] : [3, 5]]);
+  const out: Record<string, unknown> = { rank: r };
+  torch.tidy(() => {
+    const loss = a.forward(x).sum();
+    ddp.prepareForBackward();
+    loss.backward();
+  });
+  out.gradAfterStep0 = gradOf(a.getParameter('weight')!);
+  try {
+    ddp.prepareForBackward();
+    out.step1 = 'no error';
+  } catch (err) {
+    out.step1 = (err as Error).message;
+  }
+  ddp.close();
+  report('RESULT', out);
 }
 
 async function main(): Promise<void> {
@@ -116,6 +213,18 @@ async function main(): Promise<void> {
     await collectives(pg);
   } else if (job.scenario === 'ddp') {
     ddpSteps(pg, job.rank, job.worldSize);
+  } else if (job.scenario === 'ddp-unused') {
+    ddpUnused(pg);
+  } else if (job.scenario === 'ddp-unused-error') {
+    ddpUnusedError(pg);
+  } else if (job.scenario === 'ddp-mismatch') {
+    // rank 1's model has another shape: the constructor throws on every rank
+    try {
+      new DistributedDataParallel(new Linear(2, pg.rank === 0 ? 1 : 3), pg).close();
+      report('RESULT', { rank: pg.rank, error: null });
+    } catch (err) {
+      report('RESULT', { rank: pg.rank, error: (err as Error).message });
+    }
   } else if (job.scenario === 'missing-peer' || job.scenario === 'peer-exits') {
     if (job.rank === 0) {
       const t = torch.ones([3]);
