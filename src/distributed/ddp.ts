@@ -64,9 +64,16 @@ function checkBucketBytes(fn: string, bucketBytes: number): void {
  * the same module structure; the order is the modules' registration order).
  */
 export function broadcastParameters(module: Module, pg: ProcessGroup, opts: { src?: number; bucketBytes?: number } = {}): void {
+  broadcastTensors([...module.parameters(), ...module.buffers()], pg, opts);
+}
+
+/**
+ * Every tensor of `tensors` takes rank `src`'s values, in place (all ranks must pass tensors of the
+ * same shapes and dtypes in the same order; e.g. a model's state dict, whose tensors are its own).
+ */
+export function broadcastTensors(tensors: Tensor[], pg: ProcessGroup, opts: { src?: number; bucketBytes?: number } = {}): void {
   const bucketBytes = opts.bucketBytes ?? DEFAULT_BUCKET_BYTES;
-  checkBucketBytes('broadcastParameters', bucketBytes);
-  const tensors = [...module.parameters(), ...module.buffers()];
+  checkBucketBytes('broadcastTensors', bucketBytes);
   throughFlatBuckets(tensors, bucketBytes, (flat) => pg.broadcast(flat, { src: opts.src ?? 0 }).wait());
 }
 

@@ -11,7 +11,7 @@ import { ProcessGroup } from './process_group';
 
 export { Store, DEFAULT_TIMEOUT_MS, type TcpStoreOptions, type FileStoreOptions } from './store';
 export { ProcessGroup, Work, type ReduceOp, type ProcessGroupOptions } from './process_group';
-export { allreduceGradients, broadcastParameters, DEFAULT_BUCKET_BYTES } from './ddp';
+export { allreduceGradients, broadcastParameters, broadcastTensors, DEFAULT_BUCKET_BYTES } from './ddp';
 
 export interface InitProcessGroupOptions {
   /** Only 'gloo' (CPU tensors) for now. */

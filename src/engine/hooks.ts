@@ -8,8 +8,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Runner } from './runner';
 import type { StepLog } from './optim_wrapper';
+import * as torch from '../torch';
 import {
-  CHECKPOINT_EXT, listCheckpoints, saveCheckpoint, writeLastCheckpoint, type SafetensorsWriter,
+  CHECKPOINT_EXT, listCheckpoints, saveCheckpoint, writeLastCheckpoint, type CheckpointState, type SafetensorsWriter,
 } from './checkpoint';
 import type { HooksConfig } from '../config/types';
 
@@ -72,10 +73,25 @@ export class CheckpointHook implements Hook {
     if ((this.opts.interval > 0 && epoch % this.opts.interval === 0) || (this.opts.saveLast && epoch === runner.maxEpochs)) this.save(runner, `epoch_${epoch}`);
   }
 
-  /** Writes `<workDir>/<stem>.safetensors`, then `last_checkpoint`, then prunes old ones. */
+  /**
+   * Writes `<workDir>/<stem>.safetensors`, then `last_checkpoint`, then prunes old ones. In a
+   * distributed run every rank calls it (the RNG states are gathered), rank 0 writes, and all
+   * wait at a barrier until the checkpoint is complete.
+   */
   save(runner: Runner, stem: string): string {
     const file = path.join(runner.workDir, stem + CHECKPOINT_EXT);
-    saveCheckpoint(file, runner.checkpointState(), this.write);
+    const state = runner.checkpointState();
+    try {
+      if (runner.isMain) this.writeAndPrune(runner, file, state);
+    } finally {
+      torch.dispose(state.rngStates ?? []);
+    }
+    runner.dist?.barrier(`checkpoint ${stem}`);
+    return file;
+  }
+
+  private writeAndPrune(runner: Runner, file: string, state: CheckpointState): void {
+    saveCheckpoint(file, state, this.write);
     writeLastCheckpoint(runner.workDir, file);
     runner.logLine(`Saved checkpoint ${file}`);
     if (this.opts.maxKeep > 0) {
@@ -84,6 +100,5 @@ export class CheckpointHook implements Hook {
       const excess = mine.length + 1 - this.opts.maxKeep;
       for (const old of mine.slice(0, Math.max(0, excess))) fs.rmSync(old.file, { force: true });
     }
-    return file;
   }
 }
