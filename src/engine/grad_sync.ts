@@ -40,7 +40,11 @@ export class AllreduceGradSync implements GradSync {
 
   afterBackward(): void {
     const start = performance.now();
-    allreduceGradients(this.params, this.pg);
+    try {
+      allreduceGradients(this.params, this.pg);
+    } catch (e) {
+      throw new Error(`gradient allreduce failed: ${(e as Error).message} (another rank died, failed or hung; collectives time out after ${this.pg.timeoutMs / 1000} s)`);
+    }
     this.seconds += (performance.now() - start) / 1000;
     this.allreduces++;
   }
