@@ -379,6 +379,8 @@ export class Runner<B = unknown, P = unknown> {
         else await this.iterLoop(this.config.train.maxIters);
       } finally {
         await data.close?.();
+        const stats = this.gradSync?.commStats?.();
+        if (stats) this.logLine(`Gradient sync: ${Object.entries(stats).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(3)}`).join(', ')}`);
         this.gradSync?.close();
         this.gradSync = undefined;
       }
@@ -520,7 +522,7 @@ export class Runner<B = unknown, P = unknown> {
    * and returns the metrics and the evaluator's raw results.
    */
   async test(checkpoint: string, opts: { strict?: boolean } = {}): Promise<{ metrics: Record<string, number>; results: unknown }> {
-    this.startRun();
+    if (this.isMain) this.startRun();
     try {
       this.loadWeightsFrom(checkpoint, { strict: opts.strict ?? true });
       const metrics = await this.val();
