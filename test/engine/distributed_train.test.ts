@@ -197,3 +197,20 @@ test('an external launcher: RANK / WORLD_SIZE / MASTER_* in the environment star
   assert.equal(r1.out, '', 'rank 1 prints nothing');
   assert.ok(fs.existsSync(path.join(work, 'epoch_1.safetensors')));
 });
+
+test('Ctrl-C (SIGINT to the launcher) stops every local rank; the launcher exits 130', async (t) => {
+  const dir = tmp(t);
+  const launcher = spawn(process.execPath, [bin, 'train', 'toy/mlp_regression', '--nproc-per-node', '2', '--master-port', String(await freePort()), '--work-dir', path.join(dir, 'w'),
+    '--cfg-options', 'data.trainSize=40960', 'train.maxEpochs=10', 'hooks.logger.interval=1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  launcher.stdout.on('data', (d) => { stdout += d; });
+  launcher.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number | null>((resolve) => launcher.on('exit', (code) => resolve(code)));
+  while (!/Iter|Epoch\(train\)/.test(stdout)) await new Promise((r) => setTimeout(r, 5));
+  const pids = [...stderr.matchAll(/\(local rank \d\): pid (\d+)/g)].map((m) => Number(m[1]));
+  assert.equal(pids.length, 2);
+  launcher.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr, /tsvision train: interrupted \(SIGINT\); stopped all 2 local process\(es\)/);
+  for (const pid of pids) assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `rank process ${pid} is still running`);
+});
