@@ -7,16 +7,78 @@
  * are numbered by call). A failure (a peer that died, a collective that timed out) becomes an
  * Error that names this rank and what it was doing.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as torch from '../torch';
 import type { Tensor } from '../torch';
 import type { ProcessGroup } from '../distributed';
 
 const KEY_PREFIX = 'tsvision/runner/';
 
+/**
+ * Whether process `pid` of this host still runs: it exists and (where /proc says) is not a
+ * zombie; a killed rank stays a zombie until its launcher reaps it, which may be after a peer
+ * noticed the broken connection.
+ */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return true; // no /proc: it exists
+  }
+}
+
 export class RunDist {
   private calls = 0;
+  /** Set once every rank has registered its host and pid (see register()). */
+  private registered = false;
 
   constructor(readonly pg: ProcessGroup) {}
+
+  /**
+   * Records this process's host and pid in the store, then runs `firstCollective`: once it
+   * returns, every rank has registered, so a later failure can look its peers up (deadPeers).
+   */
+  register<T>(firstCollective: () => T): T {
+    this.pg.store.set(`${KEY_PREFIX}proc/${this.rank}`, JSON.stringify({ host: os.hostname(), pid: process.pid }));
+    const out = firstCollective();
+    this.registered = true;
+    return out;
+  }
+
+  /**
+   * After a failed collective: the peers on this host that are no longer running, as
+   * ' (rank 1, pid 123, is no longer running)', or '' when none is known to have died (a peer on
+   * another host, a hung one, or rank 0 whose store is gone). A dying process closes its
+   * sockets before it is gone, so the peers are watched for up to `waitMs`.
+   */
+  deadPeers(waitMs = 1000): string {
+    if (!this.registered) return '';
+    const peers: { rank: number; pid: number }[] = [];
+    for (let r = 0; r < this.worldSize; r++) {
+      if (r === this.rank) continue;
+      try {
+        const { host, pid } = JSON.parse(this.pg.store.getString(`${KEY_PREFIX}proc/${r}`)) as { host: string; pid: number };
+        if (host === os.hostname()) peers.push({ rank: r, pid });
+      } catch {
+        // rank 0's store is unreachable: rank 0 is gone
+        return r === 0 ? ' (rank 0 is gone: its store is unreachable)' : '';
+      }
+    }
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const dead = peers.filter((p) => !isRunning(p.pid)).map((p) => `rank ${p.rank}, pid ${p.pid}`);
+      if (dead.length > 0) return ` (${dead.join('; ')}: no longer running)`;
+      if (peers.length === 0 || Date.now() >= until) return '';
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
 
   get rank(): number {
     return this.pg.rank;
@@ -40,7 +102,7 @@ export class RunDist {
   private failure(what: string, e: unknown): Error {
     const message = e instanceof Error ? e.message : String(e);
     if (/^rank \d+: /.test(message)) return e as Error;
-    return new Error(`rank ${this.rank}: ${what} failed: ${message} (another rank died, failed or hung; collectives time out after ${this.pg.timeoutMs / 1000} s)`);
+    return new Error(`rank ${this.rank}: ${what} failed: ${message} (another rank died, failed or hung; collectives time out after ${this.pg.timeoutMs / 1000} s)${this.deadPeers()}`);
   }
 
   /** Returns once every rank got here. */

@@ -369,7 +369,8 @@ export class Runner<B = unknown, P = unknown> {
         }
       }
       if (this.dist) {
-        this.gradSync = this.dist.guard('broadcasting rank 0\'s weights', () => createGradSync(this.model, this.dist!.pg));
+        const dist = this.dist;
+        this.gradSync = dist.guard('broadcasting rank 0\'s weights', () => dist.register(() => createGradSync(this.model, dist.pg)));
         this.logLine(`Distributed: ${this.worldSize} processes, ${this.config.train.byEpoch ? `${data.length ?? '?'} iterations per epoch` : 'iteration-based'}, per-rank seeds (seed + rank); logged losses are rank 0's`);
       }
       this.model.train(true);
@@ -458,7 +459,7 @@ export class Runner<B = unknown, P = unknown> {
         try {
           log = trainStep(this.model, this.optimizer, next.value, clipGrad, this.gradSync);
         } catch (e) {
-          if (this.dist && e instanceof Error && !e.message.startsWith('rank ')) e.message = `rank ${this.rank}: iteration ${this.progress.iter + 1}: ${e.message}`;
+          if (this.dist && e instanceof Error && !e.message.startsWith('rank ')) e.message = `rank ${this.rank}: iteration ${this.progress.iter + 1}: ${e.message}${this.dist.deadPeers()}`;
           throw e;
         }
         this.progress.iter += 1;

@@ -126,7 +126,7 @@ test('a rank killed mid-training: the other fails at once, the launcher exits 1 
   assert.ok(seconds < 20, `the launcher took ${seconds} s to exit after the kill (timeout 20 s)`);
   assert.match(stderr, /tsvision train: rank 1 \(local rank 1, pid \d+\) was killed by signal SIGKILL; stopped the other local processes/);
   // rank 0 saw the dead peer in its next collective and failed with a message naming itself and the cause
-  assert.match(stderr, /\[rank 0\] tsvision: rank 0: .*failed: .*another rank died, failed or hung/);
+  assert.match(stderr, new RegExp(`\\[rank 0\\] tsvision: rank 0: .*failed: .*another rank died, failed or hung.*\\(rank 1, pid ${pid}: no longer running\\)`));
   assert.ok(fs.existsSync(path.join(work, 'epoch_2.safetensors')));
   assert.ok(!fs.existsSync(path.join(work, 'epoch_3.safetensors')));
 
