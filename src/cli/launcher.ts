@@ -27,6 +27,8 @@ export interface LaunchOptions {
   /** Address of rank 0's node (it serves the rendezvous store). */
   masterAddr: string;
   masterPort: number;
+  /** No start-up lines (world size, ranks' pids); failures are still reported. */
+  quiet?: boolean;
 }
 
 /** After a child fails, how long the others may take to exit by themselves before SIGTERM. */
@@ -114,7 +116,7 @@ export function launch(command: string, script: string, args: readonly string[],
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  console.error(`${command}: launching ${o.nprocPerNode} process(es) on node ${o.nodeRank} of ${o.nnodes} (world size ${worldSize}, master ${o.masterAddr}:${o.masterPort})`);
+  if (!o.quiet) console.error(`${command}: launching ${o.nprocPerNode} process(es) on node ${o.nodeRank} of ${o.nnodes} (world size ${worldSize}, master ${o.masterAddr}:${o.masterPort})`);
   return new Promise((resolve) => {
     let running = o.nprocPerNode;
     for (let local = 0; local < o.nprocPerNode; local++) {
@@ -135,7 +137,7 @@ export function launch(command: string, script: string, args: readonly string[],
       const proc = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       const child = { rank, local, proc, exited: false };
       children.push(child);
-      console.error(`${command}: rank ${rank} (local rank ${local}): pid ${proc.pid}`);
+      if (!o.quiet) console.error(`${command}: rank ${rank} (local rank ${local}): pid ${proc.pid}`);
       const tag = `[rank ${rank}] `;
       forwardLines(proc.stdout!, process.stdout, rank === 0 ? '' : tag);
       forwardLines(proc.stderr!, process.stderr, tag);

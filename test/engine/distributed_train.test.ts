@@ -78,7 +78,7 @@ test('2 processes × batch 2 = 1 process × batch 4: parameters within 1e-5 afte
   const port = await freePort();
   const two = cli(['train', 'toy/mlp_regression', '--nproc-per-node', '2', '--master-port', String(port), '--work-dir', path.join(dir, 'two'), ...common, 'data.batchSize=2']);
   assert.equal(two.status, 0, two.stderr);
-  assert.match(two.stderr, /launching 2 process\(es\) on node 0 of 1 \(world size 2/);
+  assert.equal(two.stderr, '', '--quiet: nothing on the console');
   // rank 0 alone writes the run folder and the checkpoints (one run folder, one set of checkpoints)
   assert.equal(fs.readdirSync(path.join(dir, 'two')).filter((n) => /^\d{8}_\d{6}/.test(n)).length, 1);
   const ck = loadCheckpoint(path.join(dir, 'two', 'epoch_2.safetensors'));
@@ -123,6 +123,7 @@ test('a rank killed mid-training: the other fails at once, the launcher exits 1 
   const code = await exited;
   const seconds = (Date.now() - killedAt) / 1000;
   assert.equal(code, 1, stderr);
+  assert.match(stderr, /^tsvision train: launching 2 process\(es\) on node 0 of 1 \(world size 2, master 127\.0\.0\.1:\d+\)$/m);
   assert.ok(seconds < 20, `the launcher took ${seconds} s to exit after the kill (timeout 20 s)`);
   assert.match(stderr, /tsvision train: rank 1 \(local rank 1, pid \d+\) was killed by signal SIGKILL; stopped the other local processes/);
   // rank 0 saw the dead peer in its next collective and failed with a message naming itself and the cause

@@ -98,7 +98,7 @@ export const trainCommand: Command = {
     const distTimeoutS = numberOption('train', 'dist-timeout', values['dist-timeout'] as string | undefined, DEFAULT_TIMEOUT_MS / 1000, { min: 0.001 });
     const launcher = launchOptions('train', values);
     const loaded = loadConfigArg('train', positionals[0], overrides);
-    if (launcher) return launch('tsvision train', CLI_SCRIPT, ['train', ...stripLauncherFlags(argv)], launcher);
+    if (launcher) return launch('tsvision train', CLI_SCRIPT, ['train', ...stripLauncherFlags(argv)], { ...launcher, quiet: values.quiet === true });
     const resume = typeof values['resume-from'] === 'string' ? values['resume-from'] : values.resume === true;
     const worldSize = envWorldSize();
     if (worldSize <= 1) {
