@@ -127,6 +127,12 @@ export interface RunConfig {
  * Builds a run's parts from its resolved config. B: the batch type the data yields
  * and the model consumes; P: the model's predictions, which the evaluator reads.
  */
+/** The part of the data one process of a distributed run reads. */
+export interface DataShard {
+  rank: number;
+  worldSize: number;
+}
+
 export interface Task<C extends RunConfig, B = unknown, P = unknown> {
   /** A short name for logs ('detection', 'toy-regression'). */
   readonly name: string;
@@ -138,9 +144,16 @@ export interface Task<C extends RunConfig, B = unknown, P = unknown> {
   buildModel(cfg: C): TrainableModel<B, P>;
   /** Images per training batch in one process (for autoScaleLr). */
   trainBatchSize?(cfg: C): number;
-  buildTrainData(cfg: C): BatchSource<B>;
-  /** The validation set (evaluation during training, and `tsvision test`). */
-  buildValData(cfg: C): BatchSource<B>;
+  /**
+   * The training data; with `shard` (distributed training) this rank's shard of each epoch,
+   * padded to equal length (torch's DistributedSampler), batches of the config's per-process size.
+   */
+  buildTrainData(cfg: C, shard?: DataShard): BatchSource<B>;
+  /**
+   * The validation set (evaluation during training, and `tsvision test`); with `shard`, this
+   * rank's share, unpadded (every sample on exactly one rank).
+   */
+  buildValData(cfg: C, shard?: DataShard): BatchSource<B>;
   /** metrics: the names given to `tsvision test --eval` (undefined: the config's defaults). */
   buildEvaluator(cfg: C, opts?: { metrics?: string[] }): Evaluator<B, P>;
   /**

@@ -36,8 +36,11 @@ export interface DataLoaderOptions {
   /** Group landscape and portrait images into separate batches. */
   groupByAspectRatio?: boolean;
   dropLast?: boolean;
+  /** This process's shard of the dataset (torch's DistributedSampler; default the whole dataset). */
   rank?: number;
   worldSize?: number;
+  /** Shards padded to equal length by repeating samples (default true; false for distributed evaluation). */
+  pad?: boolean;
   /** Where image files are read from (default local disk). */
   backend?: BackendSpec;
   /** Channel order of decoded images and label-map decoding (defaults from the dataset). */
@@ -75,7 +78,7 @@ export class DataLoader {
 
   constructor(opts: DataLoaderOptions) {
     if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new Error(`DataLoader.batchSize: expected a positive integer, got ${opts.batchSize}`);
-    this.o = { workers: 0, prefetch: 2, shuffle: true, seed: 0, groupByAspectRatio: false, dropLast: false, rank: 0, worldSize: 1, skipCorrupt: false, ...opts };
+    this.o = { workers: 0, prefetch: 2, shuffle: true, seed: 0, groupByAspectRatio: false, dropLast: false, rank: 0, worldSize: 1, pad: true, skipCorrupt: false, ...opts };
     buildPipeline(opts.pipeline, loadPipelineContext(opts.pipelineContextModule)); // fail here, not in a worker, on a bad spec
   }
 
@@ -221,8 +224,8 @@ export class DataLoader {
   }
 
   private shard() {
-    const { dataset, shuffle, seed, rank, worldSize } = this.o;
-    return { length: dataset.length, shuffle, seed, rank, worldSize };
+    const { dataset, shuffle, seed, rank, worldSize, pad } = this.o;
+    return { length: dataset.length, shuffle, seed, rank, worldSize, pad };
   }
 
   /** One epoch of this rank's shard. */

@@ -17,6 +17,12 @@ export interface ShardOptions {
    * worldSize) samples, as torch's DistributedSampler(drop_last=True). Default false: pad.
    */
   dropLast?: boolean;
+  /**
+   * Pad by wrapping so every rank gets the same number of samples (default true, torch's
+   * DistributedSampler). false: no sample twice, and the first length % worldSize ranks get one
+   * more (distributed evaluation, where every sample must count exactly once).
+   */
+  pad?: boolean;
 }
 
 /**
@@ -26,7 +32,7 @@ export interface ShardOptions {
  * dataset. The shuffle depends on (seed, epoch) only, so every rank draws the same permutation.
  */
 export function shardIndices(opts: ShardOptions, epoch: number): number[] {
-  const { length, shuffle = true, seed = 0, rank = 0, worldSize = 1, dropLast = false } = opts;
+  const { length, shuffle = true, seed = 0, rank = 0, worldSize = 1, dropLast = false, pad = true } = opts;
   if (!(Number.isInteger(worldSize) && worldSize >= 1 && Number.isInteger(rank) && rank >= 0 && rank < worldSize)) {
     throw new Error(`sampler: expected 0 <= rank < worldSize, got rank ${rank}, worldSize ${worldSize}`);
   }
@@ -34,7 +40,7 @@ export function shardIndices(opts: ShardOptions, epoch: number): number[] {
   if (shuffle) new Rng(hash32(seed) ^ hash32(epoch + 1)).shuffle(order);
   if (dropLast) {
     order.length = Math.floor(length / worldSize) * worldSize;
-  } else {
+  } else if (pad) {
     const total = Math.ceil(length / worldSize) * worldSize;
     for (let i = 0; order.length < total; i++) order.push(order[i % length]);
   }

@@ -71,12 +71,16 @@ function checkBucketBytes(fn: string, bucketBytes: number): void {
  * the same module structure; the order is the modules' registration order).
  */
 export function broadcastParameters(module: Module, pg: ProcessGroup, opts: { src?: number; bucketBytes?: number } = {}): void {
-  broadcastTensors('broadcastParameters', [...module.parameters(), ...module.buffers()], pg, opts);
+  broadcastTensors([...module.parameters(), ...module.buffers()], pg, opts);
 }
 
-function broadcastTensors(fn: string, tensors: Tensor[], pg: ProcessGroup, opts: { src?: number; bucketBytes?: number }): void {
+/**
+ * Every tensor of `tensors` takes rank `src`'s values, in place (all ranks must pass tensors of the
+ * same shapes and dtypes in the same order; e.g. a model's state dict, whose tensors are its own).
+ */
+export function broadcastTensors(tensors: Tensor[], pg: ProcessGroup, opts: { src?: number; bucketBytes?: number } = {}): void {
   const bucketBytes = opts.bucketBytes ?? DEFAULT_BUCKET_BYTES;
-  checkBucketBytes(fn, bucketBytes);
+  checkBucketBytes('broadcastTensors', bucketBytes);
   throughFlatBuckets(tensors, bucketBytes, (flat) => pg.broadcast(flat, { src: opts.src ?? 0 }).wait());
 }
 
@@ -264,7 +268,7 @@ export class DistributedDataParallel {
     this.live(fn);
     const buffers = [...this.module.buffers()];
     if (!this.broadcastBuffers || buffers.length === 0 || this.pg.worldSize === 1) return;
-    broadcastTensors(fn, buffers, this.pg, { bucketBytes: this.bucketBytes });
+    broadcastTensors(buffers, this.pg, { bucketBytes: this.bucketBytes });
   }
 
   /** The gradient communication of the last iteration (after its backward has returned). */

@@ -12,7 +12,7 @@ import { ProcessGroup } from './process_group';
 export { Store, DEFAULT_TIMEOUT_MS, type TcpStoreOptions, type FileStoreOptions } from './store';
 export { ProcessGroup, Work, type ReduceOp, type ProcessGroupOptions } from './process_group';
 export {
-  allreduceGradients, broadcastParameters, DistributedDataParallel, DEFAULT_BUCKET_BYTES, DEFAULT_FIRST_BUCKET_BYTES,
+  allreduceGradients, broadcastParameters, broadcastTensors, DistributedDataParallel, DEFAULT_BUCKET_BYTES, DEFAULT_FIRST_BUCKET_BYTES,
   type DistributedDataParallelOptions, type CommStats, type BucketTiming,
 } from './ddp';
 

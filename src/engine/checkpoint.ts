@@ -4,7 +4,8 @@
  * Format: ONE safetensors file per checkpoint (`epoch_3.safetensors`, `iter_2000.safetensors`):
  *   state_dict.<key>            the model's parameters and buffers (MMDetection's key layout)
  *   optimizer.<param>.<name>    the optimizer's per-parameter state tensors (momentum_buffer, exp_avg, ...)
- *   rng_state                   libtorch's CPU generator state (uint8)
+ *   rng_state                   libtorch's CPU generator state (uint8; rank 0's in a distributed run)
+ *   rng_state.rank<r>           rank r's generator state, for r >= 1 (distributed runs)
  *   __metadata__.tsvision       JSON (CheckpointMeta): epoch/iteration counters, scheduler state,
  *                               the optimizer's groups and numeric state, the resolved config
  * DESIGN.md speaks of a JSON sidecar; we put that JSON in the safetensors header instead, so a
@@ -54,6 +55,8 @@ export interface CheckpointMeta extends Progress {
     numbers: Record<number, Record<string, number>>;
   };
   schedulers: SchedulerState[];
+  /** Processes of the run that saved it (absent in older checkpoints: 1). */
+  worldSize?: number;
   /** ISO time of saving. */
   savedAt: string;
 }
@@ -65,6 +68,8 @@ export interface CheckpointState extends Progress {
   model: Map<string, Tensor>;
   optimizer: OptimizerStateDict;
   schedulers: SchedulerState[];
+  /** Every rank's RNG state, by rank (a distributed run); absent: this process's current state. */
+  rngStates?: Tensor[];
 }
 
 /** What loadCheckpoint returns; the caller owns (and must dispose) the tensors. */
@@ -73,6 +78,8 @@ export interface LoadedCheckpoint {
   model: Map<string, Tensor>;
   optimizer: OptimizerStateDict;
   rngState: Tensor;
+  /** Every rank's RNG state, by rank (one entry for a single-process run; [0] is rngState). */
+  rngStates: Tensor[];
 }
 
 /** The function that writes a safetensors file atomically (tests swap it to simulate a crash). */
@@ -89,21 +96,23 @@ export function saveCheckpoint(file: string, state: CheckpointState, write: Safe
       else tensors.set(`${OPTIM_PREFIX}${index}.${name}`, v);
     }
   }
-  const rng = torch.getRngState();
-  tensors.set(RNG_KEY, rng);
+  const rng = state.rngStates ? undefined : torch.getRngState();
+  const rngStates = state.rngStates ?? [rng!];
+  rngStates.forEach((t, r) => tensors.set(r === 0 ? RNG_KEY : `${RNG_KEY}.rank${r}`, t));
   const meta: CheckpointMeta = {
     format: 'tsvision-checkpoint/1',
     epoch: state.epoch, iter: state.iter, innerIter: state.innerIter,
     configName: state.configName, config: state.config,
     optimizer: { paramGroups: state.optimizer.paramGroups, numbers },
     schedulers: state.schedulers,
+    worldSize: rngStates.length,
     savedAt: new Date().toISOString(),
   };
   try {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     write(file, tensors, { [META_KEY]: JSON.stringify(meta) });
   } finally {
-    rng.dispose();
+    rng?.dispose();
   }
 }
 
@@ -150,6 +159,7 @@ export function parseCheckpointMeta(file: string, json: string): CheckpointMeta 
       fail(`optimizer.numbers.${index}`, nums, 'an object of finite numbers');
     }
   }
+  if (meta.worldSize !== undefined && !(isCount(meta.worldSize) && meta.worldSize >= 1)) fail('worldSize', meta.worldSize, 'an integer >= 1');
   if (!Array.isArray(meta.schedulers)) return fail('schedulers', meta.schedulers, 'an array of scheduler states');
   meta.schedulers.forEach((st: unknown, i) => {
     const at = `schedulers.${i}`;
@@ -174,18 +184,24 @@ export function loadCheckpoint(file: string): LoadedCheckpoint {
     const model = new Map<string, Tensor>();
     const state: OptimizerStateDict['state'] = {};
     for (const [index, nums] of Object.entries(meta.optimizer.numbers)) state[Number(index)] = { ...nums };
-    let rngState: Tensor | undefined;
+    const rngStates: Tensor[] = [];
     for (const [k, t] of tensors) {
+      const rankState = /^rng_state\.rank([1-9]\d*)$/.exec(k);
       if (k.startsWith(MODEL_PREFIX)) model.set(k.slice(MODEL_PREFIX.length), t);
-      else if (k === RNG_KEY) rngState = t;
+      else if (k === RNG_KEY) rngStates[0] = t;
+      else if (rankState) rngStates[Number(rankState[1])] = t;
       else if (k.startsWith(OPTIM_PREFIX)) {
         const rest = k.slice(OPTIM_PREFIX.length);
         const dot = rest.indexOf('.');
         (state[Number(rest.slice(0, dot))] ??= {})[rest.slice(dot + 1)] = t;
       } else throw new Error(`${file}: unexpected tensor '${k}'`);
     }
-    if (!rngState) throw new Error(`${file}: no '${RNG_KEY}' tensor`);
-    return { meta, model, optimizer: { state, paramGroups: meta.optimizer.paramGroups }, rngState };
+    if (!rngStates[0]) throw new Error(`${file}: no '${RNG_KEY}' tensor`);
+    const worldSize = meta.worldSize ?? 1;
+    for (let r = 1; r < Math.max(worldSize, rngStates.length); r++) {
+      if (!rngStates[r] || r >= worldSize) throw new Error(`${file}: the RNG states do not match worldSize ${worldSize} (rank ${r}'s is ${rngStates[r] ? 'extra' : 'missing'})`);
+    }
+    return { meta, model, optimizer: { state, paramGroups: meta.optimizer.paramGroups }, rngState: rngStates[0], rngStates };
   } catch (e) {
     for (const t of tensors.values()) t.dispose();
     throw e;

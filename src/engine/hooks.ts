@@ -8,8 +8,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Runner } from './runner';
 import type { StepLog } from './optim_wrapper';
+import * as torch from '../torch';
 import {
-  CHECKPOINT_EXT, listCheckpoints, saveCheckpoint, writeLastCheckpoint, type SafetensorsWriter,
+  CHECKPOINT_EXT, listCheckpoints, saveCheckpoint, writeLastCheckpoint, type CheckpointState, type SafetensorsWriter,
 } from './checkpoint';
 import type { HooksConfig } from '../config/types';
 import { writeFileAtomic } from '../config/io';
@@ -91,10 +92,10 @@ export class CheckpointHook implements Hook {
     throw new Error(`hooks.checkpoint.saveBest: cannot infer whether a greater or a smaller '${key}' is better; set hooks.checkpoint.rule to 'greater' or 'less'`);
   }
 
-  /** A resumed run continues the best record of the run it resumes (a fresh run starts a new one). */
+  /** A resumed run continues the best record of the run it resumes (a fresh run starts a new one). Rank 0 reads it. */
   beforeRun(runner: Runner): void {
     this.best = undefined;
-    if (this.opts.saveBest == null || runner.progress.iter === 0) return;
+    if (this.opts.saveBest == null || runner.progress.iter === 0 || !runner.isMain) return;
     const file = path.join(runner.workDir, BEST_RECORD);
     if (!fs.existsSync(file)) return;
     try {
@@ -105,25 +106,42 @@ export class CheckpointHook implements Hook {
     }
   }
 
-  afterValEpoch(runner: Runner, metrics: Record<string, number>): void {
+  /** The best checkpoint to write after this validation, if it beat the record (decided on rank 0, which holds the record). */
+  private newBest(runner: Runner, metrics: Record<string, number>): BestRecord | null {
     const want = this.opts.saveBest;
-    if (want == null) return;
+    if (want == null) return null;
     const key = want === 'auto' ? Object.keys(metrics)[0] : want;
-    if (key === undefined) return;
+    if (key === undefined) return null;
     const score = metrics[key];
     if (score === undefined) throw new Error(`hooks.checkpoint.saveBest: the evaluation gave no '${key}' (it gave ${Object.keys(metrics).join(', ') || 'nothing'})`);
     const rule = this.ruleFor(key);
-    if (!Number.isFinite(score)) return;
-    if (this.best && !(rule === 'greater' ? score > this.best.score : score < this.best.score)) return;
+    if (!Number.isFinite(score)) return null;
+    if (this.best && !(rule === 'greater' ? score > this.best.score : score < this.best.score)) return null;
     const { epoch, iter } = runner.progress;
     const step = this.opts.byEpoch ? `epoch_${epoch}` : `iter_${iter}`;
-    const file = path.join(runner.workDir, `best_${key.replace(/\//g, '_')}_${step}${CHECKPOINT_EXT}`);
-    saveCheckpoint(file, runner.checkpointState(), this.write);
-    const previous = this.best?.file;
-    this.best = { key, rule, score, file: path.basename(file) };
-    writeFileAtomic(path.join(runner.workDir, BEST_RECORD), `${JSON.stringify(this.best)}\n`);
-    if (previous && previous !== this.best.file) fs.rmSync(path.join(runner.workDir, previous), { force: true });
-    runner.logLine(`The best checkpoint ${file} (${key} ${score.toFixed(4)}) is saved`);
+    return { key, rule, score, file: `best_${key.replace(/\//g, '_')}_${step}${CHECKPOINT_EXT}` };
+  }
+
+  /** Distributed: every rank takes part (the RNG states are gathered), rank 0 writes, all wait for it. */
+  async afterValEpoch(runner: Runner, metrics: Record<string, number>): Promise<void> {
+    if (this.opts.saveBest == null) return;
+    const best = runner.dist ? await runner.dist.shareFromMain('the best-checkpoint decision', () => this.newBest(runner, metrics)) : this.newBest(runner, metrics);
+    if (best === null) return;
+    const file = path.join(runner.workDir, best.file);
+    const state = runner.checkpointState();
+    try {
+      if (runner.isMain) {
+        saveCheckpoint(file, state, this.write);
+        const previous = this.best?.file;
+        writeFileAtomic(path.join(runner.workDir, BEST_RECORD), `${JSON.stringify(best)}\n`);
+        if (previous && previous !== best.file) fs.rmSync(path.join(runner.workDir, previous), { force: true });
+        runner.logLine(`The best checkpoint ${file} (${best.key} ${best.score.toFixed(4)}) is saved`);
+      }
+    } finally {
+      torch.dispose(state.rngStates ?? []);
+    }
+    this.best = best;
+    runner.dist?.barrier(`best checkpoint ${best.file}`);
   }
 
   afterTrainIter(runner: Runner): void {
@@ -138,10 +156,25 @@ export class CheckpointHook implements Hook {
     if ((this.opts.interval > 0 && epoch % this.opts.interval === 0) || (this.opts.saveLast && epoch === runner.maxEpochs)) this.save(runner, `epoch_${epoch}`);
   }
 
-  /** Writes `<workDir>/<stem>.safetensors`, then `last_checkpoint`, then prunes old ones. */
+  /**
+   * Writes `<workDir>/<stem>.safetensors`, then `last_checkpoint`, then prunes old ones. In a
+   * distributed run every rank calls it (the RNG states are gathered), rank 0 writes, and all
+   * wait at a barrier until the checkpoint is complete.
+   */
   save(runner: Runner, stem: string): string {
     const file = path.join(runner.workDir, stem + CHECKPOINT_EXT);
-    saveCheckpoint(file, runner.checkpointState(), this.write);
+    const state = runner.checkpointState();
+    try {
+      if (runner.isMain) this.writeAndPrune(runner, file, state);
+    } finally {
+      torch.dispose(state.rngStates ?? []);
+    }
+    runner.dist?.barrier(`checkpoint ${stem}`);
+    return file;
+  }
+
+  private writeAndPrune(runner: Runner, file: string, state: CheckpointState): void {
+    saveCheckpoint(file, state, this.write);
     writeLastCheckpoint(runner.workDir, file);
     runner.logLine(`Saved checkpoint ${file}`);
     if (this.opts.maxKeep > 0) {
@@ -150,6 +183,5 @@ export class CheckpointHook implements Hook {
       const excess = mine.length + 1 - this.opts.maxKeep;
       for (const old of mine.slice(0, Math.max(0, excess))) fs.rmSync(old.file, { force: true });
     }
-    return file;
   }
 }

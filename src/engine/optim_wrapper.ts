@@ -8,6 +8,7 @@ import { SGD, Adam, AdamW, buildParamGroups, clipGradNorm_, type Optimizer, type
 import type { Module } from '../nn';
 import type { OptimWrapperConfig } from '../config/types';
 import type { TrainableModel } from './types';
+import type { GradSync } from './grad_sync';
 
 /** Builds the optimizer of `cfg` over the model's trainable parameters (grouped by `paramwise` when set). */
 export function buildOptimizer(cfg: OptimWrapperConfig, model: TrainableModel<unknown, unknown>): Optimizer {
@@ -37,9 +38,11 @@ export type StepLog = Record<string, number>;
 /**
  * One optimization step: zero the gradients, compute the loss terms, back-propagate
  * the sum of those whose key contains 'loss' (a term with several elements counts by
- * its mean), clip, step. Returns the terms as numbers.
+ * its mean), clip, step. Returns the terms as numbers (this process's, in a distributed run).
+ * With `gradSync` (distributed training), the gradients are averaged across ranks between
+ * backward and clipping, so every rank clips and steps with the same gradients.
  */
-export function trainStep<B>(model: TrainableModel<B, unknown>, optimizer: Optimizer, batch: B, clipGrad: OptimWrapperConfig['clipGrad']): StepLog {
+export function trainStep<B>(model: TrainableModel<B, unknown>, optimizer: Optimizer, batch: B, clipGrad: OptimWrapperConfig['clipGrad'], gradSync?: GradSync): StepLog {
   optimizer.zeroGrad();
   const log = torch.tidy(() => {
     const terms = model.loss(batch);
@@ -53,9 +56,11 @@ export function trainStep<B>(model: TrainableModel<B, unknown>, optimizer: Optim
     if (total === undefined) throw new Error(`model.loss returned no term whose key contains 'loss' (keys: ${Object.keys(terms).join(', ') || 'none'})`);
     out.loss = total.item();
     if (!Number.isFinite(out.loss)) throw new Error(`loss is ${out.loss} (${Object.entries(out).map(([k, v]) => `${k}: ${v}`).join(', ')})`);
+    gradSync?.beforeBackward();
     total.backward();
     return out;
   });
+  gradSync?.afterBackward();
   if (clipGrad) {
     const params = optimizer.paramGroups.flatMap((g) => g.params);
     log.grad_norm = clipGradNorm_(params, clipGrad.maxNorm, clipGrad.normType ?? 2);

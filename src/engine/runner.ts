@@ -9,6 +9,19 @@
  * iterations of the current epoch already done, so on CPU the losses after a resume
  * equal those of an uninterrupted run. Validation restores the RNG state it found, so it
  * never changes the training that follows.
+ *
+ * Distributed training (on when the default process group has world size > 1, or a group is
+ * passed in): every rank runs this loop on its shard of the data (the config's batch size is
+ * per process, as MMEngine), gradients are averaged through a GradSync, and
+ *   - rank 0 alone writes the console, the run folder and the checkpoints; a barrier follows
+ *     each checkpoint, so no rank runs ahead of a half-written one;
+ *   - auto-resume: rank 0 picks the checkpoint and every rank loads that one;
+ *   - RNG: the model is built with the config's seed on every rank (rank 0's weights are then
+ *     broadcast anyway), training randomness uses seed + rank (MMEngine's diff_rank_seed=True);
+ *     checkpoints store every rank's RNG state, so a resumed run continues exactly;
+ *   - the logged losses are rank 0's own (as MMEngine logs them), not the mean over ranks;
+ *   - validation: each rank predicts its unpadded share, the evaluators' states are gathered to
+ *     rank 0 one rank at a time, rank 0 evaluates and shares the metrics with every rank.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,6 +32,10 @@ import { dumpConfig } from '../config/io';
 import type { RunConfig } from '../config/types';
 import { validateConfig } from '../config/validate';
 import { iteratorOf, type BatchSource, type Evaluator, type TrainableModel } from './types';
+import type { DataShard } from '../config/types';
+import { getProcessGroup, isInitialized, type ProcessGroup } from '../distributed';
+import { RunDist } from './dist';
+import { createGradSync, type GradSync } from './grad_sync';
 import { buildOptimizer, trainStep } from './optim_wrapper';
 import { CheckpointHook, ParamSchedulerHook, type Hook, type IterInfo } from './hooks';
 import { LineFile, LoggerHook, summaryMetrics } from './logger';
@@ -47,6 +64,18 @@ export interface RunnerOptions<B, P> {
   checkpointWriter?: SafetensorsWriter;
   /** No console output (the run's log files are still written). */
   quiet?: boolean;
+  /**
+   * Train distributed over this group (world size > 1). Default: the default process group
+   * (initProcessGroup) when it is initialized with world size > 1; else one process.
+   */
+  processGroup?: ProcessGroup;
+}
+
+/** The default process group when it spans more than one process. */
+function defaultDistributedGroup(): ProcessGroup | undefined {
+  if (!isInitialized()) return undefined;
+  const pg = getProcessGroup();
+  return pg.worldSize > 1 ? pg : undefined;
 }
 
 /**
@@ -89,6 +118,10 @@ export class Runner<B = unknown, P = unknown> {
   private scalarsFile: LineFile | undefined;
   /** The outermost folder startRun created for the work dir (none: it existed). */
   private createdWorkDir: string | undefined;
+  /** The collectives of a distributed run (undefined: one process). */
+  readonly dist: RunDist | undefined;
+  /** Averages gradients across ranks while training distributed. */
+  private gradSync: GradSync | undefined;
 
   constructor(opts: RunnerOptions<B, P>) {
     this.opts = opts;
@@ -96,17 +129,33 @@ export class Runner<B = unknown, P = unknown> {
     this.config = opts.config;
     this.configName = opts.configName;
     this.workDir = path.resolve(opts.workDir);
+    const pg = opts.processGroup ?? defaultDistributedGroup();
+    this.dist = pg && pg.worldSize > 1 ? new RunDist(pg) : undefined;
     if (opts.trainData) {
       this._optimizer = buildOptimizer(opts.config.optimWrapper, opts.model);
       this._schedulers = ParamSchedulerList.build(this._optimizer, opts.config.paramScheduler, { epochLength: opts.trainData.length });
     }
     const h = opts.config.hooks;
     this.hooks = [
-      new LoggerHook(h.logger.interval),
+      new LoggerHook(h.logger.interval, this.isMain ? {} : { tty: false }),
       new ParamSchedulerHook(),
       new CheckpointHook(h.checkpoint, opts.checkpointWriter),
       ...(opts.hooks ?? []),
     ];
+  }
+
+  /** This process's rank (0 without distribution). */
+  get rank(): number {
+    return this.dist?.rank ?? 0;
+  }
+
+  get worldSize(): number {
+    return this.dist?.worldSize ?? 1;
+  }
+
+  /** Rank 0 (or the only process): the one that logs and saves. */
+  get isMain(): boolean {
+    return this.rank === 0;
   }
 
   get optimizer(): Optimizer {
@@ -151,7 +200,7 @@ export class Runner<B = unknown, P = unknown> {
   /** A line to the run's log file and (unless quiet, or console false) stdout. */
   logLine(line: string, opts: { console?: boolean } = {}): void {
     this.logFile?.append(line);
-    if ((opts.console ?? true) && !this.opts.quiet) {
+    if ((opts.console ?? true) && !this.opts.quiet && this.isMain) {
       // Clear the logger's progress bar (if any) first; it is redrawn at the next iteration.
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       console.log(line);
@@ -163,9 +212,22 @@ export class Runner<B = unknown, P = unknown> {
     this.scalarsFile?.append(JSON.stringify(record));
   }
 
-  /** What a checkpoint stores now. */
+  /**
+   * What a checkpoint stores now. Distributed: collective (every rank's RNG state is gathered);
+   * the caller disposes `rngStates`.
+   */
   checkpointState(): CheckpointState {
+    let rngStates: torch.Tensor[] | undefined;
+    if (this.dist) {
+      const own = torch.getRngState();
+      try {
+        rngStates = this.dist.allgather('RNG states for the checkpoint', own);
+      } finally {
+        own.dispose();
+      }
+    }
     return {
+      rngStates,
       ...this.progress,
       configName: this.configName,
       config: this.config,
@@ -235,19 +297,32 @@ export class Runner<B = unknown, P = unknown> {
     }
   }
 
-  /** Restores model, optimizer, schedulers, RNG state and counters from a training checkpoint. */
+  /**
+   * Restores model, optimizer, schedulers, RNG state and counters from a training checkpoint
+   * (in a distributed run, every rank calls it with the same file and takes its own RNG state).
+   */
   resumeFrom(file: string): void {
     const ck = loadCheckpoint(file);
+    const savedWorld = ck.rngStates.length;
     try {
       this.model.loadStateDict(ck.model, { strict: true });
       this.optimizer.loadStateDict(ck.optimizer);
       this.schedulers.loadStateDict(ck.meta.schedulers);
-      torch.setRngState(ck.rngState);
       Object.assign(this.progress, { epoch: ck.meta.epoch, iter: ck.meta.iter, innerIter: ck.meta.innerIter });
+      if (savedWorld === this.worldSize) torch.setRngState(ck.rngStates[this.rank]);
+      else {
+        // Other ranks, other shards: fresh per-rank seeds (distinct from the run's start), and the
+        // epoch resumes after about as many samples as the checkpoint had seen.
+        torch.manualSeed(this.config.seed + this.rank + this.worldSize * this.progress.iter);
+        this.progress.innerIter = Math.floor((this.progress.innerIter * savedWorld) / this.worldSize);
+      }
     } finally {
-      torch.dispose([...ck.model.values(), ck.rngState, ...Object.values(ck.optimizer.state).flatMap((s) => Object.values(s))]);
+      torch.dispose([...ck.model.values(), ...ck.rngStates, ...Object.values(ck.optimizer.state).flatMap((s) => Object.values(s))]);
     }
     this.logLine(`Resumed from ${file} (epoch ${this.progress.epoch}, iter ${this.progress.iter})`);
+    if (savedWorld !== this.worldSize) {
+      this.logLine(`Note: the checkpoint was saved by ${savedWorld} process(es), this run has ${this.worldSize}: fresh per-rank RNG seeds (seed + rank + worldSize × iter), and epoch ${this.progress.epoch + 1} resumes at its batch ${this.progress.innerIter} of this sharding`);
+    }
     const changed = changedKeys(ck.meta.config, this.config).filter((k) => k !== 'workDir' && k !== 'loadFrom');
     if (changed.length > 0) this.logLine(`Note: the config differs from the checkpoint's in ${changed.join(', ')}`);
   }
@@ -274,16 +349,29 @@ export class Runner<B = unknown, P = unknown> {
       throw new Error(`train.valInterval is ${this.config.train.valInterval} but the runner has no validation data or evaluator (set it to 0)`);
     }
     if (data.length === 0) throw new Error(`${this.configName}: the training data has no batches: training would run 0 iterations`);
-    this.startRun();
+    if (this.dist && this.config.train.valInterval > 0) this.checkDistributedEvaluator();
+    if (this.isMain) this.startRun();
     try {
-      for (const name of removeStaleTempFiles(this.workDir)) this.logLine(`Removed ${name}, left by a killed run`);
+      if (this.isMain) for (const name of removeStaleTempFiles(this.workDir)) this.logLine(`Removed ${name}, left by a killed run`);
       const resume = this.opts.resume;
-      const from = resume === true ? findLatestCheckpoint(this.workDir) : resume || undefined;
-      if (from) this.resumeFrom(from);
+      let from = resume || undefined;
+      if (resume === true) {
+        const latest = () => findLatestCheckpoint(this.workDir) ?? null;
+        from = (this.dist ? await this.dist.shareFromMain('checkpoint to resume from', latest) : latest()) ?? undefined;
+      }
+      if (from) this.resumeFrom(from as string);
       else {
         if (resume === true) this.logLine(`No checkpoint in ${this.workDir}: training from the start`);
-        if (this.model.initWeights) await this.model.initWeights((line) => this.logLine(line));
-        if (this.opts.loadFrom) this.loadWeightsFrom(this.opts.loadFrom);
+        // Distributed: rank 0 loads the weights, the GradSync below broadcasts them to the others.
+        if (this.isMain) {
+          if (this.model.initWeights) await this.model.initWeights((line) => this.logLine(line));
+          if (this.opts.loadFrom) this.loadWeightsFrom(this.opts.loadFrom);
+        }
+      }
+      if (this.dist) {
+        const dist = this.dist;
+        this.gradSync = dist.guard('broadcasting rank 0\'s weights', () => dist.register(() => createGradSync(this.model, dist.pg)));
+        this.logLine(`Distributed: ${this.worldSize} processes, ${this.config.train.byEpoch ? `${data.length ?? '?'} iterations per epoch` : 'iteration-based'}, per-rank seeds (seed + rank); logged losses are rank 0's`);
       }
       this.model.train(true);
       await this.callHooks('beforeRun');
@@ -292,11 +380,24 @@ export class Runner<B = unknown, P = unknown> {
         else await this.iterLoop(this.config.train.maxIters);
       } finally {
         await data.close?.();
+        const stats = this.gradSync?.commStats?.();
+        if (stats) this.logLine(`Gradient sync: ${Object.entries(stats).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(3)}`).join(', ')}`);
+        this.gradSync?.close();
+        this.gradSync = undefined;
       }
       await this.callHooks('afterRun');
+      // rank 0 serves the store: it must not leave while another rank still needs it
+      this.dist?.barrier('end of training');
     } catch (e) {
       this.abandonRun(e);
       throw e;
+    }
+  }
+
+  private checkDistributedEvaluator(): void {
+    const ev = this.opts.evaluator;
+    if (ev && (typeof ev.state !== 'function' || typeof ev.merge !== 'function')) {
+      throw new Error('distributed validation: the evaluator has no state()/merge() to gather the ranks\' results (set train.valInterval to 0 or implement them)');
     }
   }
 
@@ -354,7 +455,13 @@ export class Runner<B = unknown, P = unknown> {
         }
         const dataTime = (performance.now() - start) / 1000;
         const lr = this.optimizer.paramGroups[0].lr;
-        const log = trainStep(this.model, this.optimizer, next.value, clipGrad);
+        let log: IterInfo['log'];
+        try {
+          log = trainStep(this.model, this.optimizer, next.value, clipGrad, this.gradSync);
+        } catch (e) {
+          if (this.dist && e instanceof Error && !e.message.startsWith('rank ')) e.message = `rank ${this.rank}: iteration ${this.progress.iter + 1}: ${e.message}${this.dist.deadPeers()}`;
+          throw e;
+        }
         this.progress.iter += 1;
         this.progress.innerIter += 1;
         const info: IterInfo = { log, lr, time: (performance.now() - start) / 1000, dataTime };
@@ -384,6 +491,7 @@ export class Runner<B = unknown, P = unknown> {
   async val(): Promise<Record<string, number>> {
     const { valData, evaluator } = this.opts;
     if (!valData || !evaluator) throw new Error('Runner.val: no validation data or evaluator');
+    if (this.dist) this.checkDistributedEvaluator();
     const rng = torch.getRngState();
     const wasTraining = this.model.training;
     this.model.eval();
@@ -399,7 +507,10 @@ export class Runner<B = unknown, P = unknown> {
       } finally {
         await it.return?.();
       }
-      return await evaluator.evaluate();
+      const dist = this.dist;
+      if (!dist) return await evaluator.evaluate();
+      await dist.gatherToMain('evaluation results', () => evaluator.state!(), (state) => evaluator.merge!(state));
+      return await dist.shareFromMain('validation metrics', () => evaluator.evaluate());
     } finally {
       this.model.train(wasTraining);
       torch.setRngState(rng);
@@ -412,7 +523,7 @@ export class Runner<B = unknown, P = unknown> {
    * and returns the metrics and the evaluator's raw results.
    */
   async test(checkpoint: string, opts: { strict?: boolean } = {}): Promise<{ metrics: Record<string, number>; results: unknown }> {
-    this.startRun();
+    if (this.isMain) this.startRun();
     try {
       this.loadWeightsFrom(checkpoint, { strict: opts.strict ?? true });
       const metrics = await this.val();
@@ -440,6 +551,8 @@ export interface BuildRunnerOptions {
   quiet?: boolean;
   /** Test with the task's test-time augmentation (`tsvision test --tta`). */
   tta?: boolean;
+  /** Distributed over this group (default: the default process group when its world size is > 1). */
+  processGroup?: ProcessGroup;
 }
 
 /** The default work dir of a config: `config.workDir`, else `work_dirs/<config file name>`. */
@@ -448,15 +561,15 @@ export function defaultWorkDir(loaded: Pick<LoadedConfig, 'config' | 'name'>): s
 }
 
 /**
- * MMEngine's Runner.scale_lr: with autoScaleLr enabled, lr × (world size × batch) / baseBatchSize
- * (one process until distributed training lands). Returns the config with the scaled lr.
+ * MMEngine's Runner.scale_lr: with autoScaleLr enabled, lr × (world size × batch) / baseBatchSize,
+ * the batch being the config's per-process one. `worldSize` defaults to the default process
+ * group's (1 without one). Returns the config with the scaled lr.
  */
-export function scaleLr<C extends RunConfig>(config: C, loaded: Pick<LoadedConfig, 'name' | 'task'>, quiet = false): C {
+export function scaleLr<C extends RunConfig>(config: C, loaded: Pick<LoadedConfig, 'name' | 'task'>, quiet = false, worldSize = defaultDistributedGroup()?.worldSize ?? 1): C {
   const a = config.autoScaleLr;
   if (!a?.enable) return config;
   if (!(a.baseBatchSize > 0)) throw new Error(`autoScaleLr.baseBatchSize: expected a positive number, got ${a.baseBatchSize}`);
   if (!loaded.task.trainBatchSize) throw new Error(`autoScaleLr: the ${loaded.task.name} task of ${loaded.name} does not say its batch size`);
-  const worldSize = 1;
   const batch = loaded.task.trainBatchSize(config);
   const base = config.optimWrapper.optimizer.lr;
   const lr = (base * worldSize * batch) / a.baseBatchSize;
@@ -470,24 +583,29 @@ export function scaleLr<C extends RunConfig>(config: C, loaded: Pick<LoadedConfi
  */
 export function buildRunner(loaded: LoadedConfig, opts: BuildRunnerOptions): Runner {
   validateConfig(loaded.config, loaded.task.configSchema, { source: loaded.name });
+  const pg = opts.processGroup ?? defaultDistributedGroup();
+  const shard: DataShard | undefined = pg && pg.worldSize > 1 ? { rank: pg.rank, worldSize: pg.worldSize } : undefined;
   let config = { ...loaded.config, workDir: defaultWorkDir(loaded) };
-  if (opts.mode === 'train') config = scaleLr(config, loaded, opts.quiet === true);
+  if (opts.mode === 'train') config = scaleLr(config, loaded, opts.quiet === true || (shard?.rank ?? 0) > 0, shard?.worldSize ?? 1);
   torch.manualSeed(config.seed);
   const { task } = loaded;
   let model = task.buildModel(config);
+  // training randomness differs between ranks (MMEngine's diff_rank_seed); one process keeps the seed's stream
+  if (shard) torch.manualSeed(config.seed + shard.rank);
   const needVal = opts.mode === 'test' || config.train.valInterval > 0;
   let valData: BatchSource<unknown> | undefined;
   if (opts.tta) {
     if (opts.mode !== 'test') throw new Error('buildRunner: test-time augmentation is for testing');
     if (!task.buildTta) throw new Error(`${loaded.name}: the ${task.name} task has no test-time augmentation`);
+    if (shard) throw new Error('buildRunner: test-time augmentation is not supported in a distributed run');
     ({ model, valData } = task.buildTta(config, model));
-  } else if (needVal) valData = task.buildValData(config);
+  } else if (needVal) valData = task.buildValData(config, shard);
   return new Runner({
     model,
     config,
     configName: loaded.name,
     workDir: config.workDir,
-    trainData: opts.mode === 'train' ? task.buildTrainData(config) : undefined,
+    trainData: opts.mode === 'train' ? task.buildTrainData(config, shard) : undefined,
     valData,
     evaluator: needVal ? task.buildEvaluator(config, { metrics: opts.metrics }) : undefined,
     resume: opts.mode === 'train' ? opts.resume : undefined,
@@ -495,5 +613,6 @@ export function buildRunner(loaded: LoadedConfig, opts: BuildRunnerOptions): Run
     hooks: opts.hooks,
     checkpointWriter: opts.checkpointWriter,
     quiet: opts.quiet,
+    processGroup: pg,
   });
 }

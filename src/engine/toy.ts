@@ -11,7 +11,7 @@ import type { Tensor } from '../torch';
 import { Module, Linear, Dropout } from '../nn';
 import { Rng } from '../data/rng';
 import { shardIndices, batchIndices } from '../data/samplers';
-import type { RunConfig, Task } from '../config/types';
+import type { DataShard, RunConfig, Task } from '../config/types';
 import type { BatchSource, Evaluator } from './types';
 import { toyConfigSchema } from './toy_config_schema';
 
@@ -105,16 +105,20 @@ function generate(cfg: ToyConfig, split: 'train' | 'val'): { x: Float32Array; y:
   return { x, y };
 }
 
-/** Batches of a split; shuffled training batches whose order depends only on (seed, epoch). */
-export function toyData(cfg: ToyConfig, split: 'train' | 'val'): BatchSource<ToyBatch> {
+/**
+ * Batches of a split; shuffled training batches whose order depends only on (seed, epoch).
+ * With `shard`, this rank's part (training shards padded to equal length, validation unpadded).
+ */
+export function toyData(cfg: ToyConfig, split: 'train' | 'val', shard?: DataShard): BatchSource<ToyBatch> {
   const { x, y } = generate(cfg, split);
   const d = cfg.model.inFeatures;
   const n = y.length;
   const { batchSize } = cfg.data;
+  const sharding = { length: n, shuffle: split === 'train', seed: cfg.seed, ...shard, pad: split === 'train' };
   return {
-    length: Math.ceil(n / batchSize),
+    length: Math.ceil(shardIndices(sharding, 0).length / batchSize),
     *epoch(epoch: number) {
-      const order = shardIndices({ length: n, shuffle: split === 'train', seed: cfg.seed }, epoch);
+      const order = shardIndices(sharding, epoch);
       for (const idx of batchIndices(order, batchSize)) {
         const bx = new Float32Array(idx.length * d);
         const by = new Float32Array(idx.length);
@@ -149,6 +153,20 @@ export class ToyEvaluator implements Evaluator<ToyBatch, Float32Array> {
     this.targets.push(...batch.y);
   }
 
+  /** The predictions and targets processed (distributed evaluation gathers them). */
+  state(): { predictions: number[]; targets: number[] } {
+    return { predictions: this.predictions, targets: this.targets };
+  }
+
+  merge(state: unknown): void {
+    const s = state as Partial<ReturnType<ToyEvaluator['state']>>;
+    if (!Array.isArray(s?.predictions) || !Array.isArray(s.targets) || s.predictions.length !== s.targets.length) {
+      throw new Error('toy evaluator: merge expects { predictions: number[], targets: number[] } of equal length');
+    }
+    for (const p of s.predictions) this.predictions.push(p);
+    for (const t of s.targets) this.targets.push(t);
+  }
+
   evaluate(): Record<string, number> {
     const n = this.targets.length;
     if (n === 0) throw new Error('toy evaluator: nothing was processed');
@@ -170,7 +188,7 @@ export const toyTask: Task<ToyConfig, ToyBatch, Float32Array> = {
   name: 'toy-regression',
   configSchema: toyConfigSchema,
   buildModel: (cfg) => new ToyRegressor(cfg.model),
-  buildTrainData: (cfg) => toyData(cfg, 'train'),
-  buildValData: (cfg) => toyData(cfg, 'val'),
+  buildTrainData: (cfg, shard) => toyData(cfg, 'train', shard),
+  buildValData: (cfg, shard) => toyData(cfg, 'val', shard),
   buildEvaluator: (cfg, opts) => new ToyEvaluator((opts?.metrics ?? cfg.evaluation.metrics) as ToyMetric[]),
 };

@@ -53,4 +53,11 @@ export interface Evaluator<B, P> {
   evaluate(): Record<string, number> | Promise<Record<string, number>>;
   /** The raw results, JSON-serializable (e.g. COCO results), for `tsvision test --out`. */
   results?(): unknown;
+  /**
+   * What process() accumulated, JSON-serializable (distributed evaluation: each rank's state is
+   * sent to rank 0, which merges it into its own evaluator and evaluates).
+   */
+  state?(): unknown | Promise<unknown>;
+  /** Adds another evaluator's state(), as if this one had processed that evaluator's batches too. */
+  merge?(state: unknown): void;
 }

@@ -5,6 +5,16 @@
 import type { Batch } from '../data/collate';
 import type { DataLoader } from '../data/loader';
 import type { BatchSource } from '../engine/types';
+import type { DataShard } from '../config/types';
+
+/**
+ * The DataLoader options of a distributed rank's shard: training shards padded to equal length
+ * (every rank runs the same number of iterations), validation shards unpadded (every sample
+ * evaluated exactly once). No shard: the whole dataset.
+ */
+export function shardOptions(split: 'train' | 'val', shard: DataShard | undefined): { rank?: number; worldSize?: number; pad?: boolean } {
+  return shard ? { rank: shard.rank, worldSize: shard.worldSize, pad: split === 'train' } : {};
+}
 
 export function lazyLoaderSource(make: () => Promise<DataLoader>): BatchSource<Batch> {
   let loader: DataLoader | undefined;

@@ -24,3 +24,11 @@ test('enabled: 2 images per batch on one process → lr 0.02 × 2 / 16 = 0.0025;
   assert.throws(() => scaleLr({ ...cfg, autoScaleLr: { enable: true, baseBatchSize: 0 } }, loaded, true), /autoScaleLr.baseBatchSize: expected a positive number, got 0/);
   assert.throws(() => scaleLr(cfg, { name: 'x', task: { ...detectionTask, trainBatchSize: undefined } }, true), /does not say its batch size/);
 });
+
+test('distributed: the batch is per process, so 8 processes × 2 images → the config\'s lr 0.02 (MMDetection\'s 8 GPUs × 2)', () => {
+  const cfg: DetectionConfig = { ...faster, autoScaleLr: { enable: true, baseBatchSize: 16 } };
+  assert.equal(scaleLr(cfg, loaded, true, 8).optimWrapper.optimizer.lr, 0.02);
+  assert.equal(scaleLr(cfg, loaded, true, 4).optimWrapper.optimizer.lr, 0.01);
+  // without a process group the world size is 1
+  assert.equal(scaleLr(cfg, loaded, true).optimWrapper.optimizer.lr, 0.0025);
+});

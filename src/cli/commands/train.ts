@@ -1,10 +1,18 @@
-/** `tsvision train CONFIG`: trains a config with the runner (logs, checkpoints, validation, resume). */
+/**
+ * `tsvision train CONFIG`: trains a config with the runner (logs, checkpoints, validation, resume),
+ * in one process, as one rank of a distributed run (RANK / WORLD_SIZE in the environment), or as
+ * the launcher of this node's ranks (`--nproc-per-node N`).
+ */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { buildRunner } from '../../engine';
+import { DEFAULT_TIMEOUT_MS, destroyProcessGroup, initProcessGroup } from '../../distributed';
 import { numberOption, parseCommandArgs, UsageError, type Command } from '../command';
 import { expandCfgOptions, loadConfigArg } from '../config_args';
+import { launch, launchOptions, stripLauncherFlags } from '../launcher';
 
 const help = `Usage: tsvision train CONFIG [--work-dir DIR] [--resume [CKPT]] [--load-from CKPT] [--cfg-options KEY=VALUE ...] [--seed S] [--auto-scale-lr]
+                      [--nproc-per-node N [--nnodes M --node-rank R --master-addr A --master-port P]] [--dist-timeout SECONDS]
 
 Trains CONFIG (a config file, e.g. configs/toy/mlp_regression.ts, or a name under configs/,
 e.g. toy/mlp_regression). Writes into the work dir: checkpoints (epoch_N.safetensors or
@@ -21,7 +29,23 @@ Options:
   --seed S             the run's seed (the same as --cfg-options seed=S)
   --auto-scale-lr      scale the lr by (images per batch) / autoScaleLr.baseBatchSize, as MMEngine
                        (the detection configs' lr 0.02 is for 16 images: 8 GPUs × 2)
-  --quiet              no console output (the log files are still written)`;
+  --quiet              no console output (the log files are still written)
+
+Distributed training (data-parallel over CPU processes, Gloo):
+  --nproc-per-node N   start N training processes on this node (a torchrun-like launcher): each
+                       trains on its shard of the data; the config's batch size is per process, so
+                       the total batch is N × nnodes × batchSize, and --auto-scale-lr scales by it
+  --nnodes M           nodes in the job (default 1); start the launcher on every node
+  --node-rank R        this node's index, 0 to M - 1 (default 0); ranks are R × N + local rank
+  --master-addr A      address of node 0, which serves the rendezvous (default 127.0.0.1)
+  --master-port P      its port (default 29500)
+  --dist-timeout S     seconds a rendezvous or collective may wait (default 1800): a rank that
+                       dies makes the others fail at once, one that hangs makes them fail after S
+  Without --nproc-per-node, a process whose environment has WORLD_SIZE > 1 and RANK (set by
+  torchrun, Slurm or Kubernetes launchers, with MASTER_ADDR and MASTER_PORT) joins the process
+  group from env:// and trains as that rank. Rank 0 alone prints, writes the run folder and
+  saves checkpoints; every rank resumes from the checkpoint rank 0 picks (--resume). If one
+  process fails, the launcher stops the others and exits 1 naming the rank; Ctrl-C stops all.`;
 
 /** `--resume` takes a value only when the next word is a checkpoint file (CONFIG may follow it). */
 function expandResume(argv: readonly string[]): string[] {
@@ -54,6 +78,12 @@ export const trainCommand: Command = {
       seed: { type: 'string' },
       'auto-scale-lr': { type: 'boolean' },
       quiet: { type: 'boolean' },
+      'nproc-per-node': { type: 'string' },
+      nnodes: { type: 'string' },
+      'node-rank': { type: 'string' },
+      'master-addr': { type: 'string' },
+      'master-port': { type: 'string' },
+      'dist-timeout': { type: 'string' },
     });
     if (positionals.length !== 1) throw new UsageError(`train: expected one CONFIG, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
     const overrides = [...((values['cfg-options'] as string[] | undefined) ?? [])];
@@ -65,10 +95,45 @@ export const trainCommand: Command = {
       const file = values[flag];
       if (typeof file === 'string' && !fs.existsSync(file)) throw new UsageError(`train: --${flag === 'resume-from' ? 'resume' : flag}: checkpoint not found: ${file}`);
     }
+    const distTimeoutS = numberOption('train', 'dist-timeout', values['dist-timeout'] as string | undefined, DEFAULT_TIMEOUT_MS / 1000, { min: 0.001 });
+    const launcher = launchOptions('train', values);
     const loaded = loadConfigArg('train', positionals[0], overrides);
+    if (launcher) return launch('tsvision train', CLI_SCRIPT, ['train', ...stripLauncherFlags(argv)], { ...launcher, quiet: values.quiet === true });
     const resume = typeof values['resume-from'] === 'string' ? values['resume-from'] : values.resume === true;
-    const runner = buildRunner(loaded, { mode: 'train', resume, quiet: values.quiet === true });
-    await runner.train();
+    const worldSize = envWorldSize();
+    if (worldSize <= 1) {
+      const runner = buildRunner(loaded, { mode: 'train', resume, quiet: values.quiet === true });
+      await runner.train();
+      return 0;
+    }
+    const rank = process.env.RANK ?? '?';
+    try {
+      initProcessGroup({ initMethod: 'env://', timeoutMs: Math.round(distTimeoutS * 1000) });
+    } catch (e) {
+      throw new Error(`rank ${rank}: joining the process group of ${worldSize} at ${process.env.MASTER_ADDR}:${process.env.MASTER_PORT} failed: ${(e as Error).message}`);
+    }
+    try {
+      const runner = buildRunner(loaded, { mode: 'train', resume, quiet: values.quiet === true });
+      await runner.train();
+    } catch (e) {
+      if (e instanceof Error && !/^rank \d+: /.test(e.message)) e.message = `rank ${rank}: ${e.message}`;
+      throw e;
+    } finally {
+      destroyProcessGroup();
+    }
     return 0;
   },
 };
+
+/** The CLI entry the launcher starts its children with. */
+const CLI_SCRIPT = path.resolve(__dirname, '..', '..', '..', '..', 'bin', 'tsvision');
+
+/** WORLD_SIZE of the environment (torchrun's), 1 when unset. */
+function envWorldSize(): number {
+  const raw = process.env.WORLD_SIZE;
+  if (raw === undefined || raw === '') return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`train: the environment variable WORLD_SIZE should be an integer >= 1, got '${raw}'`);
+  if (n > 1 && (process.env.RANK ?? '') === '') throw new UsageError('train: WORLD_SIZE is set but RANK is not (set both, as torchrun does, or neither)');
+  return n;
+}

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as torch from '../../torch';
 import type { Tensor } from '../../torch';
-import type { RunConfig, Task } from '../../config/types';
+import type { DataShard, RunConfig, Task } from '../../config/types';
 import type { BatchSource, Evaluator } from '../../engine/types';
 import { ModelWrapper } from '../../engine/model_wrapper';
 import type { Batch } from '../../data/collate';
@@ -21,7 +21,7 @@ import { buildDetector, hasMaskBranch, type DataPreprocessorConfig, type Detecto
 import { toCocoResults, toDetBatch } from './data';
 import type { DetBatch, DetInstances, Detector } from '../../models/detectors/types';
 import { initBackboneWeights } from '../backbone_init';
-import { lazyLoaderSource } from '../lazy_source';
+import { lazyLoaderSource, shardOptions } from '../lazy_source';
 import type { PretrainedInitCfg } from '../../models/init_cfg';
 import { DetectionTtaModel, ttaViews, zipViewSources, type DetectionTtaConfig } from './tta';
 import { detectionConfigSchema } from './config_schema';
@@ -209,7 +209,7 @@ export function withModelPreprocessing(pipeline: readonly TransformSpec[], dp: D
 }
 
 /** A BatchSource that loads its dataset on first use (loading is asynchronous). */
-function cocoSource(cfg: DetectionConfig, split: 'train' | 'val', pipeline?: TransformSpec[]): BatchSource<Batch> {
+function cocoSource(cfg: DetectionConfig, split: 'train' | 'val', pipeline?: TransformSpec[], shard?: DataShard): BatchSource<Batch> {
   const d = cfg.data;
   return lazyLoaderSource(async () => {
     await ensureGenerated(d);
@@ -228,6 +228,7 @@ function cocoSource(cfg: DetectionConfig, split: 'train' | 'val', pipeline?: Tra
       seed: cfg.seed,
       shuffle: split === 'train',
       groupByAspectRatio: split === 'train' && d.groupByAspectRatio,
+      ...shardOptions(split, shard),
     });
   });
 }
@@ -251,6 +252,16 @@ export class CocoDetectionEvaluator implements Evaluator<Batch, DetInstances[]> 
 
   process(batch: Batch, predictions: DetInstances[]): void {
     this.records.push(...toCocoResults(predictions, batch.items, this.catIds()));
+  }
+
+  /** The COCO results so far (distributed evaluation gathers them; an image's results all come from one rank). */
+  state(): CocoResult[] {
+    return this.records;
+  }
+
+  merge(state: unknown): void {
+    if (!Array.isArray(state)) throw new Error('detection evaluator: merge expects an array of COCO results');
+    for (const r of state as CocoResult[]) this.records.push(r);
   }
 
   evaluate(): Record<string, number> {
@@ -294,8 +305,8 @@ export const detectionTask: Task<DetectionConfig, Batch, DetInstances[]> = {
     return new DetectionModel(detector, { train: need(cfg.data.train, 'train'), val: need(cfg.data.val, 'val') }, init, masks);
   },
   trainBatchSize: (cfg) => cfg.data.batchSize,
-  buildTrainData: (cfg) => cocoSource(cfg, 'train'),
-  buildValData: (cfg) => cocoSource(cfg, 'val'),
+  buildTrainData: (cfg, shard) => cocoSource(cfg, 'train', undefined, shard),
+  buildValData: (cfg, shard) => cocoSource(cfg, 'val', undefined, shard),
   buildTta(cfg, model) {
     if (!cfg.tta) throw new Error('tta: this config has no test-time augmentation settings (add a `tta` section: scales, flip, nms, maxPerImg)');
     if (hasMaskBranch(cfg.model)) throw new Error('tta: the test-time augmentation merge handles boxes only; it does not support models with a mask branch (model.roiHead.maskHead)');

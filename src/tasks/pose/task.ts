@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as torch from '../../torch';
 import type { Tensor } from '../../torch';
-import type { RunConfig, Task } from '../../config/types';
+import type { DataShard, RunConfig, Task } from '../../config/types';
 import type { BatchSource, Evaluator } from '../../engine/types';
 import { ModelWrapper } from '../../engine/model_wrapper';
 import type { Batch } from '../../data/collate';
@@ -24,9 +24,9 @@ import type { TopdownPoseEstimator } from '../../models/pose_estimators/topdown'
 import type { PoseBatch, PosePrediction, PoseSampleMeta } from '../../models/pose_estimators/types';
 import type { PretrainedInitCfg } from '../../models/init_cfg';
 import { initBackboneWeights } from '../backbone_init';
-import { lazyLoaderSource } from '../lazy_source';
+import { lazyLoaderSource, shardOptions } from '../lazy_source';
 import { topdownPrediction } from './data';
-import { TopdownCocoMetric, type ScoreMode } from './evaluator';
+import { TopdownCocoMetric, type ScoreMode, type TopdownPrediction } from './evaluator';
 import { poseConfigSchema } from './config_schema';
 
 /** MMPose's PoseDataPreprocessor: mean/std in 0..255 and the channel order the model expects. */
@@ -274,7 +274,7 @@ export class PoseModel extends ModelWrapper<Batch, PosePrediction[], TopdownPose
 }
 
 /** A BatchSource that loads its dataset on first use. */
-function poseSource(cfg: PoseConfig, split: 'train' | 'val'): BatchSource<Batch> {
+function poseSource(cfg: PoseConfig, split: 'train' | 'val', shard?: DataShard): BatchSource<Batch> {
   const d = cfg.data;
   return lazyLoaderSource(async () => {
     if (split === 'train') checkCodec(cfg);
@@ -289,6 +289,7 @@ function poseSource(cfg: PoseConfig, split: 'train' | 'val'): BatchSource<Batch>
       shuffle: split === 'train',
       load: { order: cfg.model.dataPreprocessor.order },
       pipelineContextModule: path.join(__dirname, 'pipeline_context.js'),
+      ...shardOptions(split, shard),
     });
   });
 }
@@ -301,6 +302,8 @@ function poseSource(cfg: PoseConfig, split: 'train' | 'val'): BatchSource<Batch>
 export class PoseEvaluator implements Evaluator<Batch, PosePrediction[]> {
   private metric?: TopdownCocoMetric;
   private lastResults: unknown[] = [];
+  /** The predictions processed since reset, for state() (distributed evaluation). */
+  private processed: TopdownPrediction[] = [];
 
   constructor(private readonly annFile: string, private readonly opts: Omit<PoseEvaluationConfig, 'metrics'>) {}
 
@@ -315,12 +318,25 @@ export class PoseEvaluator implements Evaluator<Batch, PosePrediction[]> {
   reset(): void {
     // the ground truth is kept; the predictions are forgotten
     if (this.metric) this.metric = new TopdownCocoMetric(this.metric.gt, this.opts);
+    this.processed = [];
   }
 
   process(batch: Batch, predictions: PosePrediction[]): void {
     if (predictions.length !== batch.items.length) throw new Error(`pose: ${predictions.length} predictions for a batch of ${batch.items.length} crops`);
     // copied: the prediction arrays are the model's
-    this.ensure().process(predictions.map((p, i) => topdownPrediction(batch.items[i], Float32Array.from(p.keypoints), Float32Array.from(p.scores))));
+    const preds = predictions.map((p, i) => topdownPrediction(batch.items[i], Float32Array.from(p.keypoints), Float32Array.from(p.scores)));
+    this.ensure().process(preds);
+    for (const p of preds) this.processed.push(p);
+  }
+
+  /** The processed predictions, with plain arrays (distributed evaluation gathers them). */
+  state(): TopdownPrediction[] {
+    return this.processed.map((p) => ({ ...p, keypoints: Array.from(p.keypoints), keypointScores: Array.from(p.keypointScores), bboxScale: p.bboxScale && ([p.bboxScale[0], p.bboxScale[1]] as const) }));
+  }
+
+  merge(state: unknown): void {
+    if (!Array.isArray(state)) throw new Error('pose evaluator: merge expects an array of top-down predictions');
+    this.ensure().process(state as TopdownPrediction[]);
   }
 
   evaluate(): Record<string, number> {
@@ -342,8 +358,8 @@ export const poseTask: Task<PoseConfig, Batch, PosePrediction[]> = {
     return new PoseModel(buildPoseEstimator(cfg.model), cfg.model.backbone.initCfg, flipIndicesOf(cfg.model.head.outChannels, flipPairsFor(cfg)));
   },
   trainBatchSize: (cfg) => cfg.data.batchSize,
-  buildTrainData: (cfg) => poseSource(cfg, 'train'),
-  buildValData: (cfg) => poseSource(cfg, 'val'),
+  buildTrainData: (cfg, shard) => poseSource(cfg, 'train', shard),
+  buildValData: (cfg, shard) => poseSource(cfg, 'val', shard),
   buildEvaluator(cfg, opts) {
     const metrics = opts?.metrics ?? cfg.evaluation.metrics;
     for (const m of metrics) {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as torch from '../../torch';
 import type { Tensor } from '../../torch';
-import type { RunConfig, Task } from '../../config/types';
+import type { DataShard, RunConfig, Task } from '../../config/types';
 import type { BatchSource, Evaluator, TrainableModel } from '../../engine/types';
 import { isAugBatch, ttaPipelines, zipViewSources, type TtaView } from '../tta';
 import { mergedPrediction, viewProbabilities } from '../../models/segmentors/tta';
@@ -30,7 +30,7 @@ import type { SegmentorModelConfig } from '../../models/segmentors/config';
 import type { SegPrediction, Segmentor } from '../../models/segmentors/types';
 import type { PretrainedInitCfg } from '../../models/init_cfg';
 import { initBackboneWeights } from '../backbone_init';
-import { lazyLoaderSource } from '../lazy_source';
+import { lazyLoaderSource, shardOptions } from '../lazy_source';
 import { toSegBatch, withSegPreprocessing } from './data';
 import { segmentationConfigSchema } from './config_schema';
 
@@ -273,7 +273,7 @@ function datasetOf(cfg: SegmentationConfig, which: 'train' | 'val'): Promise<Seg
 }
 
 /** A BatchSource that loads its dataset on first use (loading is asynchronous). */
-function segSource(cfg: SegmentationConfig, split: 'train' | 'val', testPipeline?: TransformSpec[]): BatchSource<Batch> {
+function segSource(cfg: SegmentationConfig, split: 'train' | 'val', testPipeline?: TransformSpec[], shard?: DataShard): BatchSource<Batch> {
   const d = cfg.data;
   return lazyLoaderSource(async () => {
     const dataset = await datasetOf(cfg, split);
@@ -286,6 +286,7 @@ function segSource(cfg: SegmentationConfig, split: 'train' | 'val', testPipeline
       seed: cfg.seed,
       shuffle: split === 'train',
       load: { order: cfg.model.dataPreprocessor.order, segMap: dataset.segMap },
+      ...shardOptions(split, shard),
     });
   });
 }
@@ -349,6 +350,39 @@ export class SegmentationEvaluator implements Evaluator<Batch, SegPrediction[]> 
     });
   }
 
+  /** The per-class area sums so far (distributed evaluation adds the ranks' sums). */
+  async state(): Promise<{ count: number; areaIntersect: number[]; areaUnion: number[]; areaPred: number[]; areaLabel: number[] } | null> {
+    await this.pending;
+    if (this.failure) throw this.failure;
+    const a = this.acc;
+    if (!a || a.count === 0) return null;
+    return { count: a.count, areaIntersect: [...a.areaIntersect], areaUnion: [...a.areaUnion], areaPred: [...a.areaPred], areaLabel: [...a.areaLabel] };
+  }
+
+  /** Adds another rank's state() (after this evaluator's own pending label maps; evaluate() awaits it). */
+  merge(state: unknown): void {
+    if (state === null) return; // that rank had no images
+    const s = state as Awaited<ReturnType<SegmentationEvaluator['state']>> & object;
+    this.pending = this.pending.then(async () => {
+      if (this.failure) return;
+      try {
+        const ds = await this.dataset();
+        const a = (this.acc ??= new SegMetricAccumulator({ numClasses: ds.classes.length }));
+        const n = s?.areaIntersect?.length;
+        if (n !== a.numClasses) throw new Error(`segmentation evaluator: merge expects per-class sums of ${a.numClasses} classes, got ${n}`);
+        for (let c = 0; c < n; c++) {
+          a.areaIntersect[c] += s.areaIntersect[c];
+          a.areaUnion[c] += s.areaUnion[c];
+          a.areaPred[c] += s.areaPred[c];
+          a.areaLabel[c] += s.areaLabel[c];
+        }
+        a.count += s.count;
+      } catch (e) {
+        this.failure = e as Error;
+      }
+    });
+  }
+
   async evaluate(): Promise<Record<string, number>> {
     await this.pending;
     if (this.failure) throw this.failure;
@@ -391,8 +425,8 @@ export const segmentationTask: Task<SegmentationConfig, Batch, SegPrediction[]> 
     return new SegmentationModel(buildSegmentor(cfg.model), cfg.model.backbone.initCfg, cfg.model.dataPreprocessor.segPadVal);
   },
   trainBatchSize: (cfg) => cfg.data.batchSize,
-  buildTrainData: (cfg) => segSource(cfg, 'train'),
-  buildValData: (cfg) => segSource(cfg, 'val'),
+  buildTrainData: (cfg, shard) => segSource(cfg, 'train', undefined, shard),
+  buildValData: (cfg, shard) => segSource(cfg, 'val', undefined, shard),
   buildTta(cfg, model) {
     const views = segTtaViews(cfg.data.testPipeline, cfg.tta ?? MMSEG_TTA);
     return { model: new SegmentationTtaModel(model), valData: zipViewSources(views.map((v) => segSource(cfg, 'val', v.pipeline))) };

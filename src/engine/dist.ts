@@ -1,0 +1,174 @@
+/**
+ * What the runner exchanges between ranks besides gradients: barriers, small JSON values chosen
+ * by rank 0 (the checkpoint to resume from, validation metrics), per-rank RNG states, and the
+ * evaluators' accumulated results gathered to rank 0 one rank at a time through the store.
+ *
+ * Every method is collective: all ranks call the same methods in the same order (the store keys
+ * are numbered by call). A failure (a peer that died, a collective that timed out) becomes an
+ * Error that names this rank and what it was doing.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as torch from '../torch';
+import type { Tensor } from '../torch';
+import type { ProcessGroup } from '../distributed';
+
+const KEY_PREFIX = 'tsvision/runner/';
+
+/**
+ * Whether process `pid` of this host still runs: it exists and (where /proc says) is not a
+ * zombie; a killed rank stays a zombie until its launcher reaps it, which may be after a peer
+ * noticed the broken connection.
+ */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return true; // no /proc: it exists
+  }
+}
+
+export class RunDist {
+  private calls = 0;
+  /** Set once every rank has registered its host and pid (see register()). */
+  private registered = false;
+
+  constructor(readonly pg: ProcessGroup) {}
+
+  /**
+   * Records this process's host and pid in the store, then runs `firstCollective`: once it
+   * returns, every rank has registered, so a later failure can look its peers up (deadPeers).
+   */
+  register<T>(firstCollective: () => T): T {
+    this.pg.store.set(`${KEY_PREFIX}proc/${this.rank}`, JSON.stringify({ host: os.hostname(), pid: process.pid }));
+    const out = firstCollective();
+    this.registered = true;
+    return out;
+  }
+
+  /**
+   * After a failed collective: the peers on this host that are no longer running, as
+   * ' (rank 1, pid 123, is no longer running)', or '' when none is known to have died (a peer on
+   * another host, a hung one, or rank 0 whose store is gone). A dying process closes its
+   * sockets before it is gone, so the peers are watched for up to `waitMs`.
+   */
+  deadPeers(waitMs = 1000): string {
+    if (!this.registered) return '';
+    const peers: { rank: number; pid: number }[] = [];
+    for (let r = 0; r < this.worldSize; r++) {
+      if (r === this.rank) continue;
+      try {
+        const { host, pid } = JSON.parse(this.pg.store.getString(`${KEY_PREFIX}proc/${r}`)) as { host: string; pid: number };
+        if (host === os.hostname()) peers.push({ rank: r, pid });
+      } catch {
+        // rank 0's store is unreachable: rank 0 is gone
+        return r === 0 ? ' (rank 0 is gone: its store is unreachable)' : '';
+      }
+    }
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const dead = peers.filter((p) => !isRunning(p.pid)).map((p) => `rank ${p.rank}, pid ${p.pid}`);
+      if (dead.length > 0) return ` (${dead.join('; ')}: no longer running)`;
+      if (peers.length === 0 || Date.now() >= until) return '';
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
+
+  get rank(): number {
+    return this.pg.rank;
+  }
+  get worldSize(): number {
+    return this.pg.worldSize;
+  }
+  get isMain(): boolean {
+    return this.pg.rank === 0;
+  }
+
+  /** Runs `fn`, turning its error into one that names this rank, `what`, and the likely cause. */
+  guard<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw this.failure(what, e);
+    }
+  }
+
+  private failure(what: string, e: unknown): Error {
+    const message = e instanceof Error ? e.message : String(e);
+    if (/^rank \d+: /.test(message)) return e as Error;
+    return new Error(`rank ${this.rank}: ${what} failed: ${message} (another rank died, failed or hung; collectives time out after ${this.pg.timeoutMs / 1000} s)${this.deadPeers()}`);
+  }
+
+  /** Returns once every rank got here. */
+  barrier(what: string): void {
+    this.guard(`barrier (${what})`, () => this.pg.barrier().wait());
+  }
+
+  private key(what: string): string {
+    return `${KEY_PREFIX}${this.calls++}/${what}`;
+  }
+
+  /**
+   * Rank 0's `value()` on every rank (JSON). If value() throws on rank 0, the others throw an
+   * error quoting it instead of waiting for the timeout.
+   */
+  async shareFromMain<T>(what: string, value: () => T | Promise<T>): Promise<T> {
+    const key = this.key(what);
+    const store = this.pg.store;
+    if (this.isMain) {
+      let v: T;
+      try {
+        v = await value();
+      } catch (e) {
+        store.set(key, JSON.stringify({ error: e instanceof Error ? e.message : String(e) }));
+        throw e;
+      }
+      this.guard(`sharing ${what}`, () => store.set(key, JSON.stringify({ value: v })));
+      return v;
+    }
+    const got = JSON.parse(this.guard(`waiting for rank 0's ${what}`, () => store.getString(key))) as { value?: T; error?: string };
+    if (got.error !== undefined) throw new Error(`rank ${this.rank}: rank 0 failed computing ${what}: ${got.error}`);
+    return got.value as T;
+  }
+
+  /** Every rank's copy of `t` (same shape and dtype on all ranks), by rank. The caller owns them. */
+  allgather(what: string, t: Tensor): Tensor[] {
+    const outputs = Array.from({ length: this.worldSize }, () => torch.zerosLike(t));
+    try {
+      this.guard(`allgather (${what})`, () => this.pg.allgather(outputs, t.contiguous()).wait());
+    } catch (e) {
+      torch.dispose(outputs);
+      throw e;
+    }
+    return outputs;
+  }
+
+  /**
+   * Gathers `state()` of every rank to rank 0, one rank at a time: rank 0 asks rank r for its
+   * state, reads it, clears the store's copy and hands it to `take` before asking rank r + 1, so
+   * neither the store nor rank 0 holds more than one other rank's state at once. Ranks > 0 return
+   * after sending.
+   */
+  async gatherToMain(what: string, state: () => unknown | Promise<unknown>, take: (state: unknown, rank: number) => void): Promise<void> {
+    const key = this.key(what);
+    const store = this.pg.store;
+    if (this.isMain) {
+      for (let r = 1; r < this.worldSize; r++) {
+        this.guard(`asking rank ${r} for its ${what}`, () => store.set(`${key}/go/${r}`, '1'));
+        const text = this.guard(`waiting for rank ${r}'s ${what}`, () => store.getString(`${key}/state/${r}`));
+        store.set(`${key}/state/${r}`, ''); // frees the store's copy
+        take(JSON.parse(text), r);
+      }
+      return;
+    }
+    this.guard(`waiting for rank 0 to ask for the ${what}`, () => store.getString(`${key}/go/${this.rank}`));
+    const text = JSON.stringify(await state());
+    this.guard(`sending the ${what}`, () => store.set(`${key}/state/${this.rank}`, text));
+  }
+}
