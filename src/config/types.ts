@@ -111,6 +111,12 @@ export interface RunConfig {
   /** Weights to start from (`--load-from` overrides; null: none). */
   loadFrom: string | null;
   /**
+   * Distributed training: parameters may get no gradient in some iterations (MMEngine's
+   * find_unused_parameters; default false). The gradient sync then looks for them after each
+   * forward; without it such a parameter stops the next iteration with an error naming it.
+   */
+  findUnusedParameters?: boolean;
+  /**
    * MMEngine's auto_scale_lr: when enabled (`tsvision train --auto-scale-lr`), the optimizer's
    * lr is multiplied by (processes × images per batch) / baseBatchSize before training, as
    * MMEngine's Runner.scale_lr. The detection configs carry lr 0.02 for baseBatchSize 16

@@ -24,6 +24,8 @@ export interface IterInfo {
   /** Seconds: the whole iteration (data included), and the wait for the batch. */
   time: number;
   dataTime: number;
+  /** Distributed training: the gradient sync's figures of this iteration (`comm_allreduce_ms`, `comm_wait_ms`, `comm_buckets`). */
+  comm?: Record<string, number>;
 }
 
 export interface Hook {

@@ -51,7 +51,7 @@ export class LoggerHook implements Hook {
   }
 
   afterTrainIter(runner: Runner, info: IterInfo): void {
-    const values: Record<string, number> = { lr: info.lr, time: info.time, data_time: info.dataTime, ...info.log };
+    const values: Record<string, number> = { lr: info.lr, time: info.time, data_time: info.dataTime, ...info.log, ...info.comm };
     for (const [k, v] of Object.entries(values)) this.sums[k] = (this.sums[k] ?? 0) + v;
     this.count++;
     // The first iteration (start-up, first batch) would skew the ETA.

@@ -56,8 +56,12 @@ export function trainStep<B>(model: TrainableModel<B, unknown>, optimizer: Optim
     if (total === undefined) throw new Error(`model.loss returned no term whose key contains 'loss' (keys: ${Object.keys(terms).join(', ') || 'none'})`);
     out.loss = total.item();
     if (!Number.isFinite(out.loss)) throw new Error(`loss is ${out.loss} (${Object.entries(out).map(([k, v]) => `${k}: ${v}`).join(', ')})`);
-    gradSync?.beforeBackward();
-    total.backward();
+    gradSync?.beforeBackward(total);
+    try {
+      total.backward();
+    } catch (e) {
+      throw e instanceof Error && gradSync?.explainBackwardError ? gradSync.explainBackwardError(e) : e;
+    }
     return out;
   });
   gradSync?.afterBackward();

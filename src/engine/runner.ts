@@ -370,7 +370,7 @@ export class Runner<B = unknown, P = unknown> {
       }
       if (this.dist) {
         const dist = this.dist;
-        this.gradSync = dist.guard('broadcasting rank 0\'s weights', () => dist.register(() => createGradSync(this.model, dist.pg)));
+        this.gradSync = dist.guard('broadcasting rank 0\'s weights', () => dist.register(() => createGradSync(this.model, dist.pg, { findUnusedParameters: this.config.findUnusedParameters ?? false })));
         this.logLine(`Distributed: ${this.worldSize} processes, ${this.config.train.byEpoch ? `${data.length ?? '?'} iterations per epoch` : 'iteration-based'}, per-rank seeds (seed + rank); logged losses are rank 0's`);
       }
       this.model.train(true);
@@ -464,7 +464,8 @@ export class Runner<B = unknown, P = unknown> {
         }
         this.progress.iter += 1;
         this.progress.innerIter += 1;
-        const info: IterInfo = { log, lr, time: (performance.now() - start) / 1000, dataTime };
+        const comm = this.gradSync?.iterStats?.();
+        const info: IterInfo = { log, lr, time: (performance.now() - start) / 1000, dataTime, ...(comm ? { comm } : {}) };
         await this.callHooks('afterTrainIter', info);
         if (await after()) return true;
         await yieldToEventLoop();

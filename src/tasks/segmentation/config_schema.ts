@@ -40,6 +40,9 @@ export const segmentationConfigSchema: JsonSchema = {
             "null"
           ]
         },
+        "findUnusedParameters": {
+          "type": "boolean"
+        },
         "autoScaleLr": {
           "type": "object",
           "properties": {
