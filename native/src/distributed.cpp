@@ -9,7 +9,7 @@
 // Collectives work in place on the tensors they are given (as torch.distributed): outputs
 // (allgather, reduce_scatter) are allocated by the caller. The Work keeps its own references
 // to the tensors, so disposing a JavaScript tensor while a collective runs is safe.
-#include "common.h"
+#include "distributed.h"
 
 #ifdef TSV_WITH_GLOO
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
@@ -100,6 +100,8 @@ Napi::Value workValue(Napi::Env env, c10::intrusive_ptr<c10d::Work> work, const 
   return box(env, new WorkBox{std::move(work), op}, kWorkTag);
 }
 
+}  // namespace
+
 // A c10 error without its C++ backtrace, prefixed by where it happened.
 std::string describeException(const std::exception_ptr& ep, const std::string& where) {
   try {
@@ -112,6 +114,13 @@ std::string describeException(const std::exception_ptr& ep, const std::string& w
     return where + ": unknown native error";
   }
 }
+
+c10::intrusive_ptr<c10d::ProcessGroup> processGroupArg(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  liveGroup(info, i, op);
+  return unbox<GroupBox>(info, i, kGroupTag, op, "process group").pg;
+}
+
+namespace {
 
 // ---------------------------------------------------------------- stores
 
@@ -417,6 +426,7 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
   TSV_DIST("workError", WorkError);
   TSV_DIST("workRelease", WorkRelease);
 #undef TSV_DIST
+  registerSyncBatchNorm(env, d);
   exports.Set("distributed", d);
 }
 

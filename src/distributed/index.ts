@@ -12,6 +12,7 @@ import { ProcessGroup } from './process_group';
 export { Store, DEFAULT_TIMEOUT_MS, type TcpStoreOptions, type FileStoreOptions } from './store';
 export { ProcessGroup, Work, type ReduceOp, type ProcessGroupOptions } from './process_group';
 export { allreduceGradients, broadcastParameters, DEFAULT_BUCKET_BYTES } from './ddp';
+export { differentiableAllreduce } from './functional';
 
 export interface InitProcessGroupOptions {
   /** Only 'gloo' (CPU tensors) for now. */

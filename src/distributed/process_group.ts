@@ -162,6 +162,11 @@ export class ProcessGroup {
     return this.handle === null;
   }
 
+  /** @internal the native group (throws once closed), for collectives bound elsewhere (src/distributed/functional.ts). */
+  get native(): NativeGroup {
+    return this.live('ProcessGroup');
+  }
+
   private live(fn: string): NativeGroup {
     if (!this.handle) throw new Error(`${fn}: the process group is closed`);
     return this.handle;
