@@ -112,7 +112,7 @@ export interface BaseDecodeHeadConfig {
   alignCorners: boolean;
   lossDecode: SegLossConfig | SegLossConfig[];
   sampler?: OhemSamplerConfig | null;
-  /** Normalization of the head's ConvModules: 'BN' ('SyncBN' runs as BN in one process). */
+  /** Normalization of the head's ConvModules: 'BN', or 'SyncBN' (BN in one process, synchronized across the ranks of a distributed run). */
   normCfg?: { type: 'BN' | 'SyncBN'; requiresGrad?: boolean };
 }
 

@@ -7,7 +7,7 @@
  * list files, reduce_zero_label), batch sizes, workers, the transforms and the evaluator.
  *
  * Not compared: the validation loader's workers (one `data.workers` serves both loaders; mmseg's
- * Cityscapes base gives validation 4 to training's 2), the backbone's norm_cfg type (mmseg's SyncBN, BN in one process here; the heads'
+ * Cityscapes base gives validation 4 to training's 2), the backbone's norm_cfg type (mmseg's SyncBN; our backbones build BatchNorm2d; the heads'
  * norm_cfg is compared), and what has no hyper-parameter (loading, packing, samplers, hooks
  * without settings, visualization).
  */
