@@ -183,6 +183,15 @@ test("norm_cfg { type: 'SyncBN' } builds a SyncBatchNorm named bn, with BatchNor
   assert.deepEqual((layer as SyncBatchNorm).runningMean!.toArray(), [0.5, 0.5, 0.5, 0.5]);
 });
 
+test('one value per channel over all ranks is a RangeError on every rank (none is left waiting)', async () => {
+  const runs = await run2({ scenario: 'one-value' });
+  for (const [rank, r] of runs.entries()) {
+    assert.equal(r.code, 2, `rank ${rank} exits 2 after the error (stderr: ${r.stderr.slice(-2000)})`);
+    assert.equal(r.failures.length, 1);
+    assert.match(r.failures[0].message, /^SyncBatchNorm: expected more than 1 value per channel over all 2 ranks when training, got 1 \(this rank's input \[[01], 3, 1, 1\]\)$/);
+  }
+});
+
 for (const stage of ['forward', 'backward'] as const) {
   test(`a peer that dies before the ${stage} makes it fail with a JS error, not a crash or a hang`, async () => {
     const timeoutMs = 20_000;
@@ -193,7 +202,7 @@ for (const stage of ['forward', 'backward'] as const) {
     assert.equal(r0.failures.length, 1);
     const f = r0.failures[0];
     assert.equal(f.where, stage);
-    assert.match(f.message, stage === 'forward' ? /^differentiableAllreduce: forward allreduce: .*Connection closed/ : /^backward: differentiableAllreduce \(backward\): .*Connection closed/);
+    assert.match(f.message, stage === 'forward' ? /^differentiableAllreduce: forward allreduce: .*Connection (closed|reset) by peer/ : /^backward: differentiableAllreduce \(backward\): .*Connection (closed|reset) by peer/);
     assert.ok(f.elapsedMs < timeoutMs, `failed after ${f.elapsedMs} ms: a dead peer should not wait for the ${timeoutMs} ms timeout`);
   });
 }

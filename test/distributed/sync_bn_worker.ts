@@ -13,9 +13,10 @@ interface Job {
   /**
    * allreduce: the differentiable all-reduce's value and gradient; layer: the layer case on this
    * rank's rows of `split`; net: the network case on 2 rows per rank; dead-forward / dead-backward:
-   * rank 1 exits before the forward / before the backward, rank 0 reports its error.
+   * rank 1 exits before the forward / before the backward, rank 0 reports its error; one-value:
+   * rank 0 holds one value per channel, rank 1 none: both report their error.
    */
-  scenario: 'allreduce' | 'layer' | 'net' | 'dead-forward' | 'dead-backward';
+  scenario: 'allreduce' | 'layer' | 'net' | 'dead-forward' | 'dead-backward' | 'one-value';
   initMethod: string;
   rank: number;
   worldSize: number;
@@ -88,6 +89,15 @@ function main(): void {
       report('RESULT', { rank: job.rank, params: trainNet(net, rowsOf([2, 2], job.rank), pg) });
       break;
     }
+    case 'one-value':
+      try {
+        new SyncBatchNorm(3).forward(torch.zeros([1 - job.rank, 3, 1, 1]));
+        report('RESULT', { unexpected: 'forward completed' });
+      } catch (err) {
+        report('FAILED', { where: 'forward', message: (err as Error).message, elapsedMs: Date.now() - started });
+        process.exitCode = 2;
+      }
+      break;
     case 'dead-forward':
       deadPeer(pg, 'forward');
       break;
