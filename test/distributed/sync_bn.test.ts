@@ -5,7 +5,8 @@
  * slices and a rank with an empty slice; the running statistics also equal a hand computation. A
  * small network trained data-parallel (2 ranks × 2 samples, gradients averaged) reaches the
  * parameters of 1 process × 4 samples with BatchNorm2d. Without a group of several ranks, or in
- * eval mode, SyncBatchNorm is BatchNorm2d. A dead peer is a JavaScript error, in forward and in backward.
+ * eval mode, SyncBatchNorm is BatchNorm2d. A dead peer is a JavaScript error, in forward and in
+ * backward, and so is a peer that never joins (after the group's timeout).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -206,3 +207,14 @@ for (const stage of ['forward', 'backward'] as const) {
     assert.ok(f.elapsedMs < timeoutMs, `failed after ${f.elapsedMs} ms: a dead peer should not wait for the ${timeoutMs} ms timeout`);
   });
 }
+
+test("a peer that never joins the forward's collective makes it fail with a JS error after the group's timeout", async () => {
+  const timeoutMs = 3000;
+  const [r0, r1] = await run2({ scenario: 'missing-peer' }, timeoutMs);
+  assert.equal(r1.code, 0, `rank 1 exits cleanly (stderr: ${r1.stderr.slice(-2000)})`);
+  assert.equal(r0.code, 2, `rank 0 exits 2 after the error (stderr: ${r0.stderr.slice(-2000)})`);
+  assert.equal(r0.failures.length, 1);
+  const f = r0.failures[0];
+  assert.match(f.message, /^differentiableAllreduce: forward allreduce: .*timed out/i);
+  assert.ok(f.elapsedMs >= timeoutMs - 200 && f.elapsedMs <= timeoutMs + 10_000, `failed after ${f.elapsedMs} ms (timeout ${timeoutMs} ms)`);
+});

@@ -14,9 +14,10 @@ interface Job {
    * allreduce: the differentiable all-reduce's value and gradient; layer: the layer case on this
    * rank's rows of `split`; net: the network case on 2 rows per rank; dead-forward / dead-backward:
    * rank 1 exits before the forward / before the backward, rank 0 reports its error; one-value:
-   * rank 0 holds one value per channel, rank 1 none: both report their error.
+   * rank 0 holds one value per channel, rank 1 none: both report their error; missing-peer: rank 1
+   * never joins rank 0's forward.
    */
-  scenario: 'allreduce' | 'layer' | 'net' | 'dead-forward' | 'dead-backward' | 'one-value';
+  scenario: 'allreduce' | 'layer' | 'net' | 'dead-forward' | 'dead-backward' | 'one-value' | 'missing-peer';
   initMethod: string;
   rank: number;
   worldSize: number;
@@ -65,6 +66,22 @@ function deadPeer(pg: ProcessGroup, before: 'forward' | 'backward'): void {
   }
 }
 
+/** Rank 0 runs a SyncBatchNorm forward that rank 1 never joins (it waits past the group's timeout). */
+function missingPeer(pg: ProcessGroup): void {
+  if (pg.rank === 1) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, job.timeoutMs + 3000);
+    return;
+  }
+  const t0 = Date.now();
+  try {
+    new SyncBatchNorm(3).forward(torch.randn([2, 3, 4, 4]));
+    report('RESULT', { unexpected: 'forward completed' });
+  } catch (err) {
+    report('FAILED', { where: 'forward', message: (err as Error).message, elapsedMs: Date.now() - t0 });
+    process.exitCode = 2;
+  }
+}
+
 function main(): void {
   const started = Date.now();
   let pg: ProcessGroup;
@@ -97,6 +114,9 @@ function main(): void {
         report('FAILED', { where: 'forward', message: (err as Error).message, elapsedMs: Date.now() - started });
         process.exitCode = 2;
       }
+      break;
+    case 'missing-peer':
+      missingPeer(pg);
       break;
     case 'dead-forward':
       deadPeer(pg, 'forward');
