@@ -7,8 +7,8 @@
  * are SyncBatchNorm (src/nn/sync_batchnorm.ts): in one process it is BatchNorm over the process's
  * batch, so a run on one device normalizes over 2 (Cityscapes) or 4 (ADE20K) images instead of 8
  * or 16; in a distributed run (a process group of several ranks) the heads' statistics are those
- * of all ranks' batches. The backbones (ResNetV1c, HRNet) build BatchNorm2d whatever the config
- * says: their norm_cfg is not configurable here yet.
+ * of all ranks' batches, and so are the ResNetV1c backbones' (normType 'SyncBN'). HRNet builds
+ * BatchNorm2d whatever mmseg's config says: its norm_cfg is not configurable here yet.
  */
 import type { RunConfig } from '../../src/config/types';
 import type { FCNHeadConfig, SegDataPreprocessorConfig, SegResNetConfig } from '../../src/models/segmentors/config';
@@ -36,6 +36,7 @@ export const resnet50V1cD8: SegResNetConfig = {
   dilations: [1, 1, 2, 4],
   strides: [1, 2, 1, 1],
   normEval: false,
+  normType: 'SyncBN',
   normRequiresGrad: true,
   style: 'pytorch',
   contractDilation: true,

@@ -13,6 +13,8 @@ import assert from 'node:assert/strict';
 import * as torch from '../../src/torch';
 import { BatchNorm2d, SyncBatchNorm, buildNormLayer } from '../../src/nn';
 import { initProcessGroup, destroyProcessGroup, differentiableAllreduce } from '../../src/distributed';
+import { ResNet } from '../../src/models/backbones/resnet';
+import { resnet50V1cD8 } from '../../configs/_base_/segmentation';
 import { freePort, runRanks, type RankRun } from './spawn';
 import { BIAS, WEIGHT, buildNet, layerData, rowsOf, runLayer, trainNet, type LayerRun } from './sync_bn_cases';
 
@@ -191,6 +193,18 @@ test('one value per channel over all ranks is a RangeError on every rank (none i
     assert.equal(r.failures.length, 1);
     assert.match(r.failures[0].message, /^SyncBatchNorm: expected more than 1 value per channel over all 2 ranks when training, got 1 \(this rank's input \[[01], 3, 1, 1\]\)$/);
   }
+});
+
+test("ResNet normType 'SyncBN' builds SyncBatchNorm layers under BatchNorm2d's keys; the segmentation bases ask for it", () => {
+  const bn = new ResNet({ depth: 18, deepStem: true, avgDown: true });
+  const sync = new ResNet({ depth: 18, deepStem: true, avgDown: true, normType: 'SyncBN' });
+  const norms = (m: ResNet) => [...m.modules()].filter((x) => x instanceof BatchNorm2d);
+  assert.equal(norms(sync).length, norms(bn).length);
+  assert.ok(norms(sync).every((x) => x instanceof SyncBatchNorm), 'every norm layer is a SyncBatchNorm');
+  assert.ok(!norms(bn).some((x) => x instanceof SyncBatchNorm), "normType 'BN' (the default) builds BatchNorm2d");
+  assert.deepEqual([...sync.stateDict().keys()], [...bn.stateDict().keys()]);
+  assert.throws(() => new ResNet({ depth: 18, normType: 'GN' as never }), /ResNet: normType must be 'BN' or 'SyncBN', got "GN"/);
+  assert.equal(resnet50V1cD8.normType, 'SyncBN');
 });
 
 for (const stage of ['forward', 'backward'] as const) {

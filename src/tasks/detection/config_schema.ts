@@ -689,6 +689,9 @@ export const detectionConfigSchema: JsonSchema = {
             "bnEps": {
               "type": "number"
             },
+            "normType": {
+              "$ref": "#/definitions/ResNetNormType"
+            },
             "zeroInitResidual": {
               "type": "boolean"
             },
@@ -860,6 +863,13 @@ export const detectionConfigSchema: JsonSchema = {
       "enum": [
         "pytorch",
         "caffe"
+      ]
+    },
+    "ResNetNormType": {
+      "type": "string",
+      "enum": [
+        "BN",
+        "SyncBN"
       ]
     },
     "FPNOptions": {
@@ -1499,6 +1509,9 @@ export const detectionConfigSchema: JsonSchema = {
             },
             "bnEps": {
               "type": "number"
+            },
+            "normType": {
+              "$ref": "#/definitions/ResNetNormType"
             },
             "zeroInitResidual": {
               "type": "boolean"

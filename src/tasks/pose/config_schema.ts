@@ -682,6 +682,9 @@ export const poseConfigSchema: JsonSchema = {
         "bnEps": {
           "type": "number"
         },
+        "normType": {
+          "$ref": "#/definitions/ResNetNormType"
+        },
         "zeroInitResidual": {
           "type": "boolean"
         },
@@ -762,6 +765,13 @@ export const poseConfigSchema: JsonSchema = {
       "enum": [
         "pytorch",
         "caffe"
+      ]
+    },
+    "ResNetNormType": {
+      "type": "string",
+      "enum": [
+        "BN",
+        "SyncBN"
       ]
     },
     "PretrainedInitCfg": {

@@ -769,6 +769,9 @@ export const segmentationConfigSchema: JsonSchema = {
         "bnEps": {
           "type": "number"
         },
+        "normType": {
+          "$ref": "#/definitions/ResNetNormType"
+        },
         "zeroInitResidual": {
           "type": "boolean"
         },
@@ -853,6 +856,13 @@ export const segmentationConfigSchema: JsonSchema = {
       "enum": [
         "pytorch",
         "caffe"
+      ]
+    },
+    "ResNetNormType": {
+      "type": "string",
+      "enum": [
+        "BN",
+        "SyncBN"
       ]
     },
     "PretrainedInitCfg": {

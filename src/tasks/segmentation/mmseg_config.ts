@@ -7,8 +7,8 @@
  * list files, reduce_zero_label), batch sizes, workers, the transforms and the evaluator.
  *
  * Not compared: the validation loader's workers (one `data.workers` serves both loaders; mmseg's
- * Cityscapes base gives validation 4 to training's 2), the backbone's norm_cfg type (mmseg's SyncBN; our backbones build BatchNorm2d; the heads'
- * norm_cfg is compared), and what has no hyper-parameter (loading, packing, samplers, hooks
+ * Cityscapes base gives validation 4 to training's 2), HRNet's norm_cfg type (mmseg's SyncBN; our HRNet builds BatchNorm2d; ResNet's and the heads'
+ * norm_cfg are compared), and what has no hyper-parameter (loading, packing, samplers, hooks
  * without settings, visualization).
  */
 import type { TransformSpec } from '../../data/transforms';
@@ -33,7 +33,7 @@ function backbone(b: SegBackboneConfig): Dict {
   return {
     type: b.type, depth: b.depth, num_stages: 4, out_indices: b.outIndices ?? [0, 1, 2, 3],
     dilations: b.dilations ?? [1, 1, 1, 1], strides: b.strides ?? [1, 2, 2, 2], norm_eval: b.normEval ?? false,
-    norm_cfg: { requires_grad: b.normRequiresGrad ?? true }, style: b.style ?? 'pytorch', contract_dilation: b.contractDilation ?? false,
+    norm_cfg: { type: b.normType ?? 'BN', requires_grad: b.normRequiresGrad ?? true }, style: b.style ?? 'pytorch', contract_dilation: b.contractDilation ?? false,
   };
 }
 
@@ -120,7 +120,7 @@ export function toMMSegConfig(cfg: SegmentationConfig): Dict {
 export function pickMMSegSubset(dump: Dict): Dict {
   const m = dump.model as Dict;
   const { norm_cfg: bn, ...bb } = m.backbone as Dict;
-  const backboneOut: Dict = bb.type === 'HRNet' ? bb : { ...bb, norm_cfg: { requires_grad: (bn as Dict).requires_grad } };
+  const backboneOut: Dict = bb.type === 'HRNet' ? bb : { ...bb, norm_cfg: { type: (bn as Dict).type, requires_grad: (bn as Dict).requires_grad } };
   const HYPER = new Set(['RandomResize', 'RandomCrop', 'RandomFlip', 'Resize', 'PhotoMetricDistortion']);
   const ds = (x: Dict): Dict => {
     if (x.type === 'ConcatDataset') return { type: 'ConcatDataset', datasets: (x.datasets as Dict[]).map(ds) };
