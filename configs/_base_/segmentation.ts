@@ -7,8 +7,7 @@
  * are SyncBatchNorm (src/nn/sync_batchnorm.ts): in one process it is BatchNorm over the process's
  * batch, so a run on one device normalizes over 2 (Cityscapes) or 4 (ADE20K) images instead of 8
  * or 16; in a distributed run (a process group of several ranks) the heads' statistics are those
- * of all ranks' batches, and so are the ResNetV1c backbones' (normType 'SyncBN'). HRNet builds
- * BatchNorm2d whatever mmseg's config says: its norm_cfg is not configurable here yet.
+ * of all ranks' batches, and so are the backbones' (ResNetV1c and HRNet: normType 'SyncBN').
  */
 import type { RunConfig } from '../../src/config/types';
 import type { FCNHeadConfig, SegDataPreprocessorConfig, SegResNetConfig } from '../../src/models/segmentors/config';

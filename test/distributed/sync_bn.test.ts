@@ -15,6 +15,8 @@ import { BatchNorm2d, SyncBatchNorm, buildNormLayer } from '../../src/nn';
 import { initProcessGroup, destroyProcessGroup, differentiableAllreduce } from '../../src/distributed';
 import { ResNet } from '../../src/models/backbones/resnet';
 import { resnet50V1cD8 } from '../../configs/_base_/segmentation';
+import { HRNet } from '../../src/models/backbones/hrnet';
+import { hrnetW18 } from '../../configs/_base_/models/fcn_hr18';
 import { freePort, runRanks, type RankRun } from './spawn';
 import { BIAS, WEIGHT, buildNet, layerData, rowsOf, runLayer, trainNet, type LayerRun } from './sync_bn_cases';
 
@@ -205,6 +207,20 @@ test("ResNet normType 'SyncBN' builds SyncBatchNorm layers under BatchNorm2d's k
   assert.deepEqual([...sync.stateDict().keys()], [...bn.stateDict().keys()]);
   assert.throws(() => new ResNet({ depth: 18, normType: 'GN' as never }), /ResNet: normType must be 'BN' or 'SyncBN', got "GN"/);
   assert.equal(resnet50V1cD8.normType, 'SyncBN');
+});
+
+test("HRNet normType 'SyncBN' builds SyncBatchNorm layers only, under the keys of its BatchNorm2d twin", () => {
+  assert.equal(hrnetW18.normType, 'SyncBN');
+  const sync = new HRNet(hrnetW18);
+  const bn = new HRNet({ ...hrnetW18, normType: undefined });
+  const norms = (m: HRNet) => [...m.modules()].filter((x) => x instanceof BatchNorm2d);
+  assert.ok(norms(sync).length > 100);
+  assert.ok(norms(sync).every((x) => x instanceof SyncBatchNorm), 'every norm layer is a SyncBatchNorm');
+  assert.ok(!norms(bn).some((x) => x instanceof SyncBatchNorm));
+  assert.deepEqual([...sync.stateDict().keys()], [...bn.stateDict().keys()]);
+  assert.throws(() => new HRNet({ ...hrnetW18, normType: 'GN' as never }), /backbone.normType: expected 'BN' or 'SyncBN', got "GN"/);
+  sync.dispose();
+  bn.dispose();
 });
 
 for (const stage of ['forward', 'backward'] as const) {

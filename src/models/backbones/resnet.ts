@@ -25,7 +25,7 @@ export type ResNetStyle = 'pytorch' | 'caffe';
 export type ResNetNormType = 'BN' | 'SyncBN';
 
 /** A batch norm of norm_cfg.type `type` (undefined: 'BN'). */
-function batchNorm(type: ResNetNormType | undefined, channels: number, eps: number): BatchNorm2d {
+export function batchNorm(type: ResNetNormType | undefined, channels: number, eps: number): BatchNorm2d {
   return type === 'SyncBN' ? new SyncBatchNorm(channels, { eps }) : new BatchNorm2d(channels, { eps });
 }
 

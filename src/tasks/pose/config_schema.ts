@@ -834,6 +834,9 @@ export const poseConfigSchema: JsonSchema = {
         "normEval": {
           "type": "boolean"
         },
+        "normType": {
+          "$ref": "#/definitions/ResNetNormType"
+        },
         "frozenStages": {
           "type": "number"
         },

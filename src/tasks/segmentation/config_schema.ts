@@ -922,6 +922,9 @@ export const segmentationConfigSchema: JsonSchema = {
         "normEval": {
           "type": "boolean"
         },
+        "normType": {
+          "$ref": "#/definitions/ResNetNormType"
+        },
         "frozenStages": {
           "type": "number"
         },
