@@ -17,5 +17,6 @@ export function differentiableAllreduce(input: Tensor, pg: ProcessGroup): Tensor
   const fn = 'differentiableAllreduce';
   if (!(input instanceof Tensor)) throw new TypeError(`${fn}: input should be a Tensor, got ${describeValue(input)}`);
   if (!(pg instanceof ProcessGroup)) throw new TypeError(`${fn}: pg should be a ProcessGroup, got ${describeValue(pg)}`);
+  if (pg.closed) throw new Error(`${fn}: the process group is closed`);
   return wrap(c10d().differentiableAllreduce(input._h, pg.native));
 }
