@@ -3,9 +3,11 @@
  * pieces MMSegmentation's model bases share (data preprocessor, ResNetV1c-D8 backbone, FCN
  * auxiliary head).
  *
- * SyncBN: mmseg's configs normalize with SyncBN across 4 GPUs; in one process it is BatchNorm
- * over the process's batch (norm layers built from 'SyncBN' are BatchNorm2d, see src/nn), so a
- * run on one device normalizes over 2 (Cityscapes) or 4 (ADE20K) images instead of 8 or 16.
+ * SyncBN: mmseg's configs normalize with SyncBN across 4 GPUs. Norm layers built from 'SyncBN'
+ * are SyncBatchNorm (src/nn/sync_batchnorm.ts): in one process it is BatchNorm over the process's
+ * batch, so a run on one device normalizes over 2 (Cityscapes) or 4 (ADE20K) images instead of 8
+ * or 16; in a distributed run (a process group of several ranks) the heads' statistics are those
+ * of all ranks' batches, and so are the backbones' (ResNetV1c and HRNet: normType 'SyncBN').
  */
 import type { RunConfig } from '../../src/config/types';
 import type { FCNHeadConfig, SegDataPreprocessorConfig, SegResNetConfig } from '../../src/models/segmentors/config';
@@ -22,7 +24,7 @@ export const segDataPreprocessor: SegDataPreprocessorConfig = {
   segPadVal: 255,
 };
 
-/** mmseg's norm_cfg of the model bases (SyncBN runs as BN in one process: see the file comment). */
+/** mmseg's norm_cfg of the model bases (SyncBN is BN in one process, synchronized in a distributed run: see the file comment). */
 export const syncBn = { type: 'SyncBN' as const, requiresGrad: true };
 
 /** ResNetV1c-50 with dilations (1, 1, 2, 4) and strides (1, 2, 1, 1): output stride 8 (the "-D8" bases). */
@@ -33,6 +35,7 @@ export const resnet50V1cD8: SegResNetConfig = {
   dilations: [1, 1, 2, 4],
   strides: [1, 2, 1, 1],
   normEval: false,
+  normType: 'SyncBN',
   normRequiresGrad: true,
   style: 'pytorch',
   contractDilation: true,

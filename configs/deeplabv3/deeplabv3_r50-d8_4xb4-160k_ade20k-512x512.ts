@@ -1,6 +1,6 @@
 /**
  * MMSegmentation's deeplabv3/deeplabv3_r50-d8_4xb4-160k_ade20k-512x512.py: DeepLabV3, ResNetV1c-50-D8, ADE20K, 512x512 crops, 4 GPUs x 4 images,
- * 160,000 iterations. SyncBN runs as BN in one process (see configs/_base_/segmentation.ts).
+ * 160,000 iterations. SyncBN: BN in one process, synchronized across ranks (see configs/_base_/segmentation.ts).
  */
 import { defineConfig } from '../../src/config';
 import { segmentationTask } from '../../src/tasks/segmentation/task';

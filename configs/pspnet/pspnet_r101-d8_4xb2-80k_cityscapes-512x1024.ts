@@ -1,6 +1,6 @@
 /**
  * MMSegmentation's pspnet/pspnet_r101-d8_4xb2-80k_cityscapes-512x1024.py: PSPNet, ResNetV1c-101-D8, Cityscapes, 512x1024 crops, 4 GPUs x 2 images,
- * 80,000 iterations. SyncBN runs as BN in one process (see configs/_base_/segmentation.ts).
+ * 80,000 iterations. SyncBN: BN in one process, synchronized across ranks (see configs/_base_/segmentation.ts).
  */
 import { defineConfig } from '../../src/config';
 import { segmentationTask } from '../../src/tasks/segmentation/task';

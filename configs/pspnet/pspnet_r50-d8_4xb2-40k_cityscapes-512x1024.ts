@@ -1,6 +1,6 @@
 /**
  * MMSegmentation's pspnet/pspnet_r50-d8_4xb2-40k_cityscapes-512x1024.py: PSPNet, ResNetV1c-50-D8, Cityscapes, 512x1024 crops, 4 GPUs x 2 images,
- * 40,000 iterations. SyncBN runs as BN in one process (see configs/_base_/segmentation.ts).
+ * 40,000 iterations. SyncBN: BN in one process, synchronized across ranks (see configs/_base_/segmentation.ts).
  */
 import { defineConfig } from '../../src/config';
 import { segmentationTask } from '../../src/tasks/segmentation/task';

@@ -46,6 +46,12 @@ inline const c10::intrusive_ptr<c10d::ProcessGroupGloo>& liveGroup(const Napi::C
   return b.pg;
 }
 
+// The live process group of argument i, as the base class; the returned reference keeps the group
+// alive (e.g. saved in an autograd node) even if JavaScript closes its handle meanwhile.
+inline c10::intrusive_ptr<c10d::ProcessGroup> processGroupArg(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  return liveGroup(info, i, op);
+}
+
 // Argument i as an array of tensors (a TypeError naming `name` otherwise).
 inline std::vector<at::Tensor> tensorList(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
   if (!info[i].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(op) + ": " + name + " should be an array of tensors");

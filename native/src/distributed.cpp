@@ -9,7 +9,7 @@
 // Collectives work in place on the tensors they are given (as torch.distributed): outputs
 // (allgather, reduce_scatter) are allocated by the caller. The Work keeps its own references
 // to the tensors, so disposing a JavaScript tensor while a collective runs is safe.
-#include "common.h"
+#include "distributed.h"
 
 #ifdef TSV_WITH_GLOO
 #include "c10d_handles.h"
@@ -372,6 +372,7 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
   TSV_DIST("workRelease", WorkRelease);
 #undef TSV_DIST
   registerDdp(env, d);
+  registerSyncBatchNorm(env, d);
   exports.Set("distributed", d);
 }
 

@@ -15,6 +15,7 @@ export {
   allreduceGradients, broadcastParameters, broadcastTensors, DistributedDataParallel, DEFAULT_BUCKET_BYTES, DEFAULT_FIRST_BUCKET_BYTES,
   type DistributedDataParallelOptions, type CommStats, type BucketTiming,
 } from './ddp';
+export { differentiableAllreduce } from './functional';
 
 export interface InitProcessGroupOptions {
   /** Only 'gloo' (CPU tensors) for now. */

@@ -7,10 +7,14 @@ import type { Tensor } from '../torch';
 import { Module } from './module';
 import { Conv2d, type Pair } from './conv';
 import { BatchNorm2d, FrozenBatchNorm2d, GroupNorm, LayerNorm } from './norm';
+import { SyncBatchNorm } from './sync_batchnorm';
 import { buildActivationLayer, type Activation, type ActivationConfig } from './activation';
 import { constantInit, kaimingInit } from './init';
 
-/** MMCV's norm config. SyncBN builds a BatchNorm2d until distributed training lands (one process = plain BN). */
+/**
+ * MMCV's norm config. SyncBN builds a SyncBatchNorm: BatchNorm2d in one process, batch statistics
+ * over all ranks of the default process group in a distributed run.
+ */
 export type NormConfig =
   | { type: 'BN' | 'BN2d' | 'SyncBN'; requiresGrad?: boolean; eps?: number; momentum?: number | null }
   | { type: 'FrozenBN'; eps?: number }
@@ -28,9 +32,13 @@ export function buildNormLayer(cfg: NormConfig, numFeatures: number, postfix: st
   let abbr: string;
   let layer: NormLayer;
   switch (cfg.type) {
-    case 'BN': case 'BN2d': case 'SyncBN':
+    case 'BN': case 'BN2d':
       abbr = 'bn';
       layer = new BatchNorm2d(numFeatures, { eps: cfg.eps, momentum: cfg.momentum });
+      break;
+    case 'SyncBN':
+      abbr = 'bn';
+      layer = new SyncBatchNorm(numFeatures, { eps: cfg.eps, momentum: cfg.momentum });
       break;
     case 'FrozenBN':
       abbr = 'bn';

@@ -6,6 +6,7 @@
 export { Module, type TensorModule, type StateDictSource, type LoadStateDictOptions, type LoadStateDictResult } from './module';
 export { Conv2d, ConvTranspose2d, Linear, type Conv2dOptions, type ConvTranspose2dOptions, type Pair } from './conv';
 export { BatchNorm2d, FrozenBatchNorm2d, GroupNorm, LayerNorm, isNormLayer, type BatchNormOptions } from './norm';
+export { SyncBatchNorm, type SyncBatchNormOptions } from './sync_batchnorm';
 export {
   ReLU, LeakyReLU, ReLU6, GELU, SiLU, Sigmoid, Tanh, Hardsigmoid, Hardswish, HSigmoid, ELU, Identity,
   buildActivationLayer, type ActivationConfig, type Activation,

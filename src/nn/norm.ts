@@ -11,7 +11,8 @@ function checkPositiveInt(layer: string, name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${layer}: ${name} must be a positive integer, got ${v}`);
 }
 
-function check4d(layer: string, x: Tensor, channels: number): void {
+/** Throws a RangeError naming `layer` unless x is [N, channels, H, W]. */
+export function check4d(layer: string, x: Tensor, channels: number): void {
   const s = x.shape;
   if (s.length !== 4) throw new RangeError(`${layer}: expected a 4-d input [N, C, H, W], got shape [${s.join(', ')}]`);
   if (s[1] !== channels) throw new RangeError(`${layer}: expected ${channels} channels, got input of shape [${s.join(', ')}]`);
@@ -62,16 +63,25 @@ export class BatchNorm2d extends Module {
 
   forward(x: Tensor): Tensor {
     check4d('BatchNorm2d', x, this.numFeatures);
-    let factor = this.momentum ?? 0;
-    if (this.training && this.numBatchesTracked) {
-      this.numBatchesTracked.add_(1);
-      if (this.momentum === null) factor = 1 / this.numBatchesTracked.item();
-    }
+    const factor = this.countBatch();
     const useBatchStats = this.training || this.runningMean === null;
     const useRunning = !this.training || this.trackRunningStats;
     return torch.F.batchNorm(x, useRunning ? this.runningMean : null, useRunning ? this.runningVar : null, {
       weight: this.weight, bias: this.bias, training: useBatchStats, momentum: factor, eps: this.eps,
     });
+  }
+
+  /**
+   * In training mode, counts the batch in num_batches_tracked; returns the weight of the batch's
+   * statistics in the running averages: momentum, or 1 / batches seen when momentum is null.
+   */
+  protected countBatch(): number {
+    let factor = this.momentum ?? 0;
+    if (this.training && this.numBatchesTracked) {
+      this.numBatchesTracked.add_(1);
+      if (this.momentum === null) factor = 1 / this.numBatchesTracked.item();
+    }
+    return factor;
   }
 
   override train(mode = true): this {

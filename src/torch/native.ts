@@ -86,6 +86,8 @@ export interface NativeDistributed {
   processGroupClose(pg: NativeGroup): void;
   /** reduceOp: c10d::ReduceOp codes (SUM 0, AVG 1, PRODUCT 2, MIN 3, MAX 4, BAND 5, BOR 6, BXOR 7). */
   allreduce(pg: NativeGroup, tensors: NativeHandle[], reduceOp: number): NativeWork;
+  /** sync_bn.cpp: a new tensor, the sum of input over the group, in the autograd graph (backward sums the gradients). Waits. */
+  differentiableAllreduce(input: NativeHandle, pg: NativeGroup): NativeHandle;
   broadcast(pg: NativeGroup, tensors: NativeHandle[], root: number): NativeWork;
   allgather(pg: NativeGroup, outputs: NativeHandle[], input: NativeHandle): NativeWork;
   reduceScatter(pg: NativeGroup, output: NativeHandle, inputs: NativeHandle[], reduceOp: number): NativeWork;

@@ -25,10 +25,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts worker.js with `job` (JSON) and collects its RESULT / FAILED lines; killed after killMs. */
-export function runRank(job: Record<string, unknown>, opts: { env?: NodeJS.ProcessEnv; killMs?: number } = {}): Promise<RankRun> {
+/**
+ * Starts worker.js (or `script`, a compiled file of this folder) with `job` (JSON) and collects its
+ * RESULT / FAILED lines; killed after killMs.
+ */
+export function runRank(job: Record<string, unknown>, opts: { env?: NodeJS.ProcessEnv; killMs?: number; script?: string } = {}): Promise<RankRun> {
   const started = Date.now();
-  const child = spawn(process.execPath, [path.join(__dirname, 'worker.js'), JSON.stringify(job)], {
+  const child = spawn(process.execPath, [path.join(__dirname, opts.script ?? 'worker.js'), JSON.stringify(job)], {
     env: { ...process.env, OMP_NUM_THREADS: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -48,6 +51,6 @@ export function runRank(job: Record<string, unknown>, opts: { env?: NodeJS.Proce
 }
 
 /** Runs one worker per rank with the same job; rank and worldSize filled in. */
-export function runRanks(worldSize: number, job: Record<string, unknown>, env?: (rank: number) => NodeJS.ProcessEnv): Promise<RankRun[]> {
-  return Promise.all(Array.from({ length: worldSize }, (_, rank) => runRank({ rank, worldSize, ...job }, { env: env?.(rank) })));
+export function runRanks(worldSize: number, job: Record<string, unknown>, env?: (rank: number) => NodeJS.ProcessEnv, script?: string): Promise<RankRun[]> {
+  return Promise.all(Array.from({ length: worldSize }, (_, rank) => runRank({ rank, worldSize, ...job }, { env: env?.(rank), script })));
 }

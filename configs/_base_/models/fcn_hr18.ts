@@ -10,6 +10,7 @@ import { ceLoss, segDataPreprocessor, syncBn } from '../segmentation';
 export const hrnetW18: HRNetConfig = {
   type: 'HRNet',
   normEval: false,
+  normType: 'SyncBN',
   extra: {
     stage1: { numModules: 1, numBranches: 1, block: 'BOTTLENECK', numBlocks: [4], numChannels: [64] },
     stage2: { numModules: 1, numBranches: 2, block: 'BASIC', numBlocks: [4, 4], numChannels: [18, 36] },

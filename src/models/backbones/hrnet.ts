@@ -30,7 +30,7 @@ import * as torch from '../../torch';
 import type { Tensor } from '../../torch';
 import { BatchNorm2d, Conv2d, Module, ModuleList, ReLU, Sequential, init, type TensorModule } from '../../nn';
 import type { HRNetConfig, HRNetStageConfig } from '../segmentors/config';
-import { BasicBlock, Bottleneck } from './resnet';
+import { BasicBlock, Bottleneck, batchNorm, type ResNetNormType } from './resnet';
 
 /**
  * Which toolbox's HRNet (config `backbone.flavor`):
@@ -71,22 +71,22 @@ class OptionalList<M extends Module> extends Module {
   }
 }
 
-function convBn(inCh: number, outCh: number, kernel: 1 | 3, stride: number, relu: boolean): Sequential {
+function convBn(inCh: number, outCh: number, kernel: 1 | 3, stride: number, relu: boolean, normType: ResNetNormType | undefined): Sequential {
   const layers: TensorModule[] = [
     new Conv2d(inCh, outCh, kernel, { stride, padding: kernel === 3 ? 1 : 0, bias: false }),
-    new BatchNorm2d(outCh, { eps: BN_EPS }),
+    batchNorm(normType, outCh, BN_EPS),
   ];
   if (relu) layers.push(new ReLU());
   return new Sequential(...layers);
 }
 
 /** A run of residual blocks (mmseg's _make_layer / HRModule._make_one_branch, stride 1). */
-function makeBlocks(Block: BlockClass, inplanes: number, planes: number, count: number): Sequential {
+function makeBlocks(Block: BlockClass, inplanes: number, planes: number, count: number, normType: ResNetNormType | undefined): Sequential {
   const out = planes * Block.expansion;
-  const downsample = inplanes !== out ? convBn(inplanes, out, 1, 1, false) : null;
+  const downsample = inplanes !== out ? convBn(inplanes, out, 1, 1, false, normType) : null;
   const blocks: TensorModule[] = [];
   for (let k = 0; k < count; k++) {
-    blocks.push(new Block({ inplanes: k === 0 ? inplanes : out, planes, stride: 1, style: 'pytorch', downsample: k === 0 ? downsample : null, bnEps: BN_EPS }));
+    blocks.push(new Block({ inplanes: k === 0 ? inplanes : out, planes, stride: 1, style: 'pytorch', downsample: k === 0 ? downsample : null, bnEps: BN_EPS, normType }));
   }
   return new Sequential(...blocks);
 }
@@ -107,12 +107,13 @@ export class HRModule extends Module {
     stage: HRNetStageConfig,
     multiscaleOutput: boolean,
     private readonly upsample: FuseUpsample,
+    normType?: ResNetNormType,
   ) {
     super();
     const Block = BLOCKS[stage.block];
     const n = stage.numBranches;
     this.branches = this.registerModule('branches', new ModuleList(
-      stage.numChannels.map((c, b) => makeBlocks(Block, inChannels[b], c, stage.numBlocks[b])),
+      stage.numChannels.map((c, b) => makeBlocks(Block, inChannels[b], c, stage.numBlocks[b], normType)),
     ));
     const ch = stage.numChannels.map((c) => c * Block.expansion);
     this.outChannels = multiscaleOutput ? ch : ch.slice(0, 1);
@@ -124,14 +125,14 @@ export class HRModule extends Module {
     for (let i = 0; i < this.outChannels.length; i++) {
       const row: (Sequential | null)[] = [];
       for (let j = 0; j < n; j++) {
-        if (j > i) row.push(convBn(ch[j], ch[i], 1, 1, false));
+        if (j > i) row.push(convBn(ch[j], ch[i], 1, 1, false, normType));
         else if (j === i) row.push(null);
         else {
           // i − j stride-2 convs: the last one to branch i's channels without ReLU, the others keep branch j's
           const steps: TensorModule[] = [];
           for (let k = 0; k < i - j; k++) {
             const last = k === i - j - 1;
-            steps.push(convBn(ch[j], last ? ch[i] : ch[j], 3, 2, !last));
+            steps.push(convBn(ch[j], last ? ch[i] : ch[j], 3, 2, !last, normType));
           }
           row.push(new Sequential(...steps));
         }
@@ -231,13 +232,13 @@ export class HRNet extends Module {
     this.frozenStages = cfg.frozenStages ?? -1;
 
     this.conv1 = this.registerModule('conv1', new Conv2d(cfg.inChannels ?? 3, STEM_CHANNELS, 3, { stride: 2, padding: 1, bias: false }));
-    this.bn1 = this.registerModule('bn1', new BatchNorm2d(STEM_CHANNELS, { eps: BN_EPS }));
+    this.bn1 = this.registerModule('bn1', batchNorm(cfg.normType, STEM_CHANNELS, BN_EPS));
     this.conv2 = this.registerModule('conv2', new Conv2d(STEM_CHANNELS, STEM_CHANNELS, 3, { stride: 2, padding: 1, bias: false }));
-    this.bn2 = this.registerModule('bn2', new BatchNorm2d(STEM_CHANNELS, { eps: BN_EPS }));
+    this.bn2 = this.registerModule('bn2', batchNorm(cfg.normType, STEM_CHANNELS, BN_EPS));
 
     const s1 = extra.stage1;
     const Block1 = BLOCKS[s1.block];
-    this.layer1 = this.registerModule('layer1', makeBlocks(Block1, STEM_CHANNELS, s1.numChannels[0], s1.numBlocks[0]));
+    this.layer1 = this.registerModule('layer1', makeBlocks(Block1, STEM_CHANNELS, s1.numChannels[0], s1.numBlocks[0], cfg.normType));
     let pre = [s1.numChannels[0] * Block1.expansion];
 
     this.transitions = [];
@@ -245,12 +246,12 @@ export class HRNet extends Module {
     const stageCfgs = [extra.stage2, extra.stage3, extra.stage4];
     stageCfgs.forEach((stage, s) => {
       const cur = stage.numChannels.map((c) => c * BLOCKS[stage.block].expansion);
-      this.transitions.push(this.registerModule(`transition${s + 1}`, makeTransition(pre, cur)));
+      this.transitions.push(this.registerModule(`transition${s + 1}`, makeTransition(pre, cur, cfg.normType)));
       const modules: HRModule[] = [];
       for (let m = 0; m < stage.numModules; m++) {
         // multiscale_output applies to the last module of stage 4 only
         const multi = s < 2 || m < stage.numModules - 1 || multiscaleOutput;
-        modules.push(new HRModule(cur, stage, multi, upsample));
+        modules.push(new HRModule(cur, stage, multi, upsample, cfg.normType));
       }
       this.stages.push(this.registerModule(`stage${s + 2}`, new ModuleList(modules)));
       pre = modules[modules.length - 1].outChannels;
@@ -325,15 +326,15 @@ export class HRNet extends Module {
 }
 
 /** mmseg's _make_transition_layer: from the previous stage's branch channels to this stage's. */
-function makeTransition(pre: number[], cur: number[]): OptionalList<Sequential> {
+function makeTransition(pre: number[], cur: number[], normType: ResNetNormType | undefined): OptionalList<Sequential> {
   const items = cur.map((c, i) => {
-    if (i < pre.length) return c !== pre[i] ? convBn(pre[i], c, 3, 1, true) : null;
+    if (i < pre.length) return c !== pre[i] ? convBn(pre[i], c, 3, 1, true, normType) : null;
     // a new branch: i + 1 − pre.length stride-2 convs from the last branch, the last one to c channels
     const steps: TensorModule[] = [];
     const n = i + 1 - pre.length;
     for (let k = 0; k < n; k++) {
       const inCh = pre[pre.length - 1];
-      steps.push(convBn(inCh, k === n - 1 ? c : inCh, 3, 2, true));
+      steps.push(convBn(inCh, k === n - 1 ? c : inCh, 3, 2, true, normType));
     }
     return new Sequential(...steps);
   });
@@ -344,6 +345,9 @@ function validate(cfg: HRNetConfig): void {
   if (cfg.type !== 'HRNet') throw new Error(`backbone.type: expected 'HRNet', got ${JSON.stringify(cfg.type)}`);
   const flavor = cfg.flavor ?? 'mmseg';
   if (flavor !== 'mmseg' && flavor !== 'mmpose') throw new Error(`backbone.flavor: expected 'mmseg' or 'mmpose', got ${JSON.stringify(cfg.flavor)}`);
+  if (cfg.normType !== undefined && cfg.normType !== 'BN' && cfg.normType !== 'SyncBN') {
+    throw new Error(`backbone.normType: expected 'BN' or 'SyncBN', got ${JSON.stringify(cfg.normType)}`);
+  }
   if (!cfg.extra || typeof cfg.extra !== 'object') throw new Error('backbone.extra: expected { stage1, stage2, stage3, stage4 }');
   for (let s = 1; s <= 4; s++) {
     const key = `backbone.extra.stage${s}`;

@@ -18,10 +18,16 @@
  */
 import * as torch from '../../torch';
 import type { Tensor } from '../../torch';
-import { AvgPool2d, BatchNorm2d, Conv2d, Module, ReLU, Sequential, init, type TensorModule } from '../../nn';
+import { AvgPool2d, BatchNorm2d, Conv2d, Module, ReLU, Sequential, SyncBatchNorm, init, type TensorModule } from '../../nn';
 
 export type ResNetDepth = 18 | 34 | 50 | 101 | 152;
 export type ResNetStyle = 'pytorch' | 'caffe';
+export type ResNetNormType = 'BN' | 'SyncBN';
+
+/** A batch norm of norm_cfg.type `type` (undefined: 'BN'). */
+export function batchNorm(type: ResNetNormType | undefined, channels: number, eps: number): BatchNorm2d {
+  return type === 'SyncBN' ? new SyncBatchNorm(channels, { eps }) : new BatchNorm2d(channels, { eps });
+}
 
 export interface ResNetOptions {
   depth: ResNetDepth;
@@ -38,6 +44,11 @@ export interface ResNetOptions {
   normRequiresGrad?: boolean;
   /** BN epsilon (1e-5). */
   bnEps?: number;
+  /**
+   * MMCV's norm_cfg.type: 'BN' (default) builds BatchNorm2d, 'SyncBN' SyncBatchNorm (BatchNorm2d in
+   * one process, statistics over all ranks in a distributed run; the same checkpoint keys).
+   */
+  normType?: ResNetNormType;
   /**
    * Start each residual block as the identity: its last BN's weight and bias at 0
    * (MMDetection's zero_init_residual, default true). Pretrained weights overwrite it.
@@ -80,6 +91,7 @@ interface BlockOptions {
   style: ResNetStyle;
   downsample: Sequential | null;
   bnEps: number;
+  normType?: ResNetNormType;
 }
 
 export class BasicBlock extends Module implements TensorModule {
@@ -94,9 +106,9 @@ export class BasicBlock extends Module implements TensorModule {
     super();
     const d = o.dilation ?? 1;
     this.conv1 = this.registerModule('conv1', new Conv2d(o.inplanes, o.planes, 3, { stride: o.stride, padding: d, dilation: d, bias: false }));
-    this.bn1 = this.registerModule('bn1', new BatchNorm2d(o.planes, { eps: o.bnEps }));
+    this.bn1 = this.registerModule('bn1', batchNorm(o.normType, o.planes, o.bnEps));
     this.conv2 = this.registerModule('conv2', new Conv2d(o.planes, o.planes, 3, { padding: 1, bias: false }));
-    this.bn2 = this.registerModule('bn2', new BatchNorm2d(o.planes, { eps: o.bnEps }));
+    this.bn2 = this.registerModule('bn2', batchNorm(o.normType, o.planes, o.bnEps));
     this.downsample = this.registerModule('downsample', o.downsample);
   }
 
@@ -126,12 +138,12 @@ export class Bottleneck extends Module implements TensorModule {
     const s1 = o.style === 'caffe' ? o.stride : 1;
     const s2 = o.style === 'caffe' ? 1 : o.stride;
     this.conv1 = this.registerModule('conv1', new Conv2d(o.inplanes, o.planes, 1, { stride: s1, bias: false }));
-    this.bn1 = this.registerModule('bn1', new BatchNorm2d(o.planes, { eps: o.bnEps }));
+    this.bn1 = this.registerModule('bn1', batchNorm(o.normType, o.planes, o.bnEps));
     const d = o.dilation ?? 1;
     this.conv2 = this.registerModule('conv2', new Conv2d(o.planes, o.planes, 3, { stride: s2, padding: d, dilation: d, bias: false }));
-    this.bn2 = this.registerModule('bn2', new BatchNorm2d(o.planes, { eps: o.bnEps }));
+    this.bn2 = this.registerModule('bn2', batchNorm(o.normType, o.planes, o.bnEps));
     this.conv3 = this.registerModule('conv3', new Conv2d(o.planes, o.planes * 4, 1, { bias: false }));
-    this.bn3 = this.registerModule('bn3', new BatchNorm2d(o.planes * 4, { eps: o.bnEps }));
+    this.bn3 = this.registerModule('bn3', batchNorm(o.normType, o.planes * 4, o.bnEps));
     this.downsample = this.registerModule('downsample', o.downsample);
   }
 
@@ -170,6 +182,9 @@ export class ResNet extends Module {
     const [Block, counts] = entry;
     const style = opts.style ?? 'pytorch';
     const bnEps = opts.bnEps ?? 1e-5;
+    if (opts.normType !== undefined && opts.normType !== 'BN' && opts.normType !== 'SyncBN') {
+      throw new Error(`ResNet: normType must be 'BN' or 'SyncBN', got ${JSON.stringify(opts.normType)}`);
+    }
     this.outIndices = opts.outIndices ?? [0, 1, 2, 3];
     for (const i of this.outIndices) {
       if (!Number.isInteger(i) || i < 0 || i > 3) throw new Error(`ResNet: outIndices must be in 0..3, got ${this.outIndices}`);
@@ -193,7 +208,7 @@ export class ResNet extends Module {
     }
     if (opts.deepStem) {
       const convBnRelu = (i: number, o: number, stride: number): TensorModule[] => [
-        new Conv2d(i, o, 3, { stride, padding: 1, bias: false }), new BatchNorm2d(o, { eps: bnEps }), new ReLU(true),
+        new Conv2d(i, o, 3, { stride, padding: 1, bias: false }), batchNorm(opts.normType, o, bnEps), new ReLU(true),
       ];
       this.stem = this.registerModule('stem', new Sequential(
         ...convBnRelu(3, stemCh / 2, 2), ...convBnRelu(stemCh / 2, stemCh / 2, 1), ...convBnRelu(stemCh / 2, stemCh, 1),
@@ -203,7 +218,7 @@ export class ResNet extends Module {
     } else {
       this.stem = null;
       this.conv1 = this.registerModule('conv1', new Conv2d(3, stemCh, 7, { stride: 2, padding: 3, bias: false }));
-      this.bn1 = this.registerModule('bn1', new BatchNorm2d(stemCh, { eps: bnEps }));
+      this.bn1 = this.registerModule('bn1', batchNorm(opts.normType, stemCh, bnEps));
     }
     let inplanes = stemCh;
     this.layers = [];
@@ -220,13 +235,13 @@ export class ResNet extends Module {
         let downsample: Sequential | null = null;
         if (b === 0 && (stride !== 1 || inplanes !== planes * Block.expansion)) {
           const conv = new Conv2d(inplanes, planes * Block.expansion, 1, { stride: opts.avgDown ? 1 : stride, bias: false });
-          const bn = new BatchNorm2d(planes * Block.expansion, { eps: bnEps });
+          const bn = batchNorm(opts.normType, planes * Block.expansion, bnEps);
           downsample = opts.avgDown
             ? new Sequential(new AvgPool2d(stride, { stride, ceilMode: true, countIncludePad: false }), conv, bn)
             : new Sequential(conv, bn);
         }
         const d = b === 0 ? firstDilation : grid ? grid[b] : dilation;
-        blocks.push(new Block({ inplanes, planes, stride: b === 0 ? stride : 1, dilation: d, style, downsample, bnEps }));
+        blocks.push(new Block({ inplanes, planes, stride: b === 0 ? stride : 1, dilation: d, style, downsample, bnEps, normType: opts.normType }));
         inplanes = planes * Block.expansion;
       }
       this.layers.push(this.registerModule(`layer${i + 1}`, new Sequential(...(blocks as TensorModule[]))));

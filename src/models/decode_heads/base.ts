@@ -22,10 +22,13 @@ export type BaseDecodeHeadOptions = BaseDecodeHeadConfig;
 
 const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
 
-/** The head's ConvModule norm: 'BN' and 'SyncBN' both build BatchNorm2d (one process: SyncBN is BN). */
+/**
+ * The head's ConvModule norm: 'BN' builds BatchNorm2d, 'SyncBN' SyncBatchNorm (BatchNorm2d in one
+ * process; statistics over all ranks in a distributed run).
+ */
 export function headNormCfg(cfg: BaseDecodeHeadConfig['normCfg']): NormConfig | null {
   if (!cfg) return null;
-  return { type: 'BN', requiresGrad: cfg.requiresGrad ?? true };
+  return { type: cfg.type, requiresGrad: cfg.requiresGrad ?? true };
 }
 
 export abstract class BaseDecodeHead extends Module {

@@ -4,7 +4,7 @@
  * the segmentation task import them. Field names follow mmseg's keys so that a user of mmseg
  * finds each hyper-parameter where they expect it.
  */
-import type { ResNetOptions } from '../backbones/resnet';
+import type { ResNetNormType, ResNetOptions } from '../backbones/resnet';
 import type { PretrainedInitCfg } from '../init_cfg';
 
 /** mmseg's SegDataPreprocessor. */
@@ -57,6 +57,8 @@ export interface HRNetConfig {
   extra: { stage1: HRNetStageConfig; stage2: HRNetStageConfig; stage3: HRNetStageConfig; stage4: HRNetStageConfig; upsample?: HRNetUpsampleConfig };
   /** Keep every BN in eval mode (running statistics) while training (false). */
   normEval?: boolean;
+  /** MMCV's norm_cfg.type: 'BN' (default) or 'SyncBN' (SyncBatchNorm: BN in one process, synchronized across ranks). */
+  normType?: ResNetNormType;
   /** -1 none (default); k ≥ 0: the stem, then layer1+transition1, stage2+transition2, ... up to k. */
   frozenStages?: number;
   /**
@@ -112,7 +114,7 @@ export interface BaseDecodeHeadConfig {
   alignCorners: boolean;
   lossDecode: SegLossConfig | SegLossConfig[];
   sampler?: OhemSamplerConfig | null;
-  /** Normalization of the head's ConvModules: 'BN' ('SyncBN' runs as BN in one process). */
+  /** Normalization of the head's ConvModules: 'BN', or 'SyncBN' (BN in one process, synchronized across the ranks of a distributed run). */
   normCfg?: { type: 'BN' | 'SyncBN'; requiresGrad?: boolean };
 }
 

@@ -709,6 +709,9 @@ export const detectionConfigSchema: JsonSchema = {
             "bnEps": {
               "type": "number"
             },
+            "normType": {
+              "$ref": "#/definitions/ResNetNormType"
+            },
             "zeroInitResidual": {
               "type": "boolean"
             },
@@ -880,6 +883,13 @@ export const detectionConfigSchema: JsonSchema = {
       "enum": [
         "pytorch",
         "caffe"
+      ]
+    },
+    "ResNetNormType": {
+      "type": "string",
+      "enum": [
+        "BN",
+        "SyncBN"
       ]
     },
     "FPNOptions": {
@@ -1519,6 +1529,9 @@ export const detectionConfigSchema: JsonSchema = {
             },
             "bnEps": {
               "type": "number"
+            },
+            "normType": {
+              "$ref": "#/definitions/ResNetNormType"
             },
             "zeroInitResidual": {
               "type": "boolean"

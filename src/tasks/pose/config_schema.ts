@@ -709,6 +709,9 @@ export const poseConfigSchema: JsonSchema = {
         "bnEps": {
           "type": "number"
         },
+        "normType": {
+          "$ref": "#/definitions/ResNetNormType"
+        },
         "zeroInitResidual": {
           "type": "boolean"
         },
@@ -791,6 +794,13 @@ export const poseConfigSchema: JsonSchema = {
         "caffe"
       ]
     },
+    "ResNetNormType": {
+      "type": "string",
+      "enum": [
+        "BN",
+        "SyncBN"
+      ]
+    },
     "PretrainedInitCfg": {
       "type": "object",
       "properties": {
@@ -850,6 +860,9 @@ export const poseConfigSchema: JsonSchema = {
         },
         "normEval": {
           "type": "boolean"
+        },
+        "normType": {
+          "$ref": "#/definitions/ResNetNormType"
         },
         "frozenStages": {
           "type": "number"

@@ -789,6 +789,9 @@ export const segmentationConfigSchema: JsonSchema = {
         "bnEps": {
           "type": "number"
         },
+        "normType": {
+          "$ref": "#/definitions/ResNetNormType"
+        },
         "zeroInitResidual": {
           "type": "boolean"
         },
@@ -875,6 +878,13 @@ export const segmentationConfigSchema: JsonSchema = {
         "caffe"
       ]
     },
+    "ResNetNormType": {
+      "type": "string",
+      "enum": [
+        "BN",
+        "SyncBN"
+      ]
+    },
     "PretrainedInitCfg": {
       "type": "object",
       "properties": {
@@ -931,6 +941,9 @@ export const segmentationConfigSchema: JsonSchema = {
         },
         "normEval": {
           "type": "boolean"
+        },
+        "normType": {
+          "$ref": "#/definitions/ResNetNormType"
         },
         "frozenStages": {
           "type": "number"
