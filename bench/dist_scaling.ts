@@ -1,7 +1,7 @@
 /**
  * Distributed training's scaling on this machine (issue 18): the quickstart config trained by 1
  * process and by N processes (`tsvision train --nproc-per-node N`), one intra-op thread each, for
- * the same number of iterations: s/iter, images/s (processes × batch / s/iter), and per iteration
+ * the same number of iterations (and, for comparison, by one process with a thread per core): s/iter, images/s (processes × batch / s/iter), and per iteration
  * the gradient allreduce's time (launch to completion, summed over buckets, overlapping backward)
  * and the wait after backward for allreduces still running. Then a two-"node" rehearsal over
  * loopback: two launches with `--nnodes 2 --node-rank 0|1 --nproc-per-node 1`, whose final
@@ -54,10 +54,11 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Runs the CLI; resolves with its wall time, rejects with its output when it fails. */
-function run(args: string[]): Promise<number> {
+/** Runs the CLI with `threads` intra-op threads per process; resolves with its wall time, rejects with its output when it fails. */
+function run(args: string[], threads = 1): Promise<number> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, OMP_NUM_THREADS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...process.env, OMP_NUM_THREADS: String(threads), TSVISION_NUM_THREADS: String(threads) };
+  const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
   child.stderr.on('data', (d) => { out += d; });
@@ -78,7 +79,7 @@ function readScalars(workDir: string): Scalars[] {
   return fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.mode === 'train');
 }
 
-interface Row { procs: number; batch: number; sPerIter: number; imagesPerS: number; allreduceMs?: number; waitMs?: number; wallS: number; times: number[] }
+interface Row { procs: number; threads: number; batch: number; sPerIter: number; imagesPerS: number; allreduceMs?: number; waitMs?: number; wallS: number; times: number[] }
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -89,17 +90,20 @@ async function main(): Promise<void> {
   let twoNode: Record<string, unknown> | undefined;
   try {
     const ckpt = (dir: string) => path.join(dir, `iter_${iters}.safetensors`);
-    for (const n of procs) {
-      const dir = path.join(tmp, `procs-${n}`);
+    // the rows: 1..N processes of one thread each, then one process with a thread per core (how one
+    // process uses this machine), for comparison
+    const runs = [...procs.map((n) => ({ n, threads: 1 })), ...(os.cpus().length > 1 ? [{ n: 1, threads: os.cpus().length }] : [])];
+    for (const { n, threads } of runs) {
+      const dir = path.join(tmp, `procs-${n}-threads-${threads}`);
       const launch = n > 1 ? ['--nproc-per-node', String(n), '--master-port', String(await freePort())] : [];
-      console.log(`training ${values.config} for ${iters} iterations with ${n} process(es)...`);
-      const wallS = await run(['train', values.config!, '--work-dir', dir, '--quiet', ...launch, ...overrides()]);
+      console.log(`training ${values.config} for ${iters} iterations with ${n} process(es) of ${threads} thread(s)...`);
+      const wallS = await run(['train', values.config!, '--work-dir', dir, '--quiet', ...launch, ...overrides()], threads);
       const s = readScalars(dir);
       const timed = s.slice(warmup);
       const sPerIter = median(timed.map((r) => r.time));
       const ar = timed.map((r) => r.comm_allreduce_ms).filter((v): v is number => v !== undefined);
       const wt = timed.map((r) => r.comm_wait_ms).filter((v): v is number => v !== undefined);
-      rows.push({ procs: n, batch, sPerIter, imagesPerS: (n * batch) / sPerIter, allreduceMs: ar.length ? median(ar) : undefined, waitMs: wt.length ? median(wt) : undefined, wallS, times: s.map((r) => r.time) });
+      rows.push({ procs: n, threads, batch, sPerIter, imagesPerS: (n * batch) / sPerIter, allreduceMs: ar.length ? median(ar) : undefined, waitMs: wt.length ? median(wt) : undefined, wallS, times: s.map((r) => r.time) });
     }
     if (!values['no-two-node'] && procs.includes(2)) {
       const dir = path.join(tmp, 'two-node');
@@ -108,7 +112,7 @@ async function main(): Promise<void> {
       const node = (r: number) => run(['train', values.config!, '--work-dir', dir, '--quiet', '--nproc-per-node', '1', '--nnodes', '2', '--node-rank', String(r), '--master-addr', '127.0.0.1', '--master-port', port, ...overrides()]);
       const [w0, w1] = await Promise.all([node(0), node(1)]);
       // the same job as --nproc-per-node 2: the final weights must be equal
-      const a = loadWeights(ckpt(path.join(tmp, 'procs-2'))), b = loadWeights(ckpt(dir));
+      const a = loadWeights(ckpt(path.join(tmp, 'procs-2-threads-1'))), b = loadWeights(ckpt(dir));
       let maxAbs = 0;
       try {
         if (a.size !== b.size) throw new Error(`two-node rehearsal: ${b.size} tensors, the 2-process run's checkpoint ${a.size}`);
@@ -128,11 +132,11 @@ async function main(): Promise<void> {
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  const base = rows.find((r) => r.procs === 1);
-  console.log(`\n${values.config}: ${iters} iterations, medians after ${warmup} warm-up; one intra-op thread per process; batch ${batch} per process; ${os.cpus().length} cores\n`);
+  const base = rows.find((r) => r.procs === 1 && r.threads === 1);
+  console.log(`\n${values.config}: ${iters} iterations, medians after ${warmup} warm-up; batch ${batch} per process; ${os.cpus().length} cores\n`);
   const f = (v: number | undefined, d = 1) => (v === undefined ? '-' : v.toFixed(d));
-  logTable(['processes', 's/iter', 'images/s', 'scaling (images/s ÷ 1 process)', 'allreduce ms/iter', 'wait after backward ms/iter'],
-    rows.map((r) => [String(r.procs), r.sPerIter.toFixed(3), r.imagesPerS.toFixed(2), base ? (r.imagesPerS / base.imagesPerS).toFixed(2) : '-', f(r.allreduceMs), f(r.waitMs)]));
+  logTable(['processes × threads', 's/iter', 'images/s', 'scaling (images/s ÷ 1 × 1)', 'allreduce ms/iter', 'wait after backward ms/iter'],
+    rows.map((r) => [`${r.procs} × ${r.threads}`, r.sPerIter.toFixed(3), r.imagesPerS.toFixed(2), base ? (r.imagesPerS / base.imagesPerS).toFixed(2) : '-', f(r.allreduceMs), f(r.waitMs)]));
   if (values.out) {
     writeResults(values.out, { config: values.config, iters, warmup, batch, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString(), rows, twoNode });
   }

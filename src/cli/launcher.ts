@@ -12,7 +12,57 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
+import * as path from 'node:path';
+import { DEFAULT_TIMEOUT_MS, destroyProcessGroup, initProcessGroup } from '../distributed';
 import { UsageError, numberOption } from './command';
+
+/** The command-line options of a command that can be launched distributed (node:util parseArgs form). */
+export const DISTRIBUTED_OPTIONS = {
+  'nproc-per-node': { type: 'string' },
+  nnodes: { type: 'string' },
+  'node-rank': { type: 'string' },
+  'master-addr': { type: 'string' },
+  'master-port': { type: 'string' },
+  'dist-timeout': { type: 'string' },
+} as const;
+
+/** The CLI entry the launcher starts its children with. */
+export const CLI_SCRIPT = path.resolve(__dirname, '..', '..', '..', 'bin', 'tsvision');
+
+/** WORLD_SIZE of the environment (torchrun's), 1 when unset. */
+export function envWorldSize(command: string): number {
+  const raw = process.env.WORLD_SIZE;
+  if (raw === undefined || raw === '') return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${command}: the environment variable WORLD_SIZE should be an integer >= 1, got '${raw}'`);
+  if (n > 1 && (process.env.RANK ?? '') === '') throw new UsageError(`${command}: WORLD_SIZE is set but RANK is not (set both, as torchrun does, or neither)`);
+  return n;
+}
+
+/**
+ * Runs `work` as this process's part of the job: alone when the environment has no WORLD_SIZE > 1;
+ * else as rank RANK, after joining the default process group from env:// (torchrun's variables),
+ * which is destroyed afterwards. Errors are prefixed with the rank.
+ */
+export async function runAsRank(command: string, distTimeout: string | undefined, work: () => Promise<number>): Promise<number> {
+  const distTimeoutS = numberOption(command, 'dist-timeout', distTimeout, DEFAULT_TIMEOUT_MS / 1000, { min: 0.001 });
+  const worldSize = envWorldSize(command);
+  if (worldSize <= 1) return work();
+  const rank = process.env.RANK ?? '?';
+  try {
+    initProcessGroup({ initMethod: 'env://', timeoutMs: Math.round(distTimeoutS * 1000) });
+  } catch (e) {
+    throw new Error(`rank ${rank}: joining the process group of ${worldSize} at ${process.env.MASTER_ADDR}:${process.env.MASTER_PORT} failed: ${(e as Error).message}`);
+  }
+  try {
+    return await work();
+  } catch (e) {
+    if (e instanceof Error && !/^rank \d+: /.test(e.message)) e.message = `rank ${rank}: ${e.message}`;
+    throw e;
+  } finally {
+    destroyProcessGroup();
+  }
+}
 
 /** The launcher's flags (they are not passed on to the children). */
 export const LAUNCHER_FLAGS = ['nproc-per-node', 'nnodes', 'node-rank', 'master-addr', 'master-port'] as const;

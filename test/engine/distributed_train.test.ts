@@ -215,3 +215,23 @@ test('Ctrl-C (SIGINT to the launcher) stops every local rank; the launcher exits
   assert.match(stderr, /tsvision train: interrupted \(SIGINT\); stopped all 2 local process\(es\)/);
   for (const pid of pids) assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `rank process ${pid} is still running`);
 });
+
+test('tsvision test --nproc-per-node 2: each rank evaluates its share, rank 0 prints the metrics of one process and writes --out with every result', async (t) => {
+  const dir = tmp(t);
+  const work = path.join(dir, 'train');
+  const trained = cli(['train', 'toy/mlp_regression', '--work-dir', work, '--quiet', '--cfg-options', 'train.maxEpochs=1', 'train.valInterval=0']);
+  assert.equal(trained.status, 0, trained.stderr);
+  const ckpt = path.join(work, 'epoch_1.safetensors');
+  const one = cli(['test', 'toy/mlp_regression', ckpt, '--work-dir', path.join(dir, 'one'), '--json', '--out', path.join(dir, 'one.json')]);
+  assert.equal(one.status, 0, one.stderr);
+  const two = cli(['test', 'toy/mlp_regression', ckpt, '--work-dir', path.join(dir, 'two'), '--json', '--out', path.join(dir, 'two.json'), '--nproc-per-node', '2', '--master-port', String(await freePort())]);
+  assert.equal(two.status, 0, two.stderr);
+  const m1 = JSON.parse(one.stdout.trim().split('\n').at(-1)!), m2 = JSON.parse(two.stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1)!);
+  assert.deepEqual(Object.keys(m2).sort(), Object.keys(m1).sort());
+  for (const k of Object.keys(m1)) assert.ok(Math.abs(m1[k] - m2[k]) <= 1e-6 * Math.max(1, Math.abs(m1[k])), `${k}: ${m2[k]} (2 processes) vs ${m1[k]}`);
+  // one printed metrics line (rank 0's), and the results file of every sample
+  assert.equal(two.stdout.split('\n').filter((l) => l.startsWith('{')).length, 1);
+  const r1 = JSON.parse(fs.readFileSync(path.join(dir, 'one.json'), 'utf8')), r2 = JSON.parse(fs.readFileSync(path.join(dir, 'two.json'), 'utf8'));
+  assert.ok(Array.isArray(r1) && r1.length > 0);
+  assert.equal(r2.length, r1.length);
+});

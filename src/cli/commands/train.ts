@@ -4,12 +4,11 @@
  * the launcher of this node's ranks (`--nproc-per-node N`).
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { buildRunner } from '../../engine';
-import { DEFAULT_TIMEOUT_MS, destroyProcessGroup, initProcessGroup } from '../../distributed';
+import { DEFAULT_TIMEOUT_MS } from '../../distributed';
 import { numberOption, parseCommandArgs, UsageError, type Command } from '../command';
 import { expandCfgOptions, loadConfigArg } from '../config_args';
-import { launch, launchOptions, stripLauncherFlags } from '../launcher';
+import { CLI_SCRIPT, DISTRIBUTED_OPTIONS, launch, launchOptions, runAsRank, stripLauncherFlags } from '../launcher';
 
 const help = `Usage: tsvision train CONFIG [--work-dir DIR] [--resume [CKPT]] [--load-from CKPT] [--cfg-options KEY=VALUE ...] [--seed S] [--auto-scale-lr]
                       [--nproc-per-node N [--nnodes M --node-rank R --master-addr A --master-port P]] [--dist-timeout SECONDS]
@@ -78,12 +77,7 @@ export const trainCommand: Command = {
       seed: { type: 'string' },
       'auto-scale-lr': { type: 'boolean' },
       quiet: { type: 'boolean' },
-      'nproc-per-node': { type: 'string' },
-      nnodes: { type: 'string' },
-      'node-rank': { type: 'string' },
-      'master-addr': { type: 'string' },
-      'master-port': { type: 'string' },
-      'dist-timeout': { type: 'string' },
+      ...DISTRIBUTED_OPTIONS,
     });
     if (positionals.length !== 1) throw new UsageError(`train: expected one CONFIG, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
     const overrides = [...((values['cfg-options'] as string[] | undefined) ?? [])];
@@ -95,45 +89,14 @@ export const trainCommand: Command = {
       const file = values[flag];
       if (typeof file === 'string' && !fs.existsSync(file)) throw new UsageError(`train: --${flag === 'resume-from' ? 'resume' : flag}: checkpoint not found: ${file}`);
     }
-    const distTimeoutS = numberOption('train', 'dist-timeout', values['dist-timeout'] as string | undefined, DEFAULT_TIMEOUT_MS / 1000, { min: 0.001 });
+    numberOption('train', 'dist-timeout', values['dist-timeout'] as string | undefined, DEFAULT_TIMEOUT_MS / 1000, { min: 0.001 }); // checked before launching
     const launcher = launchOptions('train', values);
     const loaded = loadConfigArg('train', positionals[0], overrides);
     if (launcher) return launch('tsvision train', CLI_SCRIPT, ['train', ...stripLauncherFlags(argv)], { ...launcher, quiet: values.quiet === true });
     const resume = typeof values['resume-from'] === 'string' ? values['resume-from'] : values.resume === true;
-    const worldSize = envWorldSize();
-    if (worldSize <= 1) {
-      const runner = buildRunner(loaded, { mode: 'train', resume, quiet: values.quiet === true });
-      await runner.train();
+    return runAsRank('train', values['dist-timeout'] as string | undefined, async () => {
+      await buildRunner(loaded, { mode: 'train', resume, quiet: values.quiet === true }).train();
       return 0;
-    }
-    const rank = process.env.RANK ?? '?';
-    try {
-      initProcessGroup({ initMethod: 'env://', timeoutMs: Math.round(distTimeoutS * 1000) });
-    } catch (e) {
-      throw new Error(`rank ${rank}: joining the process group of ${worldSize} at ${process.env.MASTER_ADDR}:${process.env.MASTER_PORT} failed: ${(e as Error).message}`);
-    }
-    try {
-      const runner = buildRunner(loaded, { mode: 'train', resume, quiet: values.quiet === true });
-      await runner.train();
-    } catch (e) {
-      if (e instanceof Error && !/^rank \d+: /.test(e.message)) e.message = `rank ${rank}: ${e.message}`;
-      throw e;
-    } finally {
-      destroyProcessGroup();
-    }
-    return 0;
+    });
   },
 };
-
-/** The CLI entry the launcher starts its children with. */
-const CLI_SCRIPT = path.resolve(__dirname, '..', '..', '..', '..', 'bin', 'tsvision');
-
-/** WORLD_SIZE of the environment (torchrun's), 1 when unset. */
-function envWorldSize(): number {
-  const raw = process.env.WORLD_SIZE;
-  if (raw === undefined || raw === '') return 1;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`train: the environment variable WORLD_SIZE should be an integer >= 1, got '${raw}'`);
-  if (n > 1 && (process.env.RANK ?? '') === '') throw new UsageError('train: WORLD_SIZE is set but RANK is not (set both, as torchrun does, or neither)');
-  return n;
-}
