@@ -42,7 +42,8 @@ export function envWorldSize(command: string): number {
 /**
  * Runs `work` as this process's part of the job: alone when the environment has no WORLD_SIZE > 1;
  * else as rank RANK, after joining the default process group from env:// (torchrun's variables),
- * which is destroyed afterwards. Errors are prefixed with the rank.
+ * which is destroyed afterwards. Errors are prefixed with the rank and marked `exitNow`: the CLI
+ * then ends the process with process.exit (see the catch below).
  */
 export async function runAsRank(command: string, distTimeout: string | undefined, work: () => Promise<number>): Promise<number> {
   const distTimeoutS = numberOption(command, 'dist-timeout', distTimeout, DEFAULT_TIMEOUT_MS / 1000, { min: 0.001 });
@@ -54,14 +55,19 @@ export async function runAsRank(command: string, distTimeout: string | undefined
   } catch (e) {
     throw new Error(`rank ${rank}: joining the process group of ${worldSize} at ${process.env.MASTER_ADDR}:${process.env.MASTER_PORT} failed: ${(e as Error).message}`);
   }
+  let code: number;
   try {
-    return await work();
+    code = await work();
   } catch (e) {
+    // The group is left open: closing it would join rank 0's store server thread, which waits on
+    // the sockets of peers that may be hung (a stopped process keeps them open) and would keep this
+    // process from ever exiting. The CLI exits the process after reporting the error.
     if (e instanceof Error && !/^rank \d+: /.test(e.message)) e.message = `rank ${rank}: ${e.message}`;
+    if (e instanceof Error) (e as Error & { exitNow?: boolean }).exitNow = true;
     throw e;
-  } finally {
-    destroyProcessGroup();
   }
+  destroyProcessGroup();
+  return code;
 }
 
 /** The launcher's flags (they are not passed on to the children). */

@@ -15,6 +15,10 @@ import type { ProcessGroup } from '../distributed';
 
 const KEY_PREFIX = 'tsvision/runner/';
 
+/** The phases of a training iteration a rank marks (RunDist.mark), in order. */
+export const PHASES = ['data', 'forward', 'backward', 'step', 'hooks'] as const;
+export type Phase = (typeof PHASES)[number];
+
 /**
  * Whether process `pid` of this host still runs: it exists and (where /proc says) is not a
  * zombie; a killed rank stays a zombie until its launcher reaps it, which may be after a peer
@@ -80,6 +84,47 @@ export class RunDist {
     }
   }
 
+  /**
+   * Records in the store where this rank is (the iteration it works on and the phase), so that a
+   * peer whose collective fails or times out can say which rank is behind. Best effort: a store
+   * that is gone makes the next collective fail, with its own message.
+   */
+  mark(iter: number, phase: Phase): void {
+    try {
+      this.pg.store.set(`${KEY_PREFIX}at/${this.rank}`, `${iter} ${phase}`);
+    } catch {
+      // reported by the next collective
+    }
+  }
+
+  /**
+   * After a failed collective: the ranks behind this one by their last mark(), as
+   * ' (rank 1 is behind, at iteration 7 (forward), this rank at iteration 7 (backward): it hung or is slow)',
+   * or '' when no rank is known to be behind.
+   */
+  laggards(): string {
+    const order = (iter: number, phase: string) => iter * PHASES.length + Math.max(0, PHASES.indexOf(phase as Phase));
+    const at: { rank: number; iter: number; phase: string }[] = [];
+    try {
+      for (let r = 0; r < this.worldSize; r++) {
+        const [iter, phase] = this.pg.store.getString(`${KEY_PREFIX}at/${r}`).split(' ');
+        at.push({ rank: r, iter: Number(iter), phase });
+      }
+    } catch {
+      return ''; // a rank that never marked, or the store is gone
+    }
+    const me = at[this.rank];
+    const behind = at.filter((a) => order(a.iter, a.phase) < order(me.iter, me.phase));
+    if (behind.length === 0) return '';
+    const where = (a: { iter: number; phase: string }) => `iteration ${a.iter} (${a.phase})`;
+    return ` (${behind.map((b) => `rank ${b.rank} is behind, at ${where(b)}`).join('; ')}; this rank at ${where(me)}: it hung or is slow)`;
+  }
+
+  /** What a failure message adds about the peers: the dead ones on this host, else the ones behind. */
+  peers(): string {
+    return this.deadPeers() || this.laggards();
+  }
+
   get rank(): number {
     return this.pg.rank;
   }
@@ -102,7 +147,7 @@ export class RunDist {
   private failure(what: string, e: unknown): Error {
     const message = e instanceof Error ? e.message : String(e);
     if (/^rank \d+: /.test(message)) return e as Error;
-    return new Error(`rank ${this.rank}: ${what} failed: ${message} (another rank died, failed or hung; collectives time out after ${this.pg.timeoutMs / 1000} s)${this.deadPeers()}`);
+    return new Error(`rank ${this.rank}: ${what} failed: ${message} (another rank died, failed or hung; collectives time out after ${this.pg.timeoutMs / 1000} s)${this.peers()}`);
   }
 
   /** Returns once every rank got here. */

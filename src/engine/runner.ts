@@ -71,6 +71,22 @@ export interface RunnerOptions<B, P> {
   processGroup?: ProcessGroup;
 }
 
+/** `sync` that also marks (RunDist.mark) when backward starts and when it has returned. */
+function markingSync(sync: GradSync, dist: RunDist, iter: number): GradSync {
+  return {
+    beforeBackward: (loss) => {
+      dist.mark(iter, 'backward');
+      sync.beforeBackward(loss);
+    },
+    afterBackward: () => {
+      sync.afterBackward();
+      dist.mark(iter, 'step');
+    },
+    explainBackwardError: sync.explainBackwardError?.bind(sync),
+    close: () => sync.close(),
+  };
+}
+
 /** The default process group when it spans more than one process. */
 function defaultDistributedGroup(): ProcessGroup | undefined {
   if (!isInitialized()) return undefined;
@@ -446,6 +462,8 @@ export class Runner<B = unknown, P = unknown> {
     try {
       for (;;) {
         const start = performance.now();
+        const iter = this.progress.iter + 1;
+        this.dist?.mark(iter, 'data');
         const next = await it.next();
         if (next.done) break;
         batches++;
@@ -457,11 +475,13 @@ export class Runner<B = unknown, P = unknown> {
         const lr = this.optimizer.paramGroups[0].lr;
         let log: IterInfo['log'];
         try {
-          log = trainStep(this.model, this.optimizer, next.value, clipGrad, this.gradSync);
+          this.dist?.mark(iter, 'forward');
+          log = trainStep(this.model, this.optimizer, next.value, clipGrad, this.gradSync && this.dist ? markingSync(this.gradSync, this.dist, iter) : this.gradSync);
         } catch (e) {
-          if (this.dist && e instanceof Error && !e.message.startsWith('rank ')) e.message = `rank ${this.rank}: iteration ${this.progress.iter + 1}: ${e.message}${this.dist.deadPeers()}`;
+          if (this.dist && e instanceof Error && !e.message.startsWith('rank ')) e.message = `rank ${this.rank}: iteration ${iter}: ${e.message}${this.dist.peers()}`;
           throw e;
         }
+        this.dist?.mark(iter, 'hooks');
         this.progress.iter += 1;
         this.progress.innerIter += 1;
         const comm = this.gradSync?.iterStats?.();

@@ -235,3 +235,44 @@ test('tsvision test --nproc-per-node 2: each rank evaluates its share, rank 0 pr
   assert.ok(Array.isArray(r1) && r1.length > 0);
   assert.equal(r2.length, r1.length);
 });
+
+test('a rank that hangs (SIGSTOP): the other fails after --dist-timeout, never naming itself as behind; the launcher exits 1', async (t) => {
+  const dir = tmp(t);
+  const timeoutS = 4;
+  const launcher = spawn(process.execPath, [bin, 'train', 'toy/mlp_regression', '--nproc-per-node', '2', '--master-port', String(await freePort()), '--dist-timeout', String(timeoutS),
+    '--work-dir', path.join(dir, 'w'), '--cfg-options', 'data.trainSize=4096', 'data.batchSize=16', 'train.maxEpochs=4', 'train.valInterval=0', 'hooks.logger.interval=1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  launcher.stdout.on('data', (d) => { stdout += d; });
+  launcher.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number | null>((resolve) => launcher.on('exit', (code) => resolve(code)));
+  let done = false;
+  void exited.then(() => { done = true; });
+  while (!done && !/Epoch\(train\) \[1\]\[ *20\/128\]/.test(stdout)) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(!done, `the run ended before rank 1 could be stopped:\n${stderr}`);
+  const pid = Number(/rank 1 \(local rank 1\): pid (\d+)/.exec(stderr)?.[1]);
+  assert.ok(pid > 0, stderr);
+  const stoppedAt = Date.now();
+  process.kill(pid, 'SIGSTOP');
+  let reportedAt = 0;
+  launcher.stderr.on('data', () => { if (!reportedAt && /\[rank 0\] tsvision: rank 0: /.test(stderr)) reportedAt = Date.now(); });
+  try {
+    const code = await exited;
+    const seconds = (Date.now() - stoppedAt) / 1000;
+    const reported = (reportedAt - stoppedAt) / 1000;
+    t.diagnostic(`rank 0 reported the failure ${reported} s after the stop, the launcher exited after ${seconds} s`);
+    assert.equal(code, 1, stderr);
+    // rank 0's gradient allreduce times out after timeoutS, but Gloo runs a group's works one after the
+    // other: each bucket still queued waits its own timeout (the toy model has up to 2 buckets)
+    assert.ok(reportedAt > 0 && reported >= timeoutS - 0.5 && reported < 2 * timeoutS + 3, `rank 0 reported ${reported} s after the stop (timeout ${timeoutS} s):\n${stderr.slice(-1500)}`);
+    // then the launcher stops rank 1: 3 s for it to fail by itself, SIGTERM (held while it is stopped), SIGKILL 5 s later
+    assert.ok(seconds < reported + 10, `the launcher exited ${seconds - reported} s after rank 0's report:\n${stderr.slice(-1500)}`);
+    assert.match(stderr, /\[rank 0\] tsvision: rank 0: iteration \d+: .*another rank died, failed or hung; collectives time out after 4 s/);
+    // when rank 0 can tell (rank 1 stopped in an earlier phase), it names rank 1; it never names itself
+    assert.doesNotMatch(stderr, /rank 0 is behind/);
+    const named = /rank 1 is behind, at iteration \d+ \((data|forward|backward|step|hooks)\)/.test(stderr);
+    t.diagnostic(`rank 1 named as behind: ${named}`);
+  } finally {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+});
