@@ -9,8 +9,9 @@ import { native, type NativeDistributed, type NativeStore } from '../torch/nativ
 export function c10d(): NativeDistributed {
   const d = native.distributed;
   if (!d) {
-    throw new Error('tsvision.distributed: the native addon was built without c10d Gloo (gloo/config.h not found at ' +
-      'build time: install libgloo-dev, e.g. `bash scripts/setup.sh`, then `npm run build:native`)');
+    throw new Error('tsvision.distributed: the native addon was built without c10d Gloo (gloo/config.h not found under ' +
+      "libtorch's include directories at build time: with Debian's libtorch install libgloo-dev, e.g. `bash scripts/setup.sh`, " +
+      'then `npm run build:native`; a pip PyTorch ships no Gloo headers)');
   }
   return d;
 }
