@@ -3,12 +3,12 @@
 #   bash scripts/gpu-check.sh [python]      (default python3; its torch must be a CUDA build)
 # Env: BUILD_DIR (default build-cuda/), TORCH_CUDA_ARCH_LIST (default: the visible GPUs),
 #      CUDA_HOME (default: the pip wheels' toolkit next to torch, else /usr/local/cuda),
-#      TESTS (test-file filter, default "torch/cuda"; "torch" runs every engine test).
+#      TESTS (test-file filters, default "torch/cuda distributed/nccl"; "torch" runs every engine test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${1:-python3}
 BUILD_DIR=${BUILD_DIR:-$PWD/build-cuda}
-TESTS=${TESTS:-torch/cuda}
+TESTS=${TESTS:-torch/cuda distributed/nccl}
 
 LIBTORCH_DIR=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)')
 "$PY" -c 'import torch; print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, GPUs visible: {torch.cuda.device_count()}")'

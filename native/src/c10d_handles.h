@@ -1,14 +1,17 @@
 // Handles shared by the c10d files (distributed.cpp: stores, process groups, works; ddp.cpp:
-// the Reducer): type-tagged JavaScript externals around C++ objects, the process group's box,
-// and argument readers. Only compiled with Gloo's headers (TSV_WITH_GLOO).
+// the Reducer; sync_bn.cpp): type-tagged JavaScript externals around C++ objects, the process
+// group's box, and argument readers. Only compiled with a c10d backend (TSV_WITH_C10D: Gloo's
+// headers, TSV_WITH_GLOO, and/or a CUDA libtorch's NCCL, TSV_WITH_NCCL).
 #pragma once
 
 #include "common.h"
 
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#include <torch/csrc/distributed/c10d/Store.hpp>
 
 #include <exception>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace tsv {
@@ -16,9 +19,34 @@ namespace tsv {
 // Type tag of the process group's external (a random 128-bit constant).
 constexpr napi_type_tag kGroupTag = {0x2c7e9a1b3d5f4e22ULL, 0x8b4d6f1a3c5e7a71ULL};
 
+// A process group and what its collectives take: "gloo" (CPU tensors) or "nccl" (CUDA tensors
+// of one device per process).
 struct GroupBox {
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+  std::string backend;
+  c10::DeviceType deviceType;
 };
+
+// `backend` (a ProcessGroupGloo / ProcessGroupNCCL) as the c10d::ProcessGroup that collectives,
+// the Reducer and SyncBN take. Up to libtorch 1.13 the backends are ProcessGroups themselves;
+// from 2.0 they are c10d::Backends, which a ProcessGroup dispatches to by device type (as
+// torch.distributed's init_process_group registers them). Templates, so that only the branch
+// of the libtorch at hand is compiled.
+template <typename B, typename PG = c10d::ProcessGroup>
+c10::intrusive_ptr<PG> asProcessGroup(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
+                                      c10::intrusive_ptr<B> backend, const char* type, c10::DeviceType device) {
+  if constexpr (std::is_base_of_v<PG, B>) {
+    (void)store, (void)rank, (void)size, (void)type, (void)device;
+    return backend;
+  } else {
+    auto pg = c10::make_intrusive<PG>(store, rank, size);
+    auto t = PG::strToBackendType(type);
+    pg->setDefaultBackend(t);
+    pg->setBackend(device, t, backend);
+    pg->setGroupName("0");  // the default group's name in torch.distributed
+    return pg;
+  }
+}
 
 // A new external owning `raw` (deleted by its finalizer), tagged with `tag`.
 template <typename T>
@@ -39,26 +67,35 @@ T& unbox(const Napi::CallbackInfo& info, size_t i, const napi_type_tag& tag, con
   return *v.As<Napi::External<T>>().Data();
 }
 
-// Argument i as an open process group; an Error if it was closed.
-inline const c10::intrusive_ptr<c10d::ProcessGroupGloo>& liveGroup(const Napi::CallbackInfo& info, size_t i, const char* op) {
+// Argument i as the box of an open process group; an Error if it was closed. (Copy its `pg` to
+// keep the group alive, e.g. in an autograd node, even if JavaScript closes the handle meanwhile.)
+inline GroupBox& liveGroup(const Napi::CallbackInfo& info, size_t i, const char* op) {
   auto& b = unbox<GroupBox>(info, i, kGroupTag, op, "process group");
   if (!b.pg) throw Napi::Error::New(info.Env(), std::string(op) + ": the process group is closed");
-  return b.pg;
+  return b;
 }
 
-// The live process group of argument i, as the base class; the returned reference keeps the group
-// alive (e.g. saved in an autograd node) even if JavaScript closes its handle meanwhile.
-inline c10::intrusive_ptr<c10d::ProcessGroup> processGroupArg(const Napi::CallbackInfo& info, size_t i, const char* op) {
-  return liveGroup(info, i, op);
+// A TypeError unless `t` is a dense tensor on the group's kind of device ("<op>: <name> should be
+// a dense CUDA tensor (the group is NCCL's), got ...").
+inline void checkGroupTensor(Napi::Env env, const GroupBox& g, const at::Tensor& t, const char* op, const std::string& name) {
+  if (t.device().type() == g.deviceType && t.layout() == at::kStrided) return;
+  bool cuda = g.deviceType == c10::DeviceType::CUDA;
+  throw Napi::TypeError::New(env, std::string(op) + ": " + name + " should be a dense " + (cuda ? "CUDA" : "CPU") + " tensor (the group is " +
+                                      (cuda ? "NCCL" : "Gloo") + "'s), got " + t.toString() + " on " + t.device().str());
 }
 
-// Argument i as an array of tensors (a TypeError naming `name` otherwise).
-inline std::vector<at::Tensor> tensorList(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+// Argument i as an array of tensors (a TypeError naming `name` otherwise); with `group`, each on
+// the group's kind of device.
+inline std::vector<at::Tensor> tensorList(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name,
+                                          const GroupBox* group = nullptr) {
   if (!info[i].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(op) + ": " + name + " should be an array of tensors");
   auto arr = info[i].As<Napi::Array>();
   std::vector<at::Tensor> out;
   out.reserve(arr.Length());
-  for (uint32_t k = 0; k < arr.Length(); k++) out.push_back(unwrap(info.Env(), arr.Get(k), name));
+  for (uint32_t k = 0; k < arr.Length(); k++) {
+    out.push_back(unwrap(info.Env(), arr.Get(k), name));
+    if (group) checkGroupTensor(info.Env(), *group, out.back(), op, std::string(name) + "[" + std::to_string(k) + "]");
+  }
   return out;
 }
 

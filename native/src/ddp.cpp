@@ -15,7 +15,7 @@
 // removes its hooks from the parameters), the finalizer being only a safety net.
 #include "common.h"
 
-#ifdef TSV_WITH_GLOO
+#ifdef TSV_WITH_C10D
 #include "c10d_handles.h"
 
 #include <torch/csrc/autograd/engine.h>
@@ -26,6 +26,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -105,6 +107,9 @@ class TimedAllreduceHook : public c10d::CommHookInterface {
     std::vector<at::Tensor> tensors{buffer};
     auto future = pg_->allreduce(tensors)->getFuture();
     auto stats = stats_;
+    // NCCL's futures complete when the allreduce is enqueued on its CUDA stream, not when it ends
+    // there: no completion time is recorded then (doneMs stays -1, "not measured").
+    if (buffer.is_cuda()) return future;
     // The Reducer waits on the returned future: it completes only after the completion time
     // is recorded, so the figures are whole once backward returns.
     return future->then(
@@ -121,7 +126,7 @@ class TimedAllreduceHook : public c10d::CommHookInterface {
   }
 
   at::Tensor parseHookResult(const c10::IValue& result) override {
-    // Gloo completes an allreduce's future with the list of its tensors (here, the bucket).
+    // Gloo and NCCL complete an allreduce's future with the list of its tensors (here, the bucket).
     if (result.isTensor()) return result.toTensor();
     return result.toTensorVector().at(0);
   }
@@ -142,6 +147,33 @@ std::shared_ptr<T> guarded(T* raw) {
     } catch (...) {
     }
   });
+}
+
+// A c10d::Reducer over `params`, whichever of the constructors this libtorch has: 1.13's (with
+// the buckets' size limits) or 2.x's (without them, with skip_all_reduce_unused_params,
+// use_python_reducer and bucket_bytes_cap_list). A template, so only the matching branch is compiled.
+template <typename R = c10d::Reducer>
+R* newReducer(std::vector<at::Tensor> params, std::vector<std::vector<size_t>> bucketIndices, std::vector<size_t> bucketLimits,
+              c10::intrusive_ptr<c10d::ProcessGroup> pg, std::vector<bool> expectSparse, int64_t bucketBytes, bool findUnused,
+              std::unordered_map<size_t, std::string> names, int64_t firstBucketBytes) {
+  using Params = std::vector<at::Tensor>;
+  using Indices = std::vector<std::vector<size_t>>;
+  using PG = c10::intrusive_ptr<c10d::ProcessGroup>;
+  using Names = std::unordered_map<size_t, std::string>;
+  constexpr bool withLimits = std::is_constructible_v<R, Params, Indices, std::vector<size_t>, PG, std::vector<bool>, int64_t, bool,
+                                                      bool, Names, int64_t>;
+  constexpr bool withCapList = std::is_constructible_v<R, Params, Indices, PG, std::vector<bool>, int64_t, bool, bool, Names, int64_t,
+                                                       bool, bool, std::vector<int64_t>>;
+  static_assert(withLimits || withCapList, "tsvision: this libtorch's c10d::Reducer constructor is not one ddp.cpp knows (1.13's, 2.x's)");
+  if constexpr (withLimits) {
+    return new R(std::move(params), std::move(bucketIndices), std::move(bucketLimits), std::move(pg), std::move(expectSparse), bucketBytes,
+                 findUnused, /*gradient_as_bucket_view=*/false, std::move(names), firstBucketBytes);
+  } else {
+    (void)bucketLimits;  // 2.x derives them from the caps
+    return new R(std::move(params), std::move(bucketIndices), std::move(pg), std::move(expectSparse), bucketBytes, findUnused,
+                 /*gradient_as_bucket_view=*/false, std::move(names), firstBucketBytes,
+                 /*skip_all_reduce_unused_params=*/false, /*use_python_reducer=*/false, /*bucket_bytes_cap_list=*/std::vector<int64_t>{});
+  }
 }
 
 struct ReducerBox {
@@ -186,8 +218,9 @@ std::vector<std::string> stringList(const Napi::CallbackInfo& info, size_t i, co
 Napi::Value ReducerNew(const Napi::CallbackInfo& info) {
   TSV_TRY
   const char* op = "reducerNew";
-  c10::intrusive_ptr<c10d::ProcessGroup> pg = liveGroup(info, 0, op);
-  auto params = tensorList(info, 1, op, "params");
+  auto& group = liveGroup(info, 0, op);
+  c10::intrusive_ptr<c10d::ProcessGroup> pg = group.pg;
+  auto params = tensorList(info, 1, op, "params", &group);
   auto names = stringList(info, 2, op, "names");
   int64_t bucketBytes = intArg(info, 3, op, "bucketBytes", 1, (int64_t{1} << 53) - 1);
   int64_t firstBucketBytes = intArg(info, 4, op, "firstBucketBytes", 1, (int64_t{1} << 53) - 1);
@@ -205,7 +238,7 @@ Napi::Value ReducerNew(const Napi::CallbackInfo& info) {
     if (!seen.insert(p.unsafeGetTensorImpl()).second) throw Napi::Error::New(info.Env(), std::string(op) + ": " + which + " appears twice");
     nameMap[i] = names[i];
   }
-  c10d::verify_params_across_processes(pg, params, c10::nullopt);
+  c10d::verify_params_across_processes(pg, params, {});
   std::vector<bool> expectSparse(params.size(), false);
   std::vector<std::vector<size_t>> bucketIndices;
   std::vector<size_t> bucketLimits;
@@ -215,9 +248,8 @@ Napi::Value ReducerNew(const Napi::CallbackInfo& info) {
   std::reverse(bucketLimits.begin(), bucketLimits.end());
   auto box_ = std::make_unique<ReducerBox>();
   box_->stats = std::make_shared<IterationStats>();
-  box_->reducer = guarded(new c10d::Reducer(
-      params, std::move(bucketIndices), std::move(bucketLimits), pg, expectSparse, bucketBytes, findUnused,
-      /*gradient_as_bucket_view=*/false, std::move(nameMap), firstBucketBytes));
+  box_->reducer = guarded(newReducer(params, std::move(bucketIndices), std::move(bucketLimits), pg, expectSparse, bucketBytes, findUnused,
+                                     std::move(nameMap), firstBucketBytes));
   box_->logger = guarded(new c10d::Logger(box_->reducer));
   box_->reducer->set_logger(box_->logger);
   box_->reducer->register_comm_hook(std::make_unique<TimedAllreduceHook>(pg, params, box_->stats));
@@ -297,4 +329,4 @@ void registerDdp(Napi::Env env, Napi::Object d) {
 
 }  // namespace tsv
 
-#endif  // TSV_WITH_GLOO
+#endif  // TSV_WITH_C10D

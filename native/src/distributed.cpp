@@ -1,5 +1,6 @@
-// Distributed training on libtorch's c10d: TCPStore / FileStore rendezvous, a Gloo process
-// group over a store, its collectives, and their Work handles (blocking and Promise waits).
+// Distributed training on libtorch's c10d: TCPStore / FileStore rendezvous, a Gloo (CPU) or,
+// in CUDA builds, NCCL (GPU) process group over a store, its collectives, and their Work handles
+// (blocking and Promise waits).
 //
 // Stores, process groups and works are JavaScript externals (type-tagged, so one kind is never
 // read as another) that hold a c10::intrusive_ptr. close() drops the pointer at once, so a
@@ -11,12 +12,18 @@
 // to the tensors, so disposing a JavaScript tensor while a collective runs is safe.
 #include "distributed.h"
 
-#ifdef TSV_WITH_GLOO
+#ifdef TSV_WITH_C10D
 #include "c10d_handles.h"
 
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef TSV_WITH_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#ifdef TSV_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <chrono>
 #include <cstring>
@@ -152,22 +159,56 @@ Napi::Value StoreClose(const Napi::CallbackInfo& info) {
 
 // ---------------------------------------------------------------- process group
 
+// The arguments both process groups start with, (store, rank, worldSize, timeoutMs), and the key
+// prefix (argument prefixAt).
+struct GroupArgs {
+  c10::intrusive_ptr<c10d::Store> store;
+  int rank;
+  int size;
+  std::chrono::milliseconds timeout;
+  std::string prefix;
+
+  // The store of the group's rendezvous: under the prefix, with the group's timeout (the
+  // rendezvous waits on the store with the store's timeout).
+  c10::intrusive_ptr<c10d::Store> rendezvousStore() const {
+    store->setTimeout(timeout);
+    if (prefix.empty()) return store;
+    return c10::make_intrusive<c10d::PrefixStore>(prefix, store);
+  }
+};
+
+GroupArgs groupArgs(const Napi::CallbackInfo& info, const char* op, size_t prefixAt) {
+  auto& sb = unbox<StoreBox>(info, 0, kStoreTag, op, "store");
+  if (!sb.store) throw Napi::Error::New(info.Env(), std::string(op) + ": the store is closed");
+  int size = static_cast<int>(intArg(info, 2, op, "worldSize", 1, 1 << 20));
+  int rank = static_cast<int>(intArg(info, 1, op, "rank", 0, size - 1));
+  return {sb.store, rank, size, msArg(info, 3, op, "timeoutMs"), stringArg(info, prefixAt, op, "prefix")};
+}
+
+// A group of backend B (its rendezvous happens here: blocks until every rank has joined) as a
+// process-group handle whose collectives take `device` tensors.
+template <typename B>
+Napi::Value newGroup(Napi::Env env, const GroupArgs& g, c10::intrusive_ptr<typename B::Options> opts, const char* type, c10::DeviceType device) {
+  auto store = g.rendezvousStore();
+  auto backend = c10::make_intrusive<B>(store, g.rank, g.size, std::move(opts));
+  return box(env, new GroupBox{asProcessGroup(store, g.rank, g.size, backend, type, device), type, device}, kGroupTag);
+}
+
 // processGroupGloo(store, rank, size, timeoutMs, deviceKind: 'hostname'|'interface'|'default',
 //                  deviceName, prefix, threads)
 Napi::Value ProcessGroupGlooNew(const Napi::CallbackInfo& info) {
   TSV_TRY
   const char* op = "processGroupGloo";
-  auto& sb = unbox<StoreBox>(info, 0, kStoreTag, op, "store");
-  if (!sb.store) throw Napi::Error::New(info.Env(), std::string(op) + ": the store is closed");
-  int size = static_cast<int>(intArg(info, 2, op, "worldSize", 1, 1 << 20));
-  int rank = static_cast<int>(intArg(info, 1, op, "rank", 0, size - 1));
-  auto timeout = msArg(info, 3, op, "timeoutMs");
+#ifndef TSV_WITH_GLOO
+  throw Napi::Error::New(info.Env(), std::string(op) + ": the addon was built without Gloo (gloo/config.h was not found under libtorch's "
+                                                       "include directories; a pip PyTorch ships none): use the 'nccl' backend");
+#else
+  GroupArgs g = groupArgs(info, op, 6);
   std::string kind = stringArg(info, 4, op, "deviceKind");
   std::string name = stringArg(info, 5, op, "deviceName");
-  std::string prefix = stringArg(info, 6, op, "prefix");
   int threads = static_cast<int>(intArg(info, 7, op, "threads", 1, 64));
 
-  auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+  auto opts = c10d::ProcessGroupGloo::Options::create(g.timeout);
   if (kind == "hostname") {
     opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(name));
   } else if (kind == "interface") {
@@ -178,13 +219,30 @@ Napi::Value ProcessGroupGlooNew(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(info.Env(), std::string(op) + ": deviceKind should be 'hostname', 'interface' or 'default'");
   }
   opts->threads = threads;
-  // The rendezvous waits on the store with the store's timeout: make it the group's.
-  sb.store->setTimeout(timeout);
-  c10::intrusive_ptr<c10d::Store> store = sb.store;
-  if (!prefix.empty()) store = c10::make_intrusive<c10d::PrefixStore>(prefix, store);
-  auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, opts);
-  return box(info.Env(), new GroupBox{pg}, kGroupTag);
+  return newGroup<c10d::ProcessGroupGloo>(info.Env(), g, std::move(opts), "gloo", c10::DeviceType::CPU);
+#endif
   TSV_CATCH("processGroupGloo")
+}
+
+// processGroupNccl(store, rank, size, timeoutMs, prefix, highPriorityStream)
+//
+// Communicators are created lazily, by the first collective, for the device of its tensors (one
+// GPU per process). timeoutMs bounds the rendezvous; for collectives NCCL's watchdog applies it
+// (TORCH_NCCL_ASYNC_ERROR_HANDLING, TORCH_NCCL_BLOCKING_WAIT: see torch.distributed's notes).
+Napi::Value ProcessGroupNcclNew(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  const char* op = "processGroupNccl";
+#ifndef TSV_WITH_NCCL
+  throw Napi::Error::New(info.Env(), std::string(op) + ": the addon was built without NCCL (only a CUDA libtorch, e.g. a pip PyTorch's "
+                                                       "selected by LIBTORCH_DIR, has it): use the 'gloo' backend");
+#else
+  GroupArgs g = groupArgs(info, op, 4);
+  bool highPriority = boolArg(info, 5, op, "highPriorityStream");
+  auto opts = c10d::ProcessGroupNCCL::Options::create(highPriority);
+  opts->timeout = g.timeout;
+  return newGroup<c10d::ProcessGroupNCCL>(info.Env(), g, std::move(opts), "nccl", c10::DeviceType::CUDA);
+#endif
+  TSV_CATCH("processGroupNccl")
 }
 
 // processGroupClose(pg): waits for the queued collectives to leave the queue, stops the worker
@@ -201,8 +259,9 @@ Napi::Value ProcessGroupClose(const Napi::CallbackInfo& info) {
 // allreduce(pg, tensors, reduceOp) -> work
 Napi::Value Allreduce(const Napi::CallbackInfo& info) {
   TSV_TRY
-  auto& pg = *liveGroup(info, 0, "allreduce");
-  auto tensors = tensorList(info, 1, "allreduce", "tensors");
+  auto& g = liveGroup(info, 0, "allreduce");
+  auto& pg = *g.pg;
+  auto tensors = tensorList(info, 1, "allreduce", "tensors", &g);
   c10d::AllreduceOptions opts;
   opts.reduceOp = reduceOpArg(info, 2, "allreduce");
   return workValue(info.Env(), pg.allreduce(tensors, opts), "allreduce");
@@ -212,8 +271,9 @@ Napi::Value Allreduce(const Napi::CallbackInfo& info) {
 // broadcast(pg, tensors, root) -> work
 Napi::Value Broadcast(const Napi::CallbackInfo& info) {
   TSV_TRY
-  auto& pg = *liveGroup(info, 0, "broadcast");
-  auto tensors = tensorList(info, 1, "broadcast", "tensors");
+  auto& g = liveGroup(info, 0, "broadcast");
+  auto& pg = *g.pg;
+  auto tensors = tensorList(info, 1, "broadcast", "tensors", &g);
   c10d::BroadcastOptions opts;
   opts.rootRank = intArg(info, 2, "broadcast", "root", 0, pg.getSize() - 1);
   return workValue(info.Env(), pg.broadcast(tensors, opts), "broadcast");
@@ -223,9 +283,11 @@ Napi::Value Broadcast(const Napi::CallbackInfo& info) {
 // allgather(pg, outputs (one per rank), input) -> work
 Napi::Value Allgather(const Napi::CallbackInfo& info) {
   TSV_TRY
-  auto& pg = *liveGroup(info, 0, "allgather");
-  std::vector<std::vector<at::Tensor>> outputs{tensorList(info, 1, "allgather", "outputs")};
+  auto& g = liveGroup(info, 0, "allgather");
+  auto& pg = *g.pg;
+  std::vector<std::vector<at::Tensor>> outputs{tensorList(info, 1, "allgather", "outputs", &g)};
   std::vector<at::Tensor> inputs{unwrap(info.Env(), info[2], "input")};
+  checkGroupTensor(info.Env(), g, inputs[0], "allgather", "input");
   return workValue(info.Env(), pg.allgather(outputs, inputs), "allgather");
   TSV_CATCH("allgather")
 }
@@ -235,22 +297,27 @@ Napi::Value Allgather(const Napi::CallbackInfo& info) {
 // TypeScript layer then falls back to allreduce.)
 Napi::Value ReduceScatter(const Napi::CallbackInfo& info) {
   TSV_TRY
-  auto& pg = *liveGroup(info, 0, "reduceScatter");
+  auto& g = liveGroup(info, 0, "reduceScatter");
+  auto& pg = *g.pg;
   std::vector<at::Tensor> outputs{unwrap(info.Env(), info[1], "output")};
-  std::vector<std::vector<at::Tensor>> inputs{tensorList(info, 2, "reduceScatter", "inputs")};
+  checkGroupTensor(info.Env(), g, outputs[0], "reduceScatter", "output");
+  std::vector<std::vector<at::Tensor>> inputs{tensorList(info, 2, "reduceScatter", "inputs", &g)};
   c10d::ReduceScatterOptions opts;
   opts.reduceOp = reduceOpArg(info, 3, "reduceScatter");
   return workValue(info.Env(), pg.reduce_scatter(outputs, inputs, opts), "reduceScatter");
   TSV_CATCH("reduceScatter")
 }
 
-// barrier(pg, timeoutMs) -> work
+// barrier(pg, timeoutMs, cudaDevice (NCCL: the device this rank uses; -1: let c10d guess)) -> work
 Napi::Value Barrier(const Napi::CallbackInfo& info) {
   TSV_TRY
-  auto& pg = *liveGroup(info, 0, "barrier");
+  auto& g = liveGroup(info, 0, "barrier");
+  auto& pg = *g.pg;
   c10d::BarrierOptions opts;
   auto t = msArg(info, 1, "barrier", "timeoutMs");
   if (t.count() > 0) opts.timeout = t;
+  int64_t cudaDevice = intArg(info, 2, "barrier", "cudaDevice", -1, 1 << 20);
+  if (g.deviceType == c10::DeviceType::CUDA && cudaDevice >= 0) opts.device_ids = {cudaDevice};
   return workValue(info.Env(), pg.barrier(opts), "barrier");
   TSV_CATCH("barrier")
 }
@@ -359,6 +426,7 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
   TSV_DIST("storeAdd", StoreAdd);
   TSV_DIST("storeClose", StoreClose);
   TSV_DIST("processGroupGloo", ProcessGroupGlooNew);
+  TSV_DIST("processGroupNccl", ProcessGroupNcclNew);
   TSV_DIST("processGroupClose", ProcessGroupClose);
   TSV_DIST("allreduce", Allreduce);
   TSV_DIST("broadcast", Broadcast);
@@ -371,6 +439,18 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
   TSV_DIST("workError", WorkError);
   TSV_DIST("workRelease", WorkRelease);
 #undef TSV_DIST
+  auto backends = Napi::Object::New(env);
+#ifdef TSV_WITH_GLOO
+  backends.Set("gloo", true);
+#else
+  backends.Set("gloo", false);
+#endif
+#ifdef TSV_WITH_NCCL
+  backends.Set("nccl", true);
+#else
+  backends.Set("nccl", false);
+#endif
+  d.Set("backends", backends);
   registerDdp(env, d);
   registerSyncBatchNorm(env, d);
   exports.Set("distributed", d);
@@ -378,7 +458,7 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
 
 }  // namespace tsv
 
-#else  // built without Gloo's headers: no `distributed` export
+#else  // built without a c10d backend (no Gloo headers, no NCCL): no `distributed` export
 
 namespace tsv {
 void registerDistributed(Napi::Env, Napi::Object) {}

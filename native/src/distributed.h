@@ -1,12 +1,12 @@
 // What the c10d-based native files beside distributed.cpp (ddp.cpp, sync_bn.cpp) share with it:
 // the handles (c10d_handles.h: the process group held by a JavaScript handle, argument readers,
-// c10 errors as messages) and their registration functions. Only the Gloo build has them
-// (TSV_WITH_GLOO).
+// c10 errors as messages) and their registration functions. Only a build with a c10d backend has
+// them (TSV_WITH_C10D: Gloo's headers and/or a CUDA libtorch's NCCL).
 #pragma once
 
 #include "common.h"
 
-#ifdef TSV_WITH_GLOO
+#ifdef TSV_WITH_C10D
 #include "c10d_handles.h"
 
 namespace tsv {

@@ -1,6 +1,8 @@
 // Runtime controls: seeding, threads, CUDA queries and memory statistics.
 #include "common.h"
 
+#include <cstring>
+
 #include <ATen/Parallel.h>
 #include <ATen/Context.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -314,10 +316,18 @@ void deleteCpuBlock(void* p) {
   if (p != nullptr && !blockCache().give(p)) c10::free_cpu(p);
 }
 
+// at::Allocator's interface differs across libtorch versions: 1.13's allocate is const, 2.x's is
+// not, and 2.x adds a pure copy_data. Both allocate overloads (and copy_data) are declared without
+// `override`: whichever matches the base's virtual overrides it, the other is a plain overload.
 struct CachingCpuAllocator final : at::Allocator {
-  at::DataPtr allocate(size_t n) const override {
+  static at::DataPtr allocateBlock(size_t n) {
     void* p = n >= kCacheMinBlock ? blockCache().take(n) : c10::alloc_cpu(n);
     return {p, p, &deleteCpuBlock, at::Device(at::DeviceType::CPU)};
+  }
+  at::DataPtr allocate(size_t n) const { return allocateBlock(n); }
+  at::DataPtr allocate(size_t n) { return allocateBlock(n); }
+  void copy_data(void* dest, const void* src, std::size_t count) const {
+    if (count > 0) std::memcpy(dest, src, count);
   }
   at::DeleterFnPtr raw_deleter() const override { return &deleteCpuBlock; }
 };

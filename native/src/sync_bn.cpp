@@ -10,7 +10,7 @@
 // the autograd engine rethrows to the caller of backward (binding.cpp: a JavaScript Error).
 #include "distributed.h"
 
-#ifdef TSV_WITH_GLOO
+#ifdef TSV_WITH_C10D
 #include <torch/autograd.h>
 
 #include <string>
@@ -57,12 +57,9 @@ Napi::Value DifferentiableAllreduce(const Napi::CallbackInfo& info) {
   TSV_TRY
   const char* op = "differentiableAllreduce";
   const at::Tensor& input = unwrap(info.Env(), info[0], "differentiableAllreduce input");
-  auto pg = processGroupArg(info, 1, op);
-  if (!input.device().is_cpu() || input.layout() != at::kStrided) {
-    throw Napi::TypeError::New(info.Env(), std::string(op) + ": input should be a dense CPU tensor (the group is Gloo's), got " +
-                                               input.toString() + " on " + input.device().str());
-  }
-  return wrap(info.Env(), AllreduceSumFunction::apply(input, std::move(pg)));
+  auto& g = liveGroup(info, 1, op);
+  checkGroupTensor(info.Env(), g, input, op, "input");
+  return wrap(info.Env(), AllreduceSumFunction::apply(input, g.pg));
   TSV_CATCH("differentiableAllreduce")
 }
 

@@ -132,7 +132,10 @@ export interface BucketTiming {
   /** The Reducer's bucket index (its order of reduction). */
   bucket: number;
   launchMs: number;
-  /** When the allreduce completed (undefined if it did not). */
+  /**
+   * When the allreduce completed (undefined if it did not, or on NCCL: its allreduce completes on a
+   * CUDA stream after the host has moved on, and that end is not timed).
+   */
   doneMs?: number;
   /** Parameters that had no gradient yet when the bucket was launched (with gradients zeroed to none before backward: > 0 means the launch overlapped backward). */
   gradsPending: number;
@@ -142,7 +145,7 @@ export interface BucketTiming {
 export interface CommStats {
   /** Buckets allreduced. */
   buckets: number;
-  /** Launch to completion, summed over the buckets (they overlap with backward and with each other). */
+  /** Launch to completion, summed over the buckets with a doneMs (they overlap with backward and with each other); 0 on NCCL. */
   allreduceMs: number;
   /** How long the end of backward waited for allreduces still running (undefined if not measured). */
   waitMs?: number;

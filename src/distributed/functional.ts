@@ -11,7 +11,8 @@ import { ProcessGroup } from './process_group';
  * the collective completes. Differentiable: its backward sums the output's gradients over the
  * ranks (the gradient of a loss that is the sum of every rank's loss), which is a collective too,
  * so every rank must call backward through it. A failure (a dead peer, the group's timeout) is an
- * Error, thrown by this call or by backward(). input: a dense CPU tensor of a type Gloo reduces.
+ * Error, thrown by this call or by backward(). input: a dense tensor on the group's kind of device
+ * (CPU for Gloo, CUDA for NCCL) of a type the backend reduces.
  */
 export function differentiableAllreduce(input: Tensor, pg: ProcessGroup): Tensor {
   const fn = 'differentiableAllreduce';

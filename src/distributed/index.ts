@@ -1,16 +1,17 @@
 /**
  * Distributed training on libtorch's c10d, the way torch.distributed does it: one process per
- * device, a rendezvous store, a Gloo process group and its collectives.
+ * device, a rendezvous store, a Gloo (CPU) or NCCL (GPU, CUDA builds) process group and its
+ * collectives.
  *
  *   const pg = initProcessGroup({ backend: 'gloo', initMethod: 'env://' });   // as torchrun sets it
  *   pg.allreduce(grad, { op: 'avg' }).wait();
  *   pg.close();
  */
 import { DEFAULT_TIMEOUT_MS, Store, checkInt, describeValue } from './store';
-import { ProcessGroup } from './process_group';
+import { ProcessGroup, type Backend } from './process_group';
 
 export { Store, DEFAULT_TIMEOUT_MS, type TcpStoreOptions, type FileStoreOptions } from './store';
-export { ProcessGroup, Work, type ReduceOp, type ProcessGroupOptions } from './process_group';
+export { ProcessGroup, Work, isBackendAvailable, type Backend, type ReduceOp, type ProcessGroupOptions } from './process_group';
 export {
   allreduceGradients, broadcastParameters, broadcastTensors, DistributedDataParallel, DEFAULT_BUCKET_BYTES, DEFAULT_FIRST_BUCKET_BYTES,
   type DistributedDataParallelOptions, type CommStats, type BucketTiming,
@@ -18,8 +19,8 @@ export {
 export { differentiableAllreduce } from './functional';
 
 export interface InitProcessGroupOptions {
-  /** Only 'gloo' (CPU tensors) for now. */
-  backend?: 'gloo';
+  /** 'gloo' (default; CPU tensors) or 'nccl' (CUDA tensors, one GPU per process; CUDA builds only). */
+  backend?: Backend;
   /**
    * 'tcp://host:port' (rank 0 serves a TCPStore there), 'file:///path/to/file' (a FileStore),
    * or 'env://' (default): MASTER_ADDR and MASTER_PORT, and RANK / WORLD_SIZE unless given, as
@@ -32,6 +33,8 @@ export interface InitProcessGroupOptions {
   timeoutMs?: number;
   /** Gloo device (see ProcessGroupOptions.device); default: loopback when the master is a loopback address. */
   device?: { hostname: string } | { interface: string };
+  /** NCCL: this rank's CUDA device (default LOCAL_RANK, else 0). */
+  cudaDevice?: number;
 }
 
 /** A parsed init method. */
@@ -83,7 +86,7 @@ let defaultGroup: ProcessGroup | null = null;
 export function initProcessGroup(opts: InitProcessGroupOptions = {}): ProcessGroup {
   if (typeof opts !== 'object' || opts === null) throw new TypeError(`${FN}: options should be an object`);
   const backend = opts.backend ?? 'gloo';
-  if (backend !== 'gloo') throw new TypeError(`${FN}: backend should be 'gloo' (the only one built), got ${describeValue(backend)}`);
+  if (backend !== 'gloo' && backend !== 'nccl') throw new TypeError(`${FN}: backend should be 'gloo' or 'nccl', got ${describeValue(backend)}`);
   if (defaultGroup && !defaultGroup.closed) throw new Error(`${FN}: the default process group is already initialized (destroyProcessGroup() first)`);
   const method = parseInitMethod(opts.initMethod ?? 'env://');
   const timeoutMs = checkInt(FN, 'timeoutMs', opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, 2 ** 40);
@@ -112,11 +115,13 @@ export function initProcessGroup(opts: InitProcessGroupOptions = {}): ProcessGro
       if (!host) throw new Error(`${FN}: initMethod 'env://' needs the environment variable MASTER_ADDR`);
       port = envInt('MASTER_PORT', 1, 65535);
     }
-    if (device === undefined && !process.env.GLOO_SOCKET_IFNAME && isLoopback(host)) device = { hostname: host === 'localhost' ? '127.0.0.1' : host };
+    if (backend === 'gloo' && device === undefined && !process.env.GLOO_SOCKET_IFNAME && isLoopback(host)) device = { hostname: host === 'localhost' ? '127.0.0.1' : host };
     store = Store.tcp({ host, port, worldSize, isServer: rank === 0, timeoutMs });
   }
   try {
-    defaultGroup = new ProcessGroup({ store, rank, worldSize, timeoutMs, device, ownsStore: true });
+    defaultGroup = backend === 'nccl'
+      ? new ProcessGroup({ store, rank, worldSize, timeoutMs, backend, cudaDevice: opts.cudaDevice, ownsStore: true })
+      : new ProcessGroup({ store, rank, worldSize, timeoutMs, backend, device, ownsStore: true });
   } catch (err) {
     store.close();
     throw err;

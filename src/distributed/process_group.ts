@@ -1,7 +1,10 @@
 /**
- * A c10d process group on Gloo (CPU tensors) and its collectives. Collectives work in place
+ * A c10d process group, on Gloo (CPU tensors) or, in CUDA builds, NCCL (CUDA tensors, one GPU
+ * per process), and its collectives. Collectives work in place
  * on the tensors given (as torch.distributed) and return a Work: call `wait()` (blocks this
- * thread) or `await waitAsync()` (the event loop keeps running) before reading the results.
+ * thread) or `await waitAsync()` (the event loop keeps running) before reading the results. On
+ * NCCL, wait() makes the current CUDA stream wait for the collective (as torch's) rather than the
+ * host: later CUDA work, and reading the tensor back to the CPU, see the results.
  * Every process of the group must call the same collectives in the same order.
  */
 import { Tensor } from '../torch/tensor';
@@ -9,6 +12,7 @@ import { cat } from '../torch/creation';
 import { isFloatingPoint } from '../torch/dtype';
 import { keep, tidy } from '../torch/scope';
 import type { NativeGroup, NativeWork } from '../torch/native';
+import { native } from '../torch/native';
 import { c10d, checkInt, describeValue, DEFAULT_TIMEOUT_MS, Store } from './store';
 
 /** Reduction of allreduce / reduceScatter. 'avg' is a sum divided by the world size (Gloo has no AVG). */
@@ -84,22 +88,40 @@ export class Work {
   }
 }
 
+/** 'gloo': CPU tensors (every build with Gloo's headers); 'nccl': CUDA tensors, one GPU per process (CUDA builds). */
+export type Backend = 'gloo' | 'nccl';
+
+/** Whether this build of the addon has `backend` (false too when it has no distributed binding at all). */
+export function isBackendAvailable(backend: Backend): boolean {
+  const d = native.distributed;
+  return d !== undefined && d.backends[backend] === true;
+}
+
 export interface ProcessGroupOptions {
   store: Store;
+  /** 'gloo' (default) or 'nccl' (CUDA builds). */
+  backend?: Backend;
   rank: number;
   worldSize: number;
   /** Timeout of the rendezvous and of every collective (default 30 minutes). */
   timeoutMs?: number;
   /**
-   * The Gloo device: `{hostname}` (an address of this machine to bind, e.g. '127.0.0.1'),
+   * Gloo only. The Gloo device: `{hostname}` (an address of this machine to bind, e.g. '127.0.0.1'),
    * `{interface}` (a network interface name, e.g. 'eth0'), or default: GLOO_SOCKET_IFNAME if set,
    * else this machine's hostname (loopback if it does not resolve).
    */
   device?: { hostname: string } | { interface: string };
   /** Key prefix in the store, so several groups can share one store (default 'default_pg/'). */
   prefix?: string;
-  /** Gloo worker threads (default 2). */
+  /** Gloo only: worker threads (default 2). */
   threads?: number;
+  /**
+   * NCCL only: this rank's CUDA device index, used by barrier() (collectives use their tensors'
+   * device). Default: LOCAL_RANK (as torchrun sets it), else 0.
+   */
+  cudaDevice?: number;
+  /** NCCL only: run the collectives on high-priority CUDA streams (default false). */
+  highPriorityStream?: boolean;
   /** Close the store too when the group is closed (default false). */
   ownsStore?: boolean;
 }
@@ -121,9 +143,11 @@ function sameShape(a: Tensor, b: Tensor): boolean {
   return a.dtype === b.dtype && x.length === y.length && x.every((d, i) => d === y[i]);
 }
 
-/** A Gloo process group (c10d::ProcessGroupGloo). */
+/** A process group: c10d::ProcessGroupGloo or c10d::ProcessGroupNCCL. */
 export class ProcessGroup {
-  readonly backend = 'gloo';
+  readonly backend: Backend;
+  /** NCCL: this rank's CUDA device (barrier's); -1 for Gloo. */
+  readonly cudaDevice: number;
   readonly rank: number;
   readonly worldSize: number;
   readonly timeoutMs: number;
@@ -140,9 +164,36 @@ export class ProcessGroup {
     this.worldSize = checkInt(fn, 'worldSize', opts.worldSize, 1, 1 << 20);
     this.rank = checkInt(fn, 'rank', opts.rank, 0, this.worldSize - 1);
     this.timeoutMs = checkInt(fn, 'timeoutMs', opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, 2 ** 40);
-    const threads = checkInt(fn, 'threads', opts.threads ?? 2, 1, 64);
     const prefix = opts.prefix ?? 'default_pg/';
     if (typeof prefix !== 'string') throw new TypeError(`${fn}: prefix should be a string`);
+    const backend = opts.backend ?? 'gloo';
+    if (backend !== 'gloo' && backend !== 'nccl') throw new TypeError(`${fn}: backend should be 'gloo' or 'nccl', got ${describeValue(backend)}`);
+    const d = c10d();
+    if (!d.backends[backend]) {
+      throw new Error(backend === 'nccl'
+        ? `${fn}: backend 'nccl' is not in this build of the addon (only a build against a CUDA libtorch, e.g. a pip PyTorch's via LIBTORCH_DIR, has NCCL): use 'gloo'`
+        : `${fn}: backend 'gloo' is not in this build of the addon (gloo/config.h was not found under libtorch's include directories; a pip PyTorch ships none): use 'nccl'`);
+    }
+    this.backend = backend;
+    this.store = opts.store;
+    this.ownsStore = opts.ownsStore ?? false;
+    if (backend === 'nccl') {
+      for (const k of ['device', 'threads'] as const) {
+        if (opts[k] !== undefined) throw new TypeError(`${fn}: ${k} is a Gloo option; the 'nccl' backend takes cudaDevice and highPriorityStream`);
+      }
+      const localRank = process.env.LOCAL_RANK;
+      const dflt = localRank !== undefined && /^\d+$/.test(localRank) ? Number(localRank) : 0;
+      this.cudaDevice = checkInt(fn, 'cudaDevice', opts.cudaDevice ?? dflt, 0, 1 << 20);
+      const high = opts.highPriorityStream ?? false;
+      if (typeof high !== 'boolean') throw new TypeError(`${fn}: highPriorityStream should be a boolean, got ${describeValue(high)}`);
+      this.handle = d.processGroupNccl(opts.store.native, this.rank, this.worldSize, this.timeoutMs, prefix, high);
+      return;
+    }
+    for (const k of ['cudaDevice', 'highPriorityStream'] as const) {
+      if (opts[k] !== undefined) throw new TypeError(`${fn}: ${k} is an NCCL option; the 'gloo' backend takes device and threads`);
+    }
+    this.cudaDevice = -1;
+    const threads = checkInt(fn, 'threads', opts.threads ?? 2, 1, 64);
     let kind: 'hostname' | 'interface' | 'default' = 'default';
     let name = '';
     const dev = opts.device as { hostname?: unknown; interface?: unknown } | undefined;
@@ -153,9 +204,7 @@ export class ProcessGroup {
     } else if (process.env.GLOO_SOCKET_IFNAME) {
       [kind, name] = ['interface', process.env.GLOO_SOCKET_IFNAME.split(',')[0]];
     }
-    this.store = opts.store;
-    this.ownsStore = opts.ownsStore ?? false;
-    this.handle = c10d().processGroupGloo(opts.store.native, this.rank, this.worldSize, this.timeoutMs, kind, name, prefix, threads);
+    this.handle = d.processGroupGloo(opts.store.native, this.rank, this.worldSize, this.timeoutMs, kind, name, prefix, threads);
   }
 
   get closed(): boolean {
@@ -253,12 +302,12 @@ export class ProcessGroup {
   barrier(opts: { timeoutMs?: number } = {}): Work {
     const fn = 'barrier';
     const t = checkInt(fn, 'timeoutMs', opts.timeoutMs ?? 0, 0, 2 ** 40);
-    return new Work(c10d().barrier(this.live(fn), t), fn);
+    return new Work(c10d().barrier(this.live(fn), t, this.cudaDevice), fn);
   }
 
   /**
-   * Leaves the group now: waits for queued collectives to start, stops Gloo's threads and closes
-   * its connections (and the store if the group owns it). Idempotent; no reliance on GC.
+   * Leaves the group now: waits for queued collectives to start, stops Gloo's threads (NCCL: its
+   * watchdog) and closes its connections (and the store if the group owns it). Idempotent; no reliance on GC.
    */
   close(): void {
     if (this.handle) {

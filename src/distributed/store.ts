@@ -9,9 +9,9 @@ import { native, type NativeDistributed, type NativeStore } from '../torch/nativ
 export function c10d(): NativeDistributed {
   const d = native.distributed;
   if (!d) {
-    throw new Error('tsvision.distributed: the native addon was built without c10d Gloo (gloo/config.h not found under ' +
-      "libtorch's include directories at build time: with Debian's libtorch install libgloo-dev, e.g. `bash scripts/setup.sh`, " +
-      'then `npm run build:native`; a pip PyTorch ships no Gloo headers)');
+    throw new Error('tsvision.distributed: the native addon was built without a c10d backend (neither Gloo, whose gloo/config.h ' +
+      "was not found under libtorch's include directories at build time, nor NCCL, which only a CUDA libtorch has): with Debian's " +
+      'libtorch install libgloo-dev, e.g. `bash scripts/setup.sh`, then `npm run build:native`; a pip PyTorch ships no Gloo headers)');
   }
   return d;
 }

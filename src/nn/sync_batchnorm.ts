@@ -1,7 +1,7 @@
 /**
  * SyncBatchNorm: batch normalization whose training statistics are those of the batches of all
  * ranks of a process group together, as torch.nn.SyncBatchNorm (which in torch 1.13 runs on CUDA
- * only; this one runs on Gloo, CPU tensors). MMCV's norm_cfg `{ type: 'SyncBN' }` builds it.
+ * only; this one runs on the group's backend: Gloo with CPU tensors, NCCL with CUDA ones). MMCV's norm_cfg `{ type: 'SyncBN' }` builds it.
  *
  * This is the one place where src/nn knows of src/distributed: it asks for the default process
  * group (initProcessGroup()), as torch's nn asks torch.distributed. Models still know nothing of

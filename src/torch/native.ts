@@ -83,6 +83,10 @@ export interface NativeDistributed {
   storeClose(store: NativeStore): void;
   processGroupGloo(store: NativeStore, rank: number, worldSize: number, timeoutMs: number,
     deviceKind: 'hostname' | 'interface' | 'default', deviceName: string, prefix: string, threads: number): NativeGroup;
+  /** CUDA builds (TSV_WITH_NCCL); else throws saying so. */
+  processGroupNccl(store: NativeStore, rank: number, worldSize: number, timeoutMs: number, prefix: string, highPriorityStream: boolean): NativeGroup;
+  /** The backends this addon was built with. */
+  backends: { gloo: boolean; nccl: boolean };
   processGroupClose(pg: NativeGroup): void;
   /** reduceOp: c10d::ReduceOp codes (SUM 0, AVG 1, PRODUCT 2, MIN 3, MAX 4, BAND 5, BOR 6, BXOR 7). */
   allreduce(pg: NativeGroup, tensors: NativeHandle[], reduceOp: number): NativeWork;
@@ -91,7 +95,8 @@ export interface NativeDistributed {
   broadcast(pg: NativeGroup, tensors: NativeHandle[], root: number): NativeWork;
   allgather(pg: NativeGroup, outputs: NativeHandle[], input: NativeHandle): NativeWork;
   reduceScatter(pg: NativeGroup, output: NativeHandle, inputs: NativeHandle[], reduceOp: number): NativeWork;
-  barrier(pg: NativeGroup, timeoutMs: number): NativeWork;
+  /** cudaDevice: an NCCL group's device for this rank (-1: c10d's guess); ignored by Gloo. */
+  barrier(pg: NativeGroup, timeoutMs: number, cudaDevice: number): NativeWork;
   workWait(work: NativeWork, timeoutMs: number): boolean;
   workWaitAsync(work: NativeWork, timeoutMs: number): Promise<boolean>;
   workIsCompleted(work: NativeWork): boolean;
@@ -101,7 +106,10 @@ export interface NativeDistributed {
   reducerNew(pg: NativeGroup, params: NativeHandle[], names: string[], bucketBytes: number, firstBucketBytes: number,
     findUnusedParameters: boolean): NativeReducer;
   reducerPrepareForBackward(reducer: NativeReducer, outputs: NativeHandle[]): void;
-  /** The last iteration's buckets in launch order: [bucket index, launchMs, doneMs, gradsPending]; ms since prepareForBackward, -1: not yet. */
+  /**
+   * The last iteration's buckets in launch order: [bucket index, launchMs, doneMs, gradsPending]; ms since prepareForBackward,
+   * -1: not yet (or not measured: an NCCL allreduce's end on its CUDA stream is not timed).
+   */
   reducerStats(reducer: NativeReducer): { backwardEndMs: number; buckets: [number, number, number, number][] };
   reducerClose(reducer: NativeReducer): void;
 }

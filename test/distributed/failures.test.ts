@@ -66,7 +66,7 @@ test('bad arguments give errors naming the argument', () => {
   assert.throws(() => initProcessGroup({ initMethod: 'tcp://127.0.0.1:99999', rank: 0, worldSize: 1 }), /is malformed/);
   assert.throws(() => initProcessGroup({ initMethod: 'tcp://:80', rank: 0, worldSize: 1 }), /is malformed/);
   assert.throws(() => initProcessGroup({ initMethod: 'file://', rank: 0, worldSize: 1 }), /is malformed/);
-  assert.throws(() => initProcessGroup({ backend: 'nccl' as 'gloo', initMethod: tcp, rank: 0, worldSize: 1 }), /initProcessGroup: backend should be 'gloo'/);
+  assert.throws(() => initProcessGroup({ backend: 'mpi' as 'gloo', initMethod: tcp, rank: 0, worldSize: 1 }), /initProcessGroup: backend should be 'gloo' or 'nccl', got 'mpi'/);
   assert.throws(() => initProcessGroup({ initMethod: tcp, rank: 0, worldSize: 1, timeoutMs: 0 }), /initProcessGroup: timeoutMs/);
   const saved = { ...process.env };
   try {

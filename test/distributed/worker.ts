@@ -16,6 +16,8 @@ interface Job {
   bucketBytes?: number;
   /** ddp: average with DistributedDataParallel (the Reducer) instead of allreduceGradients */
   reducer?: boolean;
+  /** 'gloo' (default; CPU tensors) or 'nccl' (each rank's tensors on cuda:<rank % GPUs>) */
+  backend?: 'gloo' | 'nccl';
   initMethod: string;
   rank: number;
   worldSize: number;
@@ -26,6 +28,8 @@ interface Job {
 
 const job = JSON.parse(process.argv[2]) as Job;
 torch.setNumThreads(1);
+/** Where this rank's tensors live: the CPU for Gloo, its GPU for NCCL. */
+const dev = (job.backend === 'nccl' ? `cuda:${job.rank % Math.max(1, torch.cuda.deviceCount())}` : 'cpu') as torch.Device;
 
 function report(tag: 'RESULT' | 'FAILED', value: unknown): void {
   process.stdout.write(`${tag} ${JSON.stringify(value)}\n`);
@@ -36,38 +40,39 @@ async function collectives(pg: ProcessGroup): Promise<void> {
   const n = pg.worldSize;
   const out: Record<string, unknown> = { rank: r, worldSize: n };
 
-  const a = torch.tensor([r + 1, 10 * (r + 1), -r], { dtype: 'float32' });
+  const a = torch.tensor([r + 1, 10 * (r + 1), -r], { dtype: 'float32', device: dev });
   pg.allreduce(a).wait();
-  out.sum = a.toArray();
+  out.sum = a.cpu().toArray();
 
-  const b = torch.tensor([[r + 1, 2 * r]], { dtype: 'float64' });
+  const b = torch.tensor([[r + 1, 2 * r]], { dtype: 'float64', device: dev });
   await pg.allreduce(b, { op: 'avg' }).waitAsync();
-  out.avg = b.toArray();
+  out.avg = b.cpu().toArray();
 
-  const m = torch.tensor([r, -r], { dtype: 'int32' });
+  const m = torch.tensor([r, -r], { dtype: 'int32', device: dev });
   pg.allreduce(m, { op: 'max' }).wait();
-  out.max = m.toArray();
+  out.max = m.cpu().toArray();
 
-  const c = torch.full([4], r === 1 ? 7 : -1, { dtype: 'float32' });
+  const c = torch.full([4], r === 1 ? 7 : -1, { dtype: 'float32', device: dev });
   const bw = pg.broadcast(c, { src: 1 });
   await bw.waitAsync();
-  out.broadcast = c.toArray();
+  out.broadcast = c.cpu().toArray();
   out.broadcastCompleted = bw.isCompleted();
 
-  const g = torch.tensor([r, r * 100], { dtype: 'int64' });
-  const outs = Array.from({ length: n }, () => torch.zeros([2], { dtype: 'int64' }));
+  const g = torch.tensor([r, r * 100], { dtype: 'int64', device: dev });
+  const outs = Array.from({ length: n }, () => torch.zeros([2], { dtype: 'int64', device: dev }));
   pg.allgather(outs, g).wait();
-  out.allgather = outs.map((t) => t.toArray());
+  out.allgather = outs.map((t) => t.cpu().toArray());
 
   // inputs[j] = (r + 1) * (j + 1) in every element; output on rank r = sum_k (k + 1) * (r + 1)
-  const inputs = Array.from({ length: n }, (_, j) => torch.full([2], (r + 1) * (j + 1), { dtype: 'float32' }));
-  const rs = torch.zeros([2], { dtype: 'float32' });
+  const inputs = Array.from({ length: n }, (_, j) => torch.full([2], (r + 1) * (j + 1), { dtype: 'float32', device: dev }));
+  const rs = torch.zeros([2], { dtype: 'float32', device: dev });
   pg.reduceScatter(rs, inputs).wait();
-  out.reduceScatter = rs.toArray();
+  out.reduceScatter = rs.cpu().toArray();
 
   const t0 = Date.now();
   await pg.barrier().waitAsync();
   out.barrierMs = Date.now() - t0;
+  out.device = a.device;
   report('RESULT', out);
 }
 
@@ -91,6 +96,7 @@ function ddpSteps(pg: ProcessGroup | null, rank: number, worldSize: number): voi
   const conv = new Conv2d(3, 4, 3, { padding: 1 });
   const fc = new Linear(4 * 6 * 6, 5);
   const unused = new Linear(2, 2); // never in the forward: its gradient stays none on every rank
+  for (const m of [conv, fc, unused]) m.to(dev);
   const params = [...conv.parameters(), ...fc.parameters(), ...unused.parameters()];
   let ddp: DistributedDataParallel | null = null;
   if (pg && job.reducer) {
@@ -99,10 +105,11 @@ function ddpSteps(pg: ProcessGroup | null, rank: number, worldSize: number): voi
   } else if (pg) {
     for (const m of [conv, fc, unused]) broadcastParameters(m, pg, { bucketBytes: job.bucketBytes });
   }
-  const init = params.map((p) => Array.from(p.contiguous().toTypedArray() as Float32Array));
+  const values = (p: torch.Tensor) => Array.from(p.cpu().contiguous().toTypedArray() as Float32Array);
+  const init = params.map(values);
   torch.manualSeed(7);
-  const x = torch.randn([4, 3, 6, 6]);
-  const y = torch.randn([4, 5]);
+  const x = torch.randn([4, 3, 6, 6]).to(dev);
+  const y = torch.randn([4, 5]).to(dev);
   const per = 4 / worldSize;
   const xs = x.narrow(0, rank * per, per), ys = y.narrow(0, rank * per, per);
   const comm: CommStats[] = [];
@@ -119,7 +126,7 @@ function ddpSteps(pg: ProcessGroup | null, rank: number, worldSize: number): voi
     torch.noGrad(() => { for (const p of params) if (p.grad) p.sub_(p.grad.mul(0.1)); });
   }
   ddp?.close();
-  report('RESULT', { rank, init, params: params.map((p) => Array.from(p.contiguous().toTypedArray() as Float32Array)), comm });
+  report('RESULT', { rank, init, params: params.map(values), comm, device: params[0].device });
 }
 
 const gradOf = (p: torch.Tensor): number[] | null => (p.grad ? Array.from(p.grad.contiguous().toTypedArray() as Float32Array) : null);
@@ -196,14 +203,17 @@ function ddpUnusedError(pg: ProcessGroup): void {
 }
 
 async function main(): Promise<void> {
-  if (job.scenario === 'ddp' && job.worldSize === 1) {
+  if (job.scenario === 'ddp' && job.worldSize === 1 && !job.reducer) {
     ddpSteps(null, 0, 1);
     return;
   }
   const started = Date.now();
   let pg: ProcessGroup;
   try {
-    pg = initProcessGroup({ backend: 'gloo', initMethod: job.initMethod, rank: job.rank, worldSize: job.worldSize, timeoutMs: job.timeoutMs, device: job.device });
+    const common = { initMethod: job.initMethod, rank: job.rank, worldSize: job.worldSize, timeoutMs: job.timeoutMs };
+    pg = job.backend === 'nccl'
+      ? initProcessGroup({ ...common, backend: 'nccl', cudaDevice: job.rank % Math.max(1, torch.cuda.deviceCount()) })
+      : initProcessGroup({ ...common, backend: 'gloo', device: job.device });
   } catch (err) {
     report('FAILED', { where: 'init', message: (err as Error).message, elapsedMs: Date.now() - started });
     process.exitCode = 2;

@@ -16,6 +16,8 @@ import { generatePeople } from '../../src/data/synthetic/people';
 import { buildPipeline } from '../../src/data/transforms';
 import { CocoDataset } from '../../src/evaluation/coco/dataset';
 import { TopdownCocoMetric, topdownPrediction, topdownTestPipeline, topdownTrainPipeline } from '../../src/tasks/pose';
+import { PoseEvaluator } from '../../src/tasks/pose/task';
+import type { Batch } from '../../src/data/collate';
 import { tempDir } from '../data/helpers';
 
 let dir: string;
@@ -50,6 +52,31 @@ test('people val set: ground-truth keypoints as predictions give AP 1; noisy one
   const a = exact.compute().metrics, b = noisy.compute().metrics;
   assert.equal(a.AP, 1);
   assert.ok(b.AP < a.AP, `noisy AP ${b.AP}`);
+});
+
+test('distributed evaluation\'s state() and merge(): the crops of odd ids, JSON round-tripped, merged into the even ones\' give the whole set\'s metrics', async () => {
+  const annFile = path.join(dir, 'people', 'annotations', 'person_keypoints_val.json');
+  const ds = await CocoKeypoints.load({ annFile, imgDir: path.join(dir, 'people', 'val'), mode: 'topdown' });
+  assert.ok(ds.length >= 2, `${ds.length} crops`);
+  const pipeline = buildPipeline(topdownTestPipeline({ inputSize: [48, 64] }));
+  const [whole, even, odd] = [0, 1, 2].map(() => new PoseEvaluator(annFile, {}));
+  const rng = new Rng(2);
+  for (let i = 0; i < ds.length; i++) {
+    const info = ds.info(i);
+    const s = await pipeline.apply(await loadSample(info, new LocalBackend()), new Rng(i));
+    const k = info.keypoints!;
+    // noisy, so that the AP is neither 0 nor 1 and depends on every crop
+    const keypoints = Float32Array.from({ length: 34 }, (_, j) => k[3 * (j >> 1) + (j & 1)] + rng.normal(0, 4));
+    const scores = Float32Array.from({ length: 17 }, (_, j) => (k[3 * j + 2] > 0 ? 0.9 : 0.1));
+    const batch = { inputs: new Float32Array(0), shape: [1, 3, 64, 48], items: [s] } as unknown as Batch;
+    whole.process(batch, [{ keypoints, scores }]);
+    (i % 2 === 0 ? even : odd).process(batch, [{ keypoints, scores }]);
+  }
+  even.merge(JSON.parse(JSON.stringify(odd.state())));
+  const m = even.evaluate();
+  assert.ok(m['coco/AP'] > 0 && m['coco/AP'] < 1, `AP ${m['coco/AP']}`);
+  assert.deepEqual(m, whole.evaluate());
+  assert.throws(() => odd.merge({ predictions: [] }), /pose evaluator: merge expects an array of top-down predictions/);
 });
 
 test('topdownTrainPipeline is MMPose train_pipeline; GenerateTarget needs the codec builder', () => {

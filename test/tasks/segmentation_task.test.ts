@@ -59,11 +59,14 @@ test("withSegPreprocessing: Normalize + Pad from model.dataPreprocessor, trainin
     /^Error: data.trainPipeline\[0\]: Pad belongs to model.dataPreprocessor/);
 });
 
-/** A one-image 'folder' dataset on disk: a 4x2 image and its label map. */
-async function folderConfig(gt: number[]): Promise<SegmentationConfig> {
+/** A 'folder' dataset on disk: 4x2 images x0.png, x1.png, ... with the label maps `gts` (one: x.png). */
+async function folderConfig(...gts: number[][]): Promise<SegmentationConfig> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsvision-segtask-'));
-  await writeImage(path.join(dir, 'img', 'x.png'), 4, 2);
-  await writeGreyPng(path.join(dir, 'ann', 'x.png'), gt, 4, 2);
+  for (const [i, gt] of gts.entries()) {
+    const name = gts.length === 1 ? 'x.png' : `x${i}.png`;
+    await writeImage(path.join(dir, 'img', name), 4, 2);
+    await writeGreyPng(path.join(dir, 'ann', name), gt, 4, 2);
+  }
   const base = loadConfig('fcn/fcn_r18-d8_shapes-seg').config as SegmentationConfig;
   const split = { kind: 'folder' as const, imgDir: path.join(dir, 'img'), annDir: path.join(dir, 'ann'), imgSuffix: '.png', segMapSuffix: '.png', reduceZeroLabel: false };
   return {
@@ -97,6 +100,34 @@ test('the evaluator: mIoU, mAcc, aAcc and per-class IoU / Acc against hand count
   ev.reset();
   assert.throws(() => ev.process(batch, [{ logits: torch.zeros([3, 1, 2]), labels: torch.zeros([1, 2], { dtype: 'int64' }) }]), /prediction for img0.png is 1x2, the image 2x4/);
   assert.throws(() => segmentationTask.buildEvaluator(cfg, { metrics: ['bbox'] }), /segmentation: unknown metric 'bbox' \(mIoU, mDice, mFscore\)/);
+});
+
+test('distributed evaluation\'s state() and merge(): one image\'s sums, JSON round-tripped, merged into the other\'s give both images\' metrics', async () => {
+  // two images: the hand-counted pair of the test above, and a second one
+  const cfg = await folderConfig([0, 0, 1, 1, 2, 2, 255, 0], [1, 1, 1, 0, 0, 2, 2, 2]);
+  const batchOf = (id: number) => ({ inputs: new Float32Array(0), shape: [1, 3, 2, 4], items: [{ meta: meta(id, [2, 4], [2, 4], [2, 4]), targets: {} }] } as Batch);
+  const preds = [[[0, 1, 1, 1], [2, 0, 2, 0]], [[1, 1, 0, 0], [0, 2, 2, 1]]];
+  const run = (ev: ReturnType<typeof segmentationTask.buildEvaluator>, ids: number[]) => {
+    ev.reset();
+    for (const id of ids) torch.tidy(() => ev.process(batchOf(id), [{ logits: torch.zeros([3, 2, 4]), labels: torch.tensor(preds[id], { dtype: 'int64' }) }]));
+  };
+  const [whole, a, b, none] = [0, 1, 2, 3].map(() => segmentationTask.buildEvaluator(cfg));
+  run(whole, [0, 1]);
+  run(a, [0]);
+  run(b, [1]);
+  run(none, []);
+  const stateB = JSON.parse(JSON.stringify(await b.state!()));
+  assert.equal(stateB.count, 1);
+  a.merge!(stateB);
+  a.merge!(await none.state!()); // a rank without images sends null
+  const [m, expected] = [await a.evaluate(), await whole.evaluate()];
+  assert.deepEqual(m, expected);
+  // by hand, the second image: intersections 2, 2, 2; unions 3, 4, 3. Both: 4/7, 4/7, 3/5
+  assert.ok(Math.abs(m.mIoU - (4 / 7 + 4 / 7 + 3 / 5) / 3) < 1e-12, `mIoU ${m.mIoU}`);
+  a.reset();
+  run(a, [0]);
+  a.merge!({ ...stateB, areaIntersect: [1, 2] });
+  await assert.rejects(async () => a.evaluate(), /segmentation evaluator: merge expects per-class sums of 3 classes, got 2/);
 });
 
 test('through the task: loss terms named *loss*, finite; predictions at each image\'s original size', async () => {
