@@ -3,7 +3,7 @@
  * and env:// (2 ranks, as torchrun sets the variables). Each rank checks nothing itself: it
  * prints its results and this file compares them with hand-computed values.
  */
-import { test } from 'node:test';
+import { glooTest as test } from './gloo_test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -8,7 +8,7 @@
  * whose bucket timeline shows its allreduces starting before backward has computed every gradient.
  * Then DistributedDataParallel's unused parameters against hand values, and its errors.
  */
-import { test } from 'node:test';
+import { glooTest as test } from './gloo_test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -3,7 +3,7 @@
  * whose peer never joins fails within the group's timeout, a peer that dies fails it at once,
  * a rendezvous short of a rank times out, and bad arguments name the argument.
  */
-import { test } from 'node:test';
+import { glooTest as test } from './gloo_test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

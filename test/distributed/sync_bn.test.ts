@@ -8,7 +8,7 @@
  * eval mode, SyncBatchNorm is BatchNorm2d. A dead peer is a JavaScript error, in forward and in
  * backward, and so is a peer that never joins (after the group's timeout).
  */
-import { test } from 'node:test';
+import { glooTest as test } from './gloo_test';
 import assert from 'node:assert/strict';
 import * as torch from '../../src/torch';
 import { BatchNorm2d, SyncBatchNorm, buildNormLayer } from '../../src/nn';

@@ -24,7 +24,7 @@
  *   - The sharding gives rank r the images r, r+2 of each group of 4 (shardIndices), so step k
  *     of both runs sees the same 4 images; one intra-op thread everywhere.
  */
-import { test } from 'node:test';
+import { glooTest as test } from '../distributed/gloo_test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -5,7 +5,7 @@
  * equal one process's: the toy task's (37 samples on 2 ranks), and the COCO box AP of the
  * detection evaluator (8 images on 3 ranks: shares of 3, 3 and 2).
  */
-import { test } from 'node:test';
+import { glooTest as test } from '../distributed/gloo_test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -9,7 +9,7 @@
  *     (every rank's RNG state is in the checkpoint; dropout is on);
  *   - launcher argument errors.
  */
-import { test } from 'node:test';
+import { glooTest as test } from '../distributed/gloo_test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
