@@ -9,6 +9,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/Store.hpp>
 
+#include <algorithm>
 #include <exception>
 #include <string>
 #include <type_traits>
@@ -19,12 +20,13 @@ namespace tsv {
 // Type tag of the process group's external (a random 128-bit constant).
 constexpr napi_type_tag kGroupTag = {0x2c7e9a1b3d5f4e22ULL, 0x8b4d6f1a3c5e7a71ULL};
 
-// A process group and what its collectives take: "gloo" (CPU tensors) or "nccl" (CUDA tensors
-// of one device per process).
+// A process group and the devices its collectives take: "gloo" (CPU tensors; CUDA ones too in
+// CUDA builds, copied through the host, as torch.distributed's Gloo allows: how several processes
+// share one GPU) or "nccl" (CUDA tensors, one GPU per process).
 struct GroupBox {
   c10::intrusive_ptr<c10d::ProcessGroup> pg;
   std::string backend;
-  c10::DeviceType deviceType;
+  std::vector<c10::DeviceType> deviceTypes;
 };
 
 // `backend` (a ProcessGroupGloo / ProcessGroupNCCL) as the c10d::ProcessGroup that collectives,
@@ -34,15 +36,15 @@ struct GroupBox {
 // of the libtorch at hand is compiled.
 template <typename B, typename PG = c10d::ProcessGroup>
 c10::intrusive_ptr<PG> asProcessGroup(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
-                                      c10::intrusive_ptr<B> backend, const char* type, c10::DeviceType device) {
+                                      c10::intrusive_ptr<B> backend, const char* type, const std::vector<c10::DeviceType>& devices) {
   if constexpr (std::is_base_of_v<PG, B>) {
-    (void)store, (void)rank, (void)size, (void)type, (void)device;
+    (void)store, (void)rank, (void)size, (void)type, (void)devices;
     return backend;
   } else {
     auto pg = c10::make_intrusive<PG>(store, rank, size);
     auto t = PG::strToBackendType(type);
     pg->setDefaultBackend(t);
-    pg->setBackend(device, t, backend);
+    for (auto device : devices) pg->setBackend(device, t, backend);
     pg->setGroupName("0");  // the default group's name in torch.distributed
     return pg;
   }
@@ -75,13 +77,15 @@ inline GroupBox& liveGroup(const Napi::CallbackInfo& info, size_t i, const char*
   return b;
 }
 
-// A TypeError unless `t` is a dense tensor on the group's kind of device ("<op>: <name> should be
-// a dense CUDA tensor (the group is NCCL's), got ...").
+// A TypeError unless `t` is a dense tensor on one of the group's kinds of device ("<op>: <name>
+// should be a dense CUDA tensor (the group is NCCL's), got ...").
 inline void checkGroupTensor(Napi::Env env, const GroupBox& g, const at::Tensor& t, const char* op, const std::string& name) {
-  if (t.device().type() == g.deviceType && t.layout() == at::kStrided) return;
-  bool cuda = g.deviceType == c10::DeviceType::CUDA;
-  throw Napi::TypeError::New(env, std::string(op) + ": " + name + " should be a dense " + (cuda ? "CUDA" : "CPU") + " tensor (the group is " +
-                                      (cuda ? "NCCL" : "Gloo") + "'s), got " + t.toString() + " on " + t.device().str());
+  bool known = std::find(g.deviceTypes.begin(), g.deviceTypes.end(), t.device().type()) != g.deviceTypes.end();
+  if (known && t.layout() == at::kStrided) return;
+  std::string kinds;
+  for (auto d : g.deviceTypes) kinds += (kinds.empty() ? "" : " or ") + std::string(d == c10::DeviceType::CUDA ? "CUDA" : "CPU");
+  throw Napi::TypeError::New(env, std::string(op) + ": " + name + " should be a dense " + kinds + " tensor (the group is " +
+                                      (g.backend == "nccl" ? "NCCL" : "Gloo") + "'s), got " + t.toString() + " on " + t.device().str());
 }
 
 // Argument i as an array of tensors (a TypeError naming `name` otherwise); with `group`, each on

@@ -188,10 +188,12 @@ GroupArgs groupArgs(const Napi::CallbackInfo& info, const char* op, size_t prefi
 // A group of backend B (its rendezvous happens here: blocks until every rank has joined) as a
 // process-group handle whose collectives take `device` tensors.
 template <typename B>
-Napi::Value newGroup(Napi::Env env, const GroupArgs& g, c10::intrusive_ptr<typename B::Options> opts, const char* type, c10::DeviceType device) {
+Napi::Value newGroup(Napi::Env env, const GroupArgs& g, c10::intrusive_ptr<typename B::Options> opts, const char* type,
+                     std::vector<c10::DeviceType> devices) {
   auto store = g.rendezvousStore();
   auto backend = c10::make_intrusive<B>(store, g.rank, g.size, std::move(opts));
-  return box(env, new GroupBox{asProcessGroup(store, g.rank, g.size, backend, type, device), type, device}, kGroupTag);
+  auto pg = asProcessGroup(store, g.rank, g.size, backend, type, devices);
+  return box(env, new GroupBox{pg, type, std::move(devices)}, kGroupTag);
 }
 
 // processGroupGloo(store, rank, size, timeoutMs, deviceKind: 'hostname'|'interface'|'default',
@@ -219,7 +221,12 @@ Napi::Value ProcessGroupGlooNew(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(info.Env(), std::string(op) + ": deviceKind should be 'hostname', 'interface' or 'default'");
   }
   opts->threads = threads;
-  return newGroup<c10d::ProcessGroupGloo>(info.Env(), g, std::move(opts), "gloo", c10::DeviceType::CPU);
+#ifdef TSV_WITH_CUDA
+  std::vector<c10::DeviceType> devices{c10::DeviceType::CPU, c10::DeviceType::CUDA};
+#else
+  std::vector<c10::DeviceType> devices{c10::DeviceType::CPU};
+#endif
+  return newGroup<c10d::ProcessGroupGloo>(info.Env(), g, std::move(opts), "gloo", std::move(devices));
 #endif
   TSV_CATCH("processGroupGloo")
 }
@@ -240,7 +247,7 @@ Napi::Value ProcessGroupNcclNew(const Napi::CallbackInfo& info) {
   bool highPriority = boolArg(info, 5, op, "highPriorityStream");
   auto opts = c10d::ProcessGroupNCCL::Options::create(highPriority);
   opts->timeout = g.timeout;
-  return newGroup<c10d::ProcessGroupNCCL>(info.Env(), g, std::move(opts), "nccl", c10::DeviceType::CUDA);
+  return newGroup<c10d::ProcessGroupNCCL>(info.Env(), g, std::move(opts), "nccl", {c10::DeviceType::CUDA});
 #endif
   TSV_CATCH("processGroupNccl")
 }
@@ -317,7 +324,7 @@ Napi::Value Barrier(const Napi::CallbackInfo& info) {
   auto t = msArg(info, 1, "barrier", "timeoutMs");
   if (t.count() > 0) opts.timeout = t;
   int64_t cudaDevice = intArg(info, 2, "barrier", "cudaDevice", -1, 1 << 20);
-  if (g.deviceType == c10::DeviceType::CUDA && cudaDevice >= 0) opts.device_ids = {cudaDevice};
+  if (g.backend == "nccl" && cudaDevice >= 0) opts.device_ids = {cudaDevice};
   return workValue(info.Env(), pg.barrier(opts), "barrier");
   TSV_CATCH("barrier")
 }

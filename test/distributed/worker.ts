@@ -18,6 +18,10 @@ interface Job {
   reducer?: boolean;
   /** 'gloo' (default; CPU tensors) or 'nccl' (each rank's tensors on cuda:<rank % GPUs>) */
   backend?: 'gloo' | 'nccl';
+  /** gloo: the tensors on cuda:0, which every rank shares */
+  cuda?: boolean;
+  /** collectives: leave reduceScatter out */
+  noReduceScatter?: boolean;
   initMethod: string;
   rank: number;
   worldSize: number;
@@ -29,7 +33,7 @@ interface Job {
 const job = JSON.parse(process.argv[2]) as Job;
 torch.setNumThreads(1);
 /** Where this rank's tensors live: the CPU for Gloo, its GPU for NCCL. */
-const dev = (job.backend === 'nccl' ? `cuda:${job.rank % Math.max(1, torch.cuda.deviceCount())}` : 'cpu') as torch.Device;
+const dev = (job.backend === 'nccl' ? `cuda:${job.rank % Math.max(1, torch.cuda.deviceCount())}` : job.cuda ? 'cuda:0' : 'cpu') as torch.Device;
 
 function report(tag: 'RESULT' | 'FAILED', value: unknown): void {
   process.stdout.write(`${tag} ${JSON.stringify(value)}\n`);
@@ -63,12 +67,13 @@ async function collectives(pg: ProcessGroup): Promise<void> {
   pg.allgather(outs, g).wait();
   out.allgather = outs.map((t) => t.cpu().toArray());
 
-  // inputs[j] = (r + 1) * (j + 1) in every element; output on rank r = sum_k (k + 1) * (r + 1)
-  const inputs = Array.from({ length: n }, (_, j) => torch.full([2], (r + 1) * (j + 1), { dtype: 'float32', device: dev }));
-  const rs = torch.zeros([2], { dtype: 'float32', device: dev });
-  pg.reduceScatter(rs, inputs).wait();
-  out.reduceScatter = rs.cpu().toArray();
-
+  if (!job.noReduceScatter) {
+    // inputs[j] = (r + 1) * (j + 1) in every element; output on rank r = sum_k (k + 1) * (r + 1)
+    const inputs = Array.from({ length: n }, (_, j) => torch.full([2], (r + 1) * (j + 1), { dtype: 'float32', device: dev }));
+    const rs = torch.zeros([2], { dtype: 'float32', device: dev });
+    pg.reduceScatter(rs, inputs).wait();
+    out.reduceScatter = rs.cpu().toArray();
+  }
   const t0 = Date.now();
   await pg.barrier().waitAsync();
   out.barrierMs = Date.now() - t0;
