@@ -29,6 +29,8 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace tsv {
@@ -254,10 +256,27 @@ Napi::Value ProcessGroupNcclNew(const Napi::CallbackInfo& info) {
 
 // processGroupClose(pg): waits for the queued collectives to leave the queue, stops the worker
 // threads and closes the connections. Closing twice is a no-op.
+template <typename T, typename = void>
+struct HasShutdown : std::false_type {};
+template <typename T>
+struct HasShutdown<T, std::void_t<decltype(std::declval<T&>().shutdown())>> : std::true_type {};
+
+// ProcessGroup::shutdown (libtorch 2.x), as destroy_process_group calls it: NCCL's orderly
+// teardown of its communicators (its destructor would abort them, warning that the group was not
+// destroyed). Only when this handle holds the last reference: a Reducer or an autograd node that
+// still holds the group keeps it working, and its destructor tears it down later.
+template <typename PG>
+void shutdownIfLast(c10::intrusive_ptr<PG>& pg) {
+  if constexpr (HasShutdown<PG>::value) {
+    if (pg && pg.use_count() == 1) pg->shutdown();
+  }
+}
+
 Napi::Value ProcessGroupClose(const Napi::CallbackInfo& info) {
   TSV_TRY
   auto& b = unbox<GroupBox>(info, 0, kGroupTag, "processGroupClose", "process group");
   auto pg = std::move(b.pg);
+  if (b.backend == "nccl") shutdownIfLast(pg);
   pg.reset();
   return info.Env().Undefined();
   TSV_CATCH("processGroupClose")
