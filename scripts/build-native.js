@@ -108,7 +108,11 @@ function cudaArgs(prefix, binDir) {
     fs.rmSync(view, { recursive: true, force: true });
     for (const sub of ['include', 'lib']) fs.mkdirSync(path.join(view, sub), { recursive: true });
     const exists = (p) => fs.lstatSync(p, { throwIfNoEntry: false }) !== undefined;
-    fs.symlinkSync(path.join(home, 'bin'), path.join(view, 'bin'));
+    // bin holds links to nvcc and its tools, not a link to the wheel's bin: nvcc finds the libraries
+    // it links a program with (cudart_static, cudadevrt) at <its directory>/../lib64, which through a
+    // linked bin would be the wheel's own folder (it has lib/ only), not this view's lib64.
+    fs.mkdirSync(path.join(view, 'bin'));
+    for (const name of fs.readdirSync(path.join(home, 'bin'))) fs.symlinkSync(path.join(home, 'bin', name), path.join(view, 'bin', name));
     const nvvm = [home, ...wheels].map((d) => path.join(d, 'nvvm')).find((d) => fs.existsSync(path.join(d, 'bin', 'cicc')));
     if (nvvm) fs.symlinkSync(nvvm, path.join(view, 'nvvm'));
     fs.symlinkSync('lib', path.join(view, 'lib64'));
