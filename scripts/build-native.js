@@ -12,6 +12,8 @@
 //   CUDA_HOME=<toolkit>                          the CUDA toolkit for a CUDA libtorch (default: the
 //                                                pip wheels' nvidia/cu* next to torch, /usr/local/cuda)
 //   TORCH_CUDA_ARCH_LIST="8.0;9.0"               GPU architectures (default: the visible GPUs)
+//   GLOO_INCLUDE=<dir>                           Gloo's headers, for a libtorch that ships none (a pip
+//                                                PyTorch): a checkout of the Gloo it pins
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -140,5 +142,6 @@ function cudaArgs(prefix, binDir) {
 }
 
 fs.mkdirSync(buildDir, { recursive: true });
+const gloo = process.env.GLOO_INCLUDE ? [`-DGLOO_INCLUDE=${path.resolve(process.env.GLOO_INCLUDE)}`] : [];
 build('tsvision.node', [path.join(native, 'src'), path.join(native, 'CMakeLists.txt')], native, buildDir,
-  prefix ? [`-DCMAKE_PREFIX_PATH=${prefix}`, ...cudaArgs(prefix, buildDir)] : []);
+  [...(prefix ? [`-DCMAKE_PREFIX_PATH=${prefix}`, ...cudaArgs(prefix, buildDir)] : []), ...gloo]);
