@@ -149,6 +149,18 @@ Napi::Value StoreAdd(const Napi::CallbackInfo& info) {
   TSV_CATCH("storeAdd")
 }
 
+// storeSetTimeout(store, timeoutMs) -> the previous timeout: what later operations wait at most (a
+// key not set yet, a server that does not answer).
+Napi::Value StoreSetTimeout(const Napi::CallbackInfo& info) {
+  TSV_TRY
+  auto& store = liveStore(info, 0, "storeSetTimeout");
+  auto timeout = msArg(info, 1, "storeSetTimeout", "timeoutMs");
+  double previous = static_cast<double>(store.getTimeout().count());
+  store.setTimeout(timeout);
+  return Napi::Number::New(info.Env(), previous);
+  TSV_CATCH("storeSetTimeout")
+}
+
 // storeClose(store): drops the binding's reference (a TCPStore server stops when the last
 // process group using it is closed too). Closing twice is a no-op.
 Napi::Value StoreClose(const Napi::CallbackInfo& info) {
@@ -450,6 +462,7 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
   TSV_DIST("storeSet", StoreSet);
   TSV_DIST("storeGet", StoreGet);
   TSV_DIST("storeAdd", StoreAdd);
+  TSV_DIST("storeSetTimeout", StoreSetTimeout);
   TSV_DIST("storeClose", StoreClose);
   TSV_DIST("processGroupGloo", ProcessGroupGlooNew);
   TSV_DIST("processGroupNccl", ProcessGroupNcclNew);

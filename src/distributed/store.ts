@@ -117,6 +117,22 @@ export class Store {
     return c10d().storeAdd(this.native, key, delta);
   }
 
+  /**
+   * Runs fn with every store operation bounded by timeoutMs (a key not set yet, and a server that
+   * does not answer: a TCPStore server stalls while a peer stopped in the middle of sending it a
+   * request), then restores the store's timeout. For best-effort queries that must not wait the
+   * job's whole timeout.
+   */
+  withTimeout<T>(timeoutMs: number, fn: () => T): T {
+    checkInt('Store.withTimeout', 'timeoutMs', timeoutMs, 1, MAX_TIMEOUT_MS);
+    const previous = c10d().storeSetTimeout(this.native, timeoutMs);
+    try {
+      return fn();
+    } finally {
+      if (this.handle) c10d().storeSetTimeout(this.handle, previous);
+    }
+  }
+
   /** Releases the store now (idempotent). A process group built on it keeps its own reference until closed. */
   close(): void {
     if (this.handle) c10d().storeClose(this.handle);

@@ -91,10 +91,19 @@ export class RunDist {
    */
   mark(iter: number, phase: Phase): void {
     try {
-      this.pg.store.set(`${KEY_PREFIX}at/${this.rank}`, `${iter} ${phase}`);
+      this.pg.store.withTimeout(this.queryTimeoutMs, () => this.pg.store.set(`${KEY_PREFIX}at/${this.rank}`, `${iter} ${phase}`));
     } catch {
       // reported by the next collective
     }
+  }
+
+  /**
+   * The bound on the best-effort store operations (mark, and the queries after a failure): a peer
+   * stopped while sending the store server a request stalls the server, and each operation would
+   * otherwise wait the job's whole timeout (seen: 8 s of queries after a 4 s collective timeout).
+   */
+  private get queryTimeoutMs(): number {
+    return Math.min(1000, this.pg.timeoutMs);
   }
 
   /**
@@ -122,7 +131,11 @@ export class RunDist {
 
   /** What a failure message adds about the peers: the dead ones on this host, else the ones behind. */
   peers(): string {
-    return this.deadPeers() || this.laggards();
+    try {
+      return this.pg.store.withTimeout(this.queryTimeoutMs, () => this.deadPeers() || this.laggards());
+    } catch {
+      return ''; // the store is closed
+    }
   }
 
   get rank(): number {

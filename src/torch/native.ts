@@ -80,6 +80,8 @@ export interface NativeDistributed {
   storeSet(store: NativeStore, key: string, value: string | Uint8Array): void;
   storeGet(store: NativeStore, key: string): Uint8Array;
   storeAdd(store: NativeStore, key: string, delta: number): number;
+  /** Returns the previous timeout. */
+  storeSetTimeout(store: NativeStore, timeoutMs: number): number;
   storeClose(store: NativeStore): void;
   processGroupGloo(store: NativeStore, rank: number, worldSize: number, timeoutMs: number,
     deviceKind: 'hostname' | 'interface' | 'default', deviceName: string, prefix: string, threads: number): NativeGroup;
