@@ -143,5 +143,5 @@ function cudaArgs(prefix, binDir) {
 
 fs.mkdirSync(buildDir, { recursive: true });
 const gloo = process.env.GLOO_INCLUDE ? [`-DGLOO_INCLUDE=${path.resolve(process.env.GLOO_INCLUDE)}`] : [];
-build('tsvision.node', [path.join(native, 'src'), path.join(native, 'CMakeLists.txt')], native, buildDir,
+build('tsvision.node', [path.join(native, 'src'), path.join(native, 'cmake'), path.join(native, 'CMakeLists.txt')], native, buildDir,
   [...(prefix ? [`-DCMAKE_PREFIX_PATH=${prefix}`, ...cudaArgs(prefix, buildDir)] : []), ...gloo]);

@@ -35,11 +35,9 @@ LIBS=(-ltorch -ltorch_cpu -lc10)
 if [ -n "${GLOO_INCLUDE:-}" ]; then
   if [ ! -f "$GLOO_INCLUDE/gloo/config.h" ]; then
     [ -f "$GLOO_INCLUDE/gloo/config.h.in" ] || { echo "check-pip-torch: GLOO_INCLUDE=$GLOO_INCLUDE has neither gloo/config.h nor gloo/config.h.in" >&2; exit 1; }
-    # as PyTorch's Linux wheels configure Gloo: TCP transport, CUDA, torch dtypes
-    mkdir -p "$BUILD_DIR/gloo-config/gloo"
-    sed -e 's/@GLOO_VERSION_MAJOR@/0/; s/@GLOO_VERSION_MINOR@/5/; s/@GLOO_VERSION_PATCH@/0/' \
-        -e 's/#cmakedefine01 \(GLOO_USE_CUDA\|GLOO_HAVE_TRANSPORT_TCP\|GLOO_USE_TORCH_DTYPES\)$/#define \1 1/' \
-        -e 's/#cmakedefine01 \(.*\)/#define \1 0/' "$GLOO_INCLUDE/gloo/config.h.in" > "$BUILD_DIR/gloo-config/gloo/config.h"
+    # as CMake's build writes it (native/cmake/gloo_config.cmake)
+    cuda=OFF; [ "$TORCH_CUDA" != none ] && cuda=ON
+    cmake -DGLOO_INCLUDE="$GLOO_INCLUDE" -DGLOO_CONFIG_DIR="$BUILD_DIR/gloo-config" -DGLOO_USE_CUDA=$cuda -P native/cmake/gloo_config.cmake
     DIST+=(-isystem "$BUILD_DIR/gloo-config")
   fi
   DIST+=(-DUSE_C10D_GLOO -DTSV_WITH_GLOO -isystem "$GLOO_INCLUDE")

@@ -20,14 +20,24 @@ namespace tsv {
 // Type tag of the process group's external (a random 128-bit constant).
 constexpr napi_type_tag kGroupTag = {0x2c7e9a1b3d5f4e22ULL, 0x8b4d6f1a3c5e7a71ULL};
 
-// A process group and the devices its collectives take: "gloo" (CPU tensors; CUDA ones too in
-// CUDA builds, copied through the host, as torch.distributed's Gloo allows: how several processes
-// share one GPU) or "nccl" (CUDA tensors, one GPU per process).
+// A process group and its backend: Gloo or NCCL.
 struct GroupBox {
   c10::intrusive_ptr<c10d::ProcessGroup> pg;
-  std::string backend;
-  std::vector<c10::DeviceType> deviceTypes;
+  bool nccl;
 };
+
+// The devices a group's collectives take: NCCL, CUDA tensors (one GPU per process); Gloo, CPU
+// tensors, and CUDA ones too in CUDA builds (copied through the host, as torch.distributed's Gloo
+// allows: how several processes share one GPU).
+inline const std::vector<c10::DeviceType>& groupDevices(bool nccl) {
+  static const std::vector<c10::DeviceType> ncclDevices{c10::DeviceType::CUDA};
+#ifdef TSV_WITH_CUDA
+  static const std::vector<c10::DeviceType> glooDevices{c10::DeviceType::CPU, c10::DeviceType::CUDA};
+#else
+  static const std::vector<c10::DeviceType> glooDevices{c10::DeviceType::CPU};
+#endif
+  return nccl ? ncclDevices : glooDevices;
+}
 
 // `backend` (a ProcessGroupGloo / ProcessGroupNCCL) as the c10d::ProcessGroup that collectives,
 // the Reducer and SyncBN take. Up to libtorch 1.13 the backends are ProcessGroups themselves;
@@ -36,15 +46,15 @@ struct GroupBox {
 // of the libtorch at hand is compiled.
 template <typename B, typename PG = c10d::ProcessGroup>
 c10::intrusive_ptr<PG> asProcessGroup(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
-                                      c10::intrusive_ptr<B> backend, const char* type, const std::vector<c10::DeviceType>& devices) {
+                                      c10::intrusive_ptr<B> backend, bool nccl) {
   if constexpr (std::is_base_of_v<PG, B>) {
-    (void)store, (void)rank, (void)size, (void)type, (void)devices;
+    (void)store, (void)rank, (void)size, (void)nccl;
     return backend;
   } else {
     auto pg = c10::make_intrusive<PG>(store, rank, size);
-    auto t = PG::strToBackendType(type);
+    auto t = PG::strToBackendType(nccl ? "nccl" : "gloo");
     pg->setDefaultBackend(t);
-    for (auto device : devices) pg->setBackend(device, t, backend);
+    for (auto device : groupDevices(nccl)) pg->setBackend(device, t, backend);
     pg->setGroupName("0");  // the default group's name in torch.distributed
     return pg;
   }
@@ -77,15 +87,16 @@ inline GroupBox& liveGroup(const Napi::CallbackInfo& info, size_t i, const char*
   return b;
 }
 
-// A TypeError unless `t` is a dense tensor on one of the group's kinds of device ("<op>: <name>
-// should be a dense CUDA tensor (the group is NCCL's), got ...").
-inline void checkGroupTensor(Napi::Env env, const GroupBox& g, const at::Tensor& t, const char* op, const std::string& name) {
-  bool known = std::find(g.deviceTypes.begin(), g.deviceTypes.end(), t.device().type()) != g.deviceTypes.end();
-  if (known && t.layout() == at::kStrided) return;
+// A TypeError unless `t` is a dense tensor on one of the group's kinds of device ("<op>: <name>[<index>]
+// should be a dense CUDA tensor (the group is NCCL's), got ..."; index -1: no index).
+inline void checkGroupTensor(Napi::Env env, const GroupBox& g, const at::Tensor& t, const char* op, const char* name, int64_t index = -1) {
+  const auto& devices = groupDevices(g.nccl);
+  if (t.layout() == at::kStrided && std::find(devices.begin(), devices.end(), t.device().type()) != devices.end()) return;
   std::string kinds;
-  for (auto d : g.deviceTypes) kinds += (kinds.empty() ? "" : " or ") + std::string(d == c10::DeviceType::CUDA ? "CUDA" : "CPU");
-  throw Napi::TypeError::New(env, std::string(op) + ": " + name + " should be a dense " + kinds + " tensor (the group is " +
-                                      (g.backend == "nccl" ? "NCCL" : "Gloo") + "'s), got " + t.toString() + " on " + t.device().str());
+  for (auto d : devices) kinds += (kinds.empty() ? "" : " or ") + std::string(d == c10::DeviceType::CUDA ? "CUDA" : "CPU");
+  std::string what = index < 0 ? std::string(name) : std::string(name) + "[" + std::to_string(index) + "]";
+  throw Napi::TypeError::New(env, std::string(op) + ": " + what + " should be a dense " + kinds + " tensor (the group is " +
+                                      (g.nccl ? "NCCL" : "Gloo") + "'s), got " + t.toString() + " on " + t.device().str());
 }
 
 // Argument i as an array of tensors (a TypeError naming `name` otherwise); with `group`, each on
@@ -98,7 +109,7 @@ inline std::vector<at::Tensor> tensorList(const Napi::CallbackInfo& info, size_t
   out.reserve(arr.Length());
   for (uint32_t k = 0; k < arr.Length(); k++) {
     out.push_back(unwrap(info.Env(), arr.Get(k), name));
-    if (group) checkGroupTensor(info.Env(), *group, out.back(), op, std::string(name) + "[" + std::to_string(k) + "]");
+    if (group) checkGroupTensor(info.Env(), *group, out.back(), op, name, k);
   }
   return out;
 }

@@ -200,14 +200,12 @@ GroupArgs groupArgs(const Napi::CallbackInfo& info, const char* op, size_t prefi
 }
 
 // A group of backend B (its rendezvous happens here: blocks until every rank has joined) as a
-// process-group handle whose collectives take `device` tensors.
+// process-group handle.
 template <typename B>
-Napi::Value newGroup(Napi::Env env, const GroupArgs& g, c10::intrusive_ptr<typename B::Options> opts, const char* type,
-                     std::vector<c10::DeviceType> devices) {
+Napi::Value newGroup(Napi::Env env, const GroupArgs& g, c10::intrusive_ptr<typename B::Options> opts, bool nccl) {
   auto store = g.rendezvousStore();
   auto backend = c10::make_intrusive<B>(store, g.rank, g.size, std::move(opts));
-  auto pg = asProcessGroup(store, g.rank, g.size, backend, type, devices);
-  return box(env, new GroupBox{pg, type, std::move(devices)}, kGroupTag);
+  return box(env, new GroupBox{asProcessGroup(store, g.rank, g.size, backend, nccl), nccl}, kGroupTag);
 }
 
 // processGroupGloo(store, rank, size, timeoutMs, deviceKind: 'hostname'|'interface'|'default',
@@ -235,12 +233,7 @@ Napi::Value ProcessGroupGlooNew(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(info.Env(), std::string(op) + ": deviceKind should be 'hostname', 'interface' or 'default'");
   }
   opts->threads = threads;
-#ifdef TSV_WITH_CUDA
-  std::vector<c10::DeviceType> devices{c10::DeviceType::CPU, c10::DeviceType::CUDA};
-#else
-  std::vector<c10::DeviceType> devices{c10::DeviceType::CPU};
-#endif
-  return newGroup<c10d::ProcessGroupGloo>(info.Env(), g, std::move(opts), "gloo", std::move(devices));
+  return newGroup<c10d::ProcessGroupGloo>(info.Env(), g, std::move(opts), /*nccl=*/false);
 #endif
   TSV_CATCH("processGroupGloo")
 }
@@ -261,13 +254,11 @@ Napi::Value ProcessGroupNcclNew(const Napi::CallbackInfo& info) {
   bool highPriority = boolArg(info, 5, op, "highPriorityStream");
   auto opts = c10d::ProcessGroupNCCL::Options::create(highPriority);
   opts->timeout = g.timeout;
-  return newGroup<c10d::ProcessGroupNCCL>(info.Env(), g, std::move(opts), "nccl", {c10::DeviceType::CUDA});
+  return newGroup<c10d::ProcessGroupNCCL>(info.Env(), g, std::move(opts), /*nccl=*/true);
 #endif
   TSV_CATCH("processGroupNccl")
 }
 
-// processGroupClose(pg): waits for the queued collectives to leave the queue, stops the worker
-// threads and closes the connections. Closing twice is a no-op.
 template <typename T, typename = void>
 struct HasShutdown : std::false_type {};
 template <typename T>
@@ -284,11 +275,13 @@ void shutdownIfLast(c10::intrusive_ptr<PG>& pg) {
   }
 }
 
+// processGroupClose(pg): waits for the queued collectives to leave the queue, stops the worker
+// threads and closes the connections. Closing twice is a no-op.
 Napi::Value ProcessGroupClose(const Napi::CallbackInfo& info) {
   TSV_TRY
   auto& b = unbox<GroupBox>(info, 0, kGroupTag, "processGroupClose", "process group");
   auto pg = std::move(b.pg);
-  if (b.backend == "nccl") shutdownIfLast(pg);
+  if (b.nccl) shutdownIfLast(pg);
   pg.reset();
   return info.Env().Undefined();
   TSV_CATCH("processGroupClose")
@@ -355,7 +348,7 @@ Napi::Value Barrier(const Napi::CallbackInfo& info) {
   auto t = msArg(info, 1, "barrier", "timeoutMs");
   if (t.count() > 0) opts.timeout = t;
   int64_t cudaDevice = intArg(info, 2, "barrier", "cudaDevice", -1, 1 << 20);
-  if (g.backend == "nccl" && cudaDevice >= 0) opts.device_ids = {cudaDevice};
+  if (g.nccl && cudaDevice >= 0) opts.device_ids = {cudaDevice};
   return workValue(info.Env(), pg.barrier(opts), "barrier");
   TSV_CATCH("barrier")
 }

@@ -119,9 +119,8 @@ export function initProcessGroup(opts: InitProcessGroupOptions = {}): ProcessGro
     store = Store.tcp({ host, port, worldSize, isServer: rank === 0, timeoutMs });
   }
   try {
-    defaultGroup = backend === 'nccl'
-      ? new ProcessGroup({ store, rank, worldSize, timeoutMs, backend, cudaDevice: opts.cudaDevice, ownsStore: true })
-      : new ProcessGroup({ store, rank, worldSize, timeoutMs, backend, device, ownsStore: true });
+    const backendOptions = backend === 'nccl' ? { cudaDevice: opts.cudaDevice } : { device };
+    defaultGroup = new ProcessGroup({ store, rank, worldSize, timeoutMs, backend, ...backendOptions, ownsStore: true });
   } catch (err) {
     store.close();
     throw err;
